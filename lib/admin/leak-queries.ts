@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { BadRequestError, NotFoundError } from "../errors.js";
+import { LEAK_STATUSES } from "../store/leak.js";
+import type { LeakStore } from "../store/leak-store.js";
+import { leakDetailView, leakView } from "./leak-view.js";
+
+// The admin read API's use cases: list with filters and cursor pagination, and one leak in full.
+
+const listParams = z
+  .object({
+    status: z.enum(LEAK_STATUSES).optional(),
+    token_type: z.string().min(1).max(200).optional(),
+    fingerprint: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "must be a SHA-256 hex digest")
+      .transform((v) => v.toLowerCase())
+      .optional(),
+    owner: z.string().min(1).max(320).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(25),
+    cursor: z.string().min(1).max(2_048).optional(),
+  })
+  .strict();
+
+export async function listLeaks(store: LeakStore, params: Record<string, string | undefined>) {
+  const parsed = listParams.safeParse(params);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field =
+      issue?.path.join(".") || (issue?.code === "unrecognized_keys" ? issue.keys.join(", ") : "query");
+    throw new BadRequestError(`invalid query parameter ${field}: ${issue?.message ?? "invalid"}`);
+  }
+  const q = parsed.data;
+  // Stored times are UTC ISO strings, so bounds are normalised to compare as text.
+  const since = q.since ? new Date(q.since).toISOString() : undefined;
+  const until = q.until ? new Date(q.until).toISOString() : undefined;
+  if (since && until && since > until) throw new BadRequestError("since must not be after until");
+  const page = await store.listLeaks({
+    status: q.status,
+    tokenType: q.token_type?.toLowerCase(),
+    fingerprint: q.fingerprint,
+    owner: q.owner,
+    since,
+    until,
+    limit: q.limit,
+    cursor: q.cursor,
+  });
+  return { items: page.items.map(leakView), next_cursor: page.nextCursor };
+}
+
+export async function getLeak(store: LeakStore, id: string | undefined) {
+  if (!id || !/^lk_[0-9a-f]{24}$/.test(id))
+    throw new NotFoundError(`no leak with id ${String(id).slice(0, 40)}`);
+  const details = await store.getLeakDetails(id);
+  if (!details) throw new NotFoundError(`no leak with id ${id}`);
+  return leakDetailView(details);
+}

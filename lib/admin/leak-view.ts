@@ -1,0 +1,39 @@
+import type { Leak, LeakDetails, Sighting } from "../store/leak.js";
+
+// The admin API's JSON for a leak: snake_case, stable field names, no internal bookkeeping.
+
+export function leakView(leak: Leak) {
+  return {
+    id: leak.id,
+    fingerprint: leak.fingerprint,
+    token_type: leak.tokenType,
+    preview: leak.preview,
+    issuer: leak.issuer,
+    status: leak.status,
+    key_id: leak.keyId ?? null,
+    owner: leak.owner ?? null,
+    first_seen: leak.firstSeen,
+    verified_at: leak.verifiedAt ?? null,
+    revoked_at: leak.revokedAt ?? null,
+    time_to_revoke_ms: leak.timeToRevokeMs ?? null,
+    notification: leak.notification ?? null,
+    failure: leak.failure ?? null,
+  };
+}
+
+const sightingView = (s: Sighting) => ({
+  url: s.url,
+  source: s.source,
+  first_seen: s.firstSeen,
+  last_seen: s.lastSeen,
+  reports: s.reports,
+});
+
+export function leakDetailView({ leak, sightings }: LeakDetails) {
+  return {
+    ...leakView(leak),
+    evidence: leak.evidence ?? null,
+    sightings: sightings.map(sightingView),
+    timeline: leak.timeline,
+  };
+}

@@ -1,0 +1,91 @@
+// Every error Tourniquet raises on purpose. HTTP handlers map them to status codes in one place
+// (lib/http/error-response.ts); the worker reads `transient` to decide between retry and failure.
+
+export class TourniquetError extends Error {
+  /** HTTP status an API handler answers with when this error escapes a use case. */
+  readonly status: number = 500;
+  /** True when trying again later may succeed. */
+  readonly transient: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The request is malformed: bad JSON, wrong shape, missing fields. */
+export class BadRequestError extends TourniquetError {
+  override readonly status = 400;
+}
+
+/** The request body is larger than the documented limit. */
+export class PayloadTooLargeError extends TourniquetError {
+  override readonly status = 413;
+}
+
+/** The request is not JSON. */
+export class UnsupportedMediaTypeError extends TourniquetError {
+  override readonly status = 415;
+}
+
+/** A partner report whose signature headers are missing, malformed or do not verify. */
+export class SignatureError extends TourniquetError {
+  override readonly status = 401;
+}
+
+/** The caller is not authenticated (admin API). */
+export class UnauthorizedError extends TourniquetError {
+  override readonly status = 401;
+}
+
+export class NotFoundError extends TourniquetError {
+  override readonly status = 404;
+}
+
+export class MethodNotAllowedError extends TourniquetError {
+  override readonly status = 405;
+}
+
+/** GitHub's signing keys cannot be fetched and none are cached: the sender should retry. */
+export class KeySetUnavailableError extends TourniquetError {
+  override readonly status = 503;
+  override readonly transient = true;
+}
+
+/** The configuration file is missing or invalid; the service must not start. */
+export class ConfigError extends TourniquetError {}
+
+/** A conditional write lost a race or found the item in another state. */
+export class ConflictError extends TourniquetError {
+  override readonly status = 409;
+}
+
+/** An issuer call failed. `transient` errors are retried; permanent ones fail the leak at once. */
+export class IssuerError extends TourniquetError {
+  override readonly transient: boolean;
+  /** Seconds the issuer asked us to wait (HTTP Retry-After), when it said. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    message: string,
+    options: { transient: boolean; retryAfterSeconds?: number | undefined; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.transient = options.transient;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** A notification could not be delivered. */
+export class NotificationError extends TourniquetError {
+  override readonly transient = true;
+}
+
+/** A sealed token could not be opened: wrong key, tampered message, or wrong leak. */
+export class SealError extends TourniquetError {}
+
+/** Another worker holds the lease on this leak's current step; the message is delivered again later. */
+export class BusyError extends TourniquetError {
+  override readonly status = 409;
+  override readonly transient = true;
+}

@@ -1,0 +1,73 @@
+import type { KeyObject } from "node:crypto";
+import { KeySetUnavailableError, SignatureError } from "../errors.js";
+import type { PartnerKeys } from "./partner-key-set.js";
+
+export interface PartnerKeyCacheOptions {
+  load: () => Promise<PartnerKeys>;
+  /** Age after which the set is refreshed on next use; a failed refresh keeps the old set. */
+  ttlMs?: number;
+  /** At most one refetch per interval for key ids the cache does not know (negative cache). */
+  unknownKeyRefetchMs?: number;
+  now?: () => number;
+  onRefreshError?: (error: unknown) => void;
+}
+
+/**
+ * Caches GitHub's signing keys. An unknown key id triggers one shared refetch (single flight), and
+ * at most one such refetch per minute, so a flood of random ids cannot cause a fetch storm. An outage
+ * of the key endpoint with a warm cache does not stop intake.
+ */
+export class PartnerKeyCache {
+  private keys: PartnerKeys | undefined;
+  private loadedAt = 0;
+  private lastUnknownRefetch = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<PartnerKeys> | undefined;
+  private readonly ttlMs: number;
+  private readonly unknownKeyRefetchMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: PartnerKeyCacheOptions) {
+    this.ttlMs = options.ttlMs ?? 60 * 60_000;
+    this.unknownKeyRefetchMs = options.unknownKeyRefetchMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(keyId: string): Promise<KeyObject> {
+    if (!this.keys) {
+      await this.refresh(); // cold: nothing to fall back on, so an outage is the caller's 503
+    } else if (this.now() - this.loadedAt > this.ttlMs) {
+      await this.refresh().catch((error: unknown) => this.options.onRefreshError?.(error));
+    }
+    const known = this.keys?.get(keyId);
+    if (known) return known;
+
+    if (this.now() - this.lastUnknownRefetch < this.unknownKeyRefetchMs) {
+      throw new SignatureError(`unknown public key identifier ${keyId}`);
+    }
+    this.lastUnknownRefetch = this.now();
+    await this.refresh();
+    const fresh = this.keys?.get(keyId);
+    if (!fresh) throw new SignatureError(`unknown public key identifier ${keyId}`);
+    return fresh;
+  }
+
+  /** Fetches the key set, sharing one request among concurrent callers. */
+  refresh(): Promise<PartnerKeys> {
+    this.inflight ??= this.options
+      .load()
+      .then((keys) => {
+        this.keys = keys;
+        this.loadedAt = this.now();
+        return keys;
+      })
+      .catch((error: unknown) => {
+        throw error instanceof KeySetUnavailableError
+          ? error
+          : new KeySetUnavailableError("partner signing keys unavailable", { cause: error });
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
+    return this.inflight;
+  }
+}

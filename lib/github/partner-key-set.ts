@@ -1,0 +1,62 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { z } from "zod";
+import { KeySetUnavailableError } from "../errors.js";
+
+// GitHub's partner signing keys: GET {url} → {public_keys:[{key_identifier, key (PEM), is_current}]}.
+// Keys with is_current:false still sign reports GitHub retries, so every listed key is accepted.
+
+export const DEFAULT_GITHUB_PUBLIC_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning";
+
+const keySetSchema = z.object({
+  public_keys: z.array(
+    z.object({
+      key_identifier: z.string().min(1),
+      key: z.string().min(1),
+      is_current: z.boolean().optional(),
+    }),
+  ),
+});
+
+export type PartnerKeys = ReadonlyMap<string, KeyObject>;
+
+export function parsePartnerKeySet(json: unknown): PartnerKeys {
+  const parsed = keySetSchema.parse(json);
+  const keys = new Map<string, KeyObject>();
+  for (const entry of parsed.public_keys) {
+    keys.set(entry.key_identifier, createPublicKey(entry.key));
+  }
+  return keys;
+}
+
+export interface KeySetFetchOptions {
+  url: string;
+  fetch?: typeof fetch;
+  /** Optional GitHub token: authenticated requests get a higher rate limit. */
+  token?: string | undefined;
+  timeoutMs?: number;
+}
+
+export function partnerKeySetLoader(options: KeySetFetchOptions): () => Promise<PartnerKeys> {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  return async () => {
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": "tourniquet" };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let response: Response;
+    try {
+      response = await doFetch(options.url, {
+        headers,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
+      });
+    } catch (cause) {
+      throw new KeySetUnavailableError(`cannot fetch partner signing keys from ${options.url}`, { cause });
+    }
+    if (!response.ok) {
+      throw new KeySetUnavailableError(`partner signing keys: HTTP ${response.status} from ${options.url}`);
+    }
+    try {
+      return parsePartnerKeySet(await response.json());
+    } catch (cause) {
+      throw new KeySetUnavailableError(`partner signing keys from ${options.url} are malformed`, { cause });
+    }
+  };
+}

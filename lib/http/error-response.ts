@@ -1,0 +1,37 @@
+import type { MiddlewareObj } from "@middy/core";
+import { TourniquetError } from "../errors.js";
+import { describeError, type Log } from "../log.js";
+import { type ApiEvent, type ApiResult, jsonResponse } from "./api-event.js";
+
+// The one place that turns errors into HTTP answers: domain errors keep their status and message
+// (they never carry tokens); anything else is a 500 without detail, logged for operators.
+
+const codeOf = (error: TourniquetError) =>
+  error.name
+    .replace(/Error$/, "")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase();
+
+export function errorResponse(error: unknown, log: Log): ApiResult {
+  if (error instanceof TourniquetError && error.status < 500) {
+    return jsonResponse(error.status, { error: codeOf(error), message: error.message });
+  }
+  if (error instanceof TourniquetError && error.transient) {
+    log.warn("request failed, sender should retry", { error: describeError(error) });
+    return jsonResponse(
+      error.status,
+      { error: codeOf(error), message: error.message },
+      { "retry-after": "5" },
+    );
+  }
+  log.error("request failed", { error: describeError(error), name: (error as Error)?.name });
+  return jsonResponse(500, { error: "internal", message: "internal error; the request can be retried" });
+}
+
+export function httpErrors(log: Log): MiddlewareObj<ApiEvent, ApiResult> {
+  return {
+    onError: async (request) => {
+      request.response = errorResponse(request.error, log);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { TourniquetConfig } from "../config.js";
+import { HttpIssuer } from "./http-issuer.js";
+import type { Issuer } from "./issuer.js";
+
+/** Token type → issuer, from the config. Types are matched case-insensitively. */
+export class IssuerRegistry {
+  private readonly byType = new Map<string, Issuer>();
+
+  constructor(issuers: ReadonlyMap<string, Issuer>, routes: Record<string, { issuer: string }>) {
+    for (const [type, route] of Object.entries(routes)) {
+      const issuer = issuers.get(route.issuer);
+      if (issuer) this.byType.set(type.toLowerCase(), issuer);
+    }
+  }
+
+  static fromConfig(config: TourniquetConfig, options: { fetch?: typeof fetch } = {}): IssuerRegistry {
+    const issuers = new Map<string, Issuer>();
+    for (const [name, settings] of Object.entries(config.issuers)) {
+      const secret = config.secrets[name] ?? "";
+      issuers.set(
+        name,
+        new HttpIssuer({
+          name,
+          baseUrl: settings.url,
+          secret,
+          timeoutMs: settings.timeout_ms,
+          fetch: options.fetch,
+        }),
+      );
+    }
+    return new IssuerRegistry(issuers, config.token_types);
+  }
+
+  forType(tokenType: string): Issuer | undefined {
+    return this.byType.get(tokenType.toLowerCase());
+  }
+}

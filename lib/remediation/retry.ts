@@ -1,0 +1,34 @@
+import { TourniquetError } from "../errors.js";
+import { sleep } from "../util/concurrency.js";
+
+// Retries a transient failure a few times inside one delivery, with exponential backoff and full jitter,
+// honouring the issuer's Retry-After. Longer waits are left to the queue's redelivery.
+
+export interface RetryPolicy {
+  attempts: number;
+  baseMs: number;
+  /** A Retry-After longer than this ends the in-delivery retries. */
+  maxDelayMs?: number;
+  random?: () => number;
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+export const isTransient = (error: unknown) => !(error instanceof TourniquetError) || error.transient;
+
+export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const maxDelayMs = policy.maxDelayMs ?? 5_000;
+  const random = policy.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= policy.attempts || !isTransient(error)) throw error;
+      const retryAfterMs = ((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 0) * 1_000;
+      if (retryAfterMs > maxDelayMs) throw error;
+      const backoff = random() * policy.baseMs * 2 ** (attempt - 1);
+      const delayMs = Math.min(maxDelayMs, Math.max(retryAfterMs, backoff));
+      policy.onRetry?.(error, attempt, delayMs);
+      await sleep(delayMs);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import type { Verification } from "../issuers/issuer.js";
+import type { Leak, LeakStatus, TimelineEvent } from "../store/leak.js";
+import type { LeakChanges } from "../store/leak-store.js";
+
+// What a verification answer means for a leak; shared by inline verification at intake and the worker.
+
+const STATUS_BY_VALIDITY: Record<Verification["status"], LeakStatus> = {
+  active: "active",
+  inactive: "inactive",
+  unknown: "false_positive",
+};
+
+const DETAIL_BY_VALIDITY: Record<Verification["status"], string> = {
+  active: "issuer reports the key live",
+  inactive: "issuer reports the key already inactive: nothing to revoke",
+  unknown: "issuer does not know this token: false positive",
+};
+
+export function applyVerification(
+  verification: Verification,
+  at: string,
+  actor: string,
+): { changes: LeakChanges; event: TimelineEvent } {
+  const changes: LeakChanges = {
+    status: STATUS_BY_VALIDITY[verification.status],
+    verifiedAt: at,
+    keyId: verification.keyId,
+    owner: verification.owner,
+    evidence: verification.evidence,
+  };
+  const data: Record<string, unknown> = { validity: verification.status };
+  if (verification.keyId) data.key_id = verification.keyId;
+  if (verification.evidence) data.evidence = verification.evidence;
+  return {
+    changes,
+    event: {
+      at,
+      step: "verify",
+      outcome: "ok",
+      actor,
+      detail: DETAIL_BY_VALIDITY[verification.status],
+      data,
+    },
+  };
+}
+
+export type FeedbackLabel = "true_positive" | "false_positive";
+
+/** GitHub feedback for a leak, when its answer is known: issued by the issuer, or not. */
+export function feedbackLabel(leak: Leak): FeedbackLabel | undefined {
+  switch (leak.status) {
+    case "active":
+    case "revoked":
+    case "inactive":
+      return "true_positive";
+    case "false_positive":
+      return "false_positive";
+    case "failed":
+      return leak.keyId ? "true_positive" : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Whether the worker still has something to do for this leak. */
+export function needsRemediation(leak: Leak): boolean {
+  return (
+    leak.status === "pending" || leak.status === "active" || (leak.status === "revoked" && !leak.notification)
+  );
+}

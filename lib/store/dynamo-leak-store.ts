@@ -1,0 +1,233 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { ConflictError } from "../errors.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import { type Leak, type LeakDetails, leakIdFor, type Sighting, type TimelineEvent } from "./leak.js";
+import {
+  ALL_LEAKS_KEY,
+  LEAK_SK,
+  leakIndexKeys,
+  leakPk,
+  ownerKey,
+  SIGHTING_SK_PREFIX,
+  sightingSk,
+  statusKey,
+  typeKey,
+} from "./leak-keys.js";
+import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting } from "./leak-store.js";
+import type { IndexName } from "./table-schema.js";
+
+const KEY_ATTRIBUTES = [
+  "pk",
+  "sk",
+  "gsi1pk",
+  "gsi1sk",
+  "gsi2pk",
+  "gsi2sk",
+  "gsi3pk",
+  "gsi3sk",
+  "gsi4pk",
+  "gsi4sk",
+  "entity",
+];
+
+function toLeak(item: Record<string, unknown>): Leak {
+  const leak = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete leak[key];
+  return leak as unknown as Leak;
+}
+
+function toItem(leak: Leak): Record<string, unknown> {
+  return { pk: leakPk(leak.id), sk: LEAK_SK, entity: "leak", ...leakIndexKeys(leak), ...leak };
+}
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as { name?: string })?.name === "ConditionalCheckFailedException";
+
+/** The leak store on a DynamoDB table laid out as table-schema.ts describes. */
+export class DynamoLeakStore implements LeakStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async createLeak(leak: Leak): Promise<{ leak: Leak; created: boolean }> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(leak),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return { leak, created: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.getLeak(leak.id);
+      if (!existing) throw new ConflictError(`leak ${leak.id} exists but cannot be read`, { cause: error });
+      return { leak: existing, created: false };
+    }
+  }
+
+  async recordSighting(leakId: string, sighting: NewSighting, at: string): Promise<Sighting> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: leakPk(leakId), sk: sightingSk(sighting.url, sighting.source) },
+        UpdateExpression:
+          "SET entity = :entity, #url = :url, #source = :source, firstSeen = if_not_exists(firstSeen, :at), lastSeen = :at ADD reports :one",
+        ExpressionAttributeNames: { "#url": "url", "#source": "source" },
+        ExpressionAttributeValues: {
+          ":entity": "sighting",
+          ":url": sighting.url,
+          ":source": sighting.source,
+          ":at": at,
+          ":one": 1,
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return toSighting(result.Attributes ?? {});
+  }
+
+  async getLeak(id: string): Promise<Leak | undefined> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: leakPk(id), sk: LEAK_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? toLeak(result.Item) : undefined;
+  }
+
+  async getLeakDetails(id: string): Promise<LeakDetails | undefined> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": leakPk(id) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    const leakItem = items.find((item) => item.sk === LEAK_SK);
+    if (!leakItem) return undefined;
+    const sightings = items
+      .filter((item) => String(item.sk).startsWith(SIGHTING_SK_PREFIX))
+      .map(toSighting)
+      .sort((a, b) => a.firstSeen.localeCompare(b.firstSeen));
+    return { leak: toLeak(leakItem), sightings };
+  }
+
+  async updateLeak(leak: Leak, changes: LeakChanges, events: TimelineEvent[]): Promise<Leak> {
+    const next: Leak = {
+      ...leak,
+      ...changes,
+      timeline: [...leak.timeline, ...events],
+      version: leak.version + 1,
+    };
+    try {
+      // The whole item is rewritten so the index keys always follow the fields they derive from.
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(next),
+          ConditionExpression: "version = :expected",
+          ExpressionAttributeValues: { ":expected": leak.version },
+        }),
+      );
+      return next;
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        throw new ConflictError(`leak ${leak.id} changed since version ${leak.version}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async listLeaks(query: LeakQuery): Promise<LeakPage> {
+    if (query.fingerprint) return this.listByFingerprint(query);
+    const { index, partition } = chooseIndex(query);
+    const names: Record<string, string> = { "#pk": `${index}pk`, "#sk": `${index}sk` };
+    const values: Record<string, unknown> = { ":pk": partition };
+    let keyCondition = "#pk = :pk";
+    if (query.since && query.until) {
+      keyCondition += " AND #sk BETWEEN :since AND :until";
+      Object.assign(values, { ":since": query.since, ":until": `${query.until}~` });
+    } else if (query.since) {
+      keyCondition += " AND #sk >= :since";
+      values[":since"] = query.since;
+    } else if (query.until) {
+      keyCondition += " AND #sk <= :until";
+      values[":until"] = `${query.until}~`;
+    }
+    const filters: string[] = [];
+    if (query.status && index !== "gsi1") {
+      filters.push("#status = :status");
+      names["#status"] = "status";
+      values[":status"] = query.status;
+    }
+    if (query.tokenType && index !== "gsi2") {
+      filters.push("tokenType = :type");
+      values[":type"] = query.tokenType;
+    }
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: index,
+      KeyConditionExpression: keyCondition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false, // newest first
+      Limit: query.limit,
+      ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor) : undefined,
+    };
+    if (filters.length > 0) input.FilterExpression = filters.join(" AND ");
+    const page = await this.client.send(new QueryCommand(input));
+    return { items: (page.Items ?? []).map(toLeak), nextCursor: encodeCursor(page.LastEvaluatedKey) };
+  }
+
+  private async listByFingerprint(query: LeakQuery): Promise<LeakPage> {
+    const leak = await this.getLeak(leakIdFor(query.fingerprint ?? ""));
+    const matches =
+      leak &&
+      (!query.status || leak.status === query.status) &&
+      (!query.tokenType || leak.tokenType === query.tokenType) &&
+      (!query.owner ||
+        [leak.owner?.email, leak.owner?.id].some((o) => o?.toLowerCase() === query.owner?.toLowerCase())) &&
+      (!query.since || leak.firstSeen >= query.since) &&
+      (!query.until || leak.firstSeen <= `${query.until}~`);
+    return { items: matches ? [leak] : [], nextCursor: null };
+  }
+}
+
+function chooseIndex(query: LeakQuery): { index: IndexName; partition: string } {
+  if (query.owner) return { index: "gsi4", partition: ownerKey(query.owner) };
+  if (query.status) return { index: "gsi1", partition: statusKey(query.status) };
+  if (query.tokenType) return { index: "gsi2", partition: typeKey(query.tokenType) };
+  return { index: "gsi3", partition: ALL_LEAKS_KEY };
+}
+
+function toSighting(item: Record<string, unknown>): Sighting {
+  return {
+    url: String(item.url ?? ""),
+    source: String(item.source ?? ""),
+    firstSeen: String(item.firstSeen),
+    lastSeen: String(item.lastSeen),
+    reports: Number(item.reports ?? 1),
+  };
+}

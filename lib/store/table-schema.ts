@@ -1,0 +1,24 @@
+// The single table's keys and indexes, shared by the DynamoDB adapter, the local engine and the CDK stack.
+//
+// Access patterns → keys
+//   leak by id (and by fingerprint: the id derives from it) → pk=LEAK#<id>, sk=LEAK
+//   sightings of a leak                                     → pk=LEAK#<id>, sk begins_with SIGHTING#
+//   leaks by status and time                                → gsi1pk=STATUS#<status>, gsi1sk=<first seen>#<id>
+//   leaks by token type and time                            → gsi2pk=TYPE#<type>,     gsi2sk=<first seen>#<id>
+//   all leaks by time                                       → gsi3pk=LEAKS,           gsi3sk=<first seen>#<id>
+//   leaks by owner and time                                 → gsi4pk=OWNER#<email|id>, gsi4sk=<first seen>#<id>
+// The timeline lives inside the leak item so that a state change and its event are one conditional write.
+
+export const TABLE_KEYS = { partitionKey: "pk", sortKey: "sk" } as const;
+
+export const TABLE_INDEXES = [
+  { indexName: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+  { indexName: "gsi2", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
+  { indexName: "gsi3", partitionKey: "gsi3pk", sortKey: "gsi3sk" },
+  { indexName: "gsi4", partitionKey: "gsi4pk", sortKey: "gsi4sk" },
+] as const;
+
+export type IndexName = (typeof TABLE_INDEXES)[number]["indexName"];
+
+/** Attribute holding an epoch-seconds expiry for ephemeral items (DynamoDB TTL). */
+export const TTL_ATTRIBUTE = "expiresAt";

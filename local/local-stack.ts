@@ -1,0 +1,256 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createAdminApiHandler } from "../functions/admin-api.js";
+import { handler as healthzHandler } from "../functions/healthz.js";
+import { createPartnerReportHandler } from "../functions/partner-report.js";
+import { loadConfig, type TourniquetConfig } from "../lib/config.js";
+import { PartnerKeyCache } from "../lib/github/partner-key-cache.js";
+import { partnerKeySetLoader } from "../lib/github/partner-key-set.js";
+import type { IntakeDeps } from "../lib/intake/receive-partner-report.js";
+import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
+import { describeError, type Log } from "../lib/log.js";
+import { OutboxNotifier } from "../lib/notify/outbox-notifier.js";
+import { InProcessQueue } from "../lib/queue/in-process-queue.js";
+import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
+import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
+import { createLogger } from "../lib/runtime/logger.js";
+import { DynamoLeakStore } from "../lib/store/dynamo-leak-store.js";
+import {
+  type ApiHandler,
+  BodyTooLargeError,
+  lambdaContext,
+  readBody,
+  toApiEvent,
+  writeApiResult,
+  writeJson,
+} from "./api-gateway-adapter.js";
+import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
+import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
+import type { SandboxFaults } from "./sandbox/sandbox-faults.js";
+import { SandboxKeyService } from "./sandbox/sandbox-key-service.js";
+import { createSandboxHandler } from "./sandbox/sandbox-routes.js";
+
+// The local stack: the Lambda handlers behind a node:http server that speaks API Gateway v2 events,
+// dynalite for DynamoDB, an in-process queue for SQS, the outbox for email, and the sandbox issuer.
+
+export const DEFAULT_CONFIG_PATH = resolve(dirname(fileURLToPath(import.meta.url)), "../config/local.json");
+const TABLE_NAME = "tourniquet-local";
+
+type Env = Record<string, string | undefined>;
+
+export interface LocalStackOptions {
+  port?: number;
+  host?: string;
+  dataDir: string;
+  env?: Env;
+  log?: Log;
+  /** Keep DynamoDB in memory instead of LevelDB files under the data dir. */
+  inMemoryDb?: boolean;
+  sandboxFaults?: SandboxFaults;
+  /** Delay before the local queue delivers a failed message again (SQS's visibility timeout). */
+  queueBackoffMs?: (receiveCount: number) => number;
+  /** Enough local workers to run several deliveries of one leak at once (tests of concurrency). */
+  queueConcurrency?: number;
+}
+
+export interface LocalStack {
+  url: string;
+  port: number;
+  dataDir: string;
+  adminToken: string;
+  config: TourniquetConfig;
+  queue: InProcessQueue;
+  store: DynamoLeakStore;
+  sandbox: SandboxKeyService;
+  dbEndpoint: string;
+  close(): Promise<void>;
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  routeKey: string;
+  handler: () => ApiHandler;
+}
+
+/** A secret kept in the data dir, created on first start; the environment wins when set. */
+function localSecret(env: Env, name: string, file: string): string {
+  const fromEnv = env[name];
+  if (fromEnv) return fromEnv;
+  if (!existsSync(file))
+    writeFileSync(file, randomBytes(24).toString("base64url"), { mode: 0o600, flag: "wx" });
+  return readFileSync(file, "utf8").trim();
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const env = { ...process.env, ...options.env };
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const log = options.log ?? createLogger();
+
+  const server = createServer();
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => done());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  const sandboxSecret = localSecret(env, "TOURNIQUET_SANDBOX_SECRET", join(dataDir, "sandbox-issuer.secret"));
+  const adminToken = localSecret(env, "TOURNIQUET_ADMIN_TOKEN", join(dataDir, "admin-token"));
+  let config: TourniquetConfig;
+  try {
+    config = loadConfig(env.TOURNIQUET_CONFIG ?? DEFAULT_CONFIG_PATH, {
+      ...env,
+      PORT: String(port),
+      TOURNIQUET_SANDBOX_SECRET: sandboxSecret,
+    });
+  } catch (error) {
+    await new Promise((done) => server.close(done));
+    throw error;
+  }
+
+  const db = await startEmbeddedDynamo({ path: options.inMemoryDb ? undefined : join(dataDir, "db") });
+  await ensureLeakTable(db.client, TABLE_NAME);
+  const store = new DynamoLeakStore(db.documents, TABLE_NAME);
+  const sealer = LocalKeySealer.fromKeyFile(join(dataDir, "queue.key"));
+  const issuers = IssuerRegistry.fromConfig(config);
+  const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
+  const sandbox = new SandboxKeyService({ file: join(dataDir, "sandbox-keys.json") });
+  const sandboxHandler = createSandboxHandler({
+    service: sandbox,
+    secret: sandboxSecret,
+    faults: options.sandboxFaults,
+  });
+
+  const workerDeps: WorkerDeps = {
+    config,
+    store,
+    issuers,
+    sealer,
+    notifier: new OutboxNotifier(join(dataDir, "outbox")),
+    log,
+    workerId: `local:${process.pid}`,
+  };
+  const queue = new InProcessQueue({
+    consumer: (delivery) => remediateLeak(workerDeps, delivery),
+    maxReceives: config.remediation.max_receives,
+    backoffMs: options.queueBackoffMs,
+    concurrency: options.queueConcurrency,
+    deadLetterFile: join(dataDir, "dead-letters.jsonl"),
+    onError: (error, delivery) =>
+      log.warn("remediation delivery failed", {
+        leakId: delivery.message.leakId,
+        receiveCount: delivery.receiveCount,
+        error: describeError(error),
+      }),
+  });
+  const intakeDeps: IntakeDeps = {
+    config,
+    store,
+    queue,
+    sealer,
+    issuers,
+    log,
+    keys: new PartnerKeyCache({
+      load: partnerKeySetLoader({ url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` }),
+      onRefreshError: (error) =>
+        log.warn("partner key refresh failed; using cached keys", { error: describeError(error) }),
+    }),
+  };
+
+  const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
+  const adminApi = createAdminApiHandler(async () => ({ store, adminToken }), log);
+  const routes: Route[] = [
+    {
+      method: "POST",
+      pattern: /^\/v1\/github\/secret-scanning$/,
+      routeKey: "POST /v1/github/secret-scanning",
+      handler: () => partnerReport,
+    },
+    {
+      method: "GET",
+      pattern: /^\/v1\/admin\/leaks$/,
+      routeKey: "GET /v1/admin/leaks",
+      handler: () => adminApi,
+    },
+    {
+      method: "GET",
+      pattern: /^\/v1\/admin\/leaks\/(?<id>[^/]+)$/,
+      routeKey: "GET /v1/admin/leaks/{id}",
+      handler: () => adminApi,
+    },
+    { method: "GET", pattern: /^\/healthz$/, routeKey: "GET /healthz", handler: () => healthzHandler },
+  ];
+
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    void serve(req, res).catch((error: unknown) => {
+      log.error("local server error", { error: describeError(error) });
+      if (!res.headersSent) writeJson(res, 500, { error: "internal", message: "internal error" });
+      else res.end();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://local").pathname;
+    if (path === "/sandbox/github/public-keys" && req.method === "GET") {
+      return writeJson(res, 200, devKeySet(signingKey));
+    }
+    if (path === "/sandbox" || path.startsWith("/sandbox/")) {
+      return sandboxHandler(req, res, path.slice("/sandbox".length) || "/");
+    }
+    const matching = routes.filter((route) => route.pattern.test(path));
+    if (matching.length === 0)
+      return writeJson(res, 404, { error: "not_found", message: `no route for ${path}` });
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) {
+      res.setHeader("allow", matching.map((r) => r.method).join(", "));
+      return writeJson(res, 405, {
+        error: "method_not_allowed",
+        message: `${req.method} is not allowed on ${path}`,
+      });
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      res.setHeader("connection", "close");
+      return writeJson(res, 413, {
+        error: "payload_too_large",
+        message: "body exceeds API Gateway's 10 MB limit",
+      });
+    }
+    const pathParameters = route.pattern.exec(path)?.groups;
+    const event = toApiEvent(req, body, {
+      routeKey: route.routeKey,
+      pathParameters: pathParameters ? { ...pathParameters } : undefined,
+    });
+    writeApiResult(res, await route.handler()(event, lambdaContext(route.routeKey.replace(/\W+/g, "-"))));
+  }
+
+  return {
+    url,
+    port,
+    dataDir,
+    adminToken,
+    config,
+    queue,
+    store,
+    sandbox,
+    dbEndpoint: db.endpoint,
+    close: async () => {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+      await queue.drain();
+      queue.close();
+      await db.close();
+    },
+  };
+}

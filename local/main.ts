@@ -1,0 +1,28 @@
+import { startLocalStack } from "./local-stack.js";
+
+// `npm start`: the local stack on PORT (default 3000), state under TOURNIQUET_DATA_DIR (.tourniquet/).
+
+const port = Number(process.env.PORT ?? 3000);
+const dataDir = process.env.TOURNIQUET_DATA_DIR ?? ".tourniquet";
+
+try {
+  const stack = await startLocalStack({ port, dataDir, host: process.env.HOST ?? "127.0.0.1" });
+  const lines = [
+    `Tourniquet local stack on ${stack.url}`,
+    `  partner reports  POST ${stack.url}/v1/github/secret-scanning`,
+    `  admin API        GET  ${stack.url}/v1/admin/leaks  (Authorization: Bearer <TOURNIQUET_ADMIN_TOKEN or ${stack.dataDir}/admin-token>)`,
+    `  sandbox issuer   POST ${stack.url}/sandbox/keys`,
+    `  data             ${stack.dataDir} (outbox/, db/)`,
+    "Try it: npm run simulate",
+  ];
+  process.stderr.write(`${lines.join("\n")}\n`);
+  const stop = async () => {
+    await stack.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+} catch (error) {
+  process.stderr.write(`tourniquet: cannot start the local stack: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadDevSigningKey, signPartnerReport } from "./dev-signing-key.js";
+
+// `tourniquet simulate`: the whole path against a running local stack. Issues a sandbox key, reports
+// it as GitHub would (signed with the local development key), then follows the leak to its end.
+
+export interface SimulateOptions {
+  url: string;
+  dataDir: string;
+  adminToken?: string | undefined;
+  out?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+interface LeakDetail {
+  id: string;
+  status: string;
+  preview: string;
+  time_to_revoke_ms: number | null;
+  notification: { status: string; recipient?: string } | null;
+  timeline: { at: string; step: string; outcome: string; actor: string; detail: string }[];
+}
+
+const SETTLED = new Set(["revoked", "inactive", "false_positive", "unroutable", "failed"]);
+
+export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const dataDir = resolve(options.dataDir);
+  const adminToken = options.adminToken ?? readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+  const key = await request<{ token: string; key_id: string }>(`${options.url}/sandbox/keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ owner: { email: "owner@example.test", name: "Demo Owner" } }),
+  });
+  out(`issued sandbox key ${key.key_id} (${key.token.slice(0, 4)}…${key.token.slice(-4)})`);
+
+  const body = JSON.stringify([
+    {
+      token: key.token,
+      type: "tourniquet_sandbox_token",
+      url: "https://github.com/example/demo/blob/main/.env",
+      source: "content",
+    },
+  ]);
+  const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
+  const feedback = await request<{ token_hash: string; label: string }[]>(
+    `${options.url}/v1/github/secret-scanning`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/json", ...signPartnerReport(signingKey, body) },
+      body,
+    },
+  );
+  out(`partner report accepted; feedback: ${JSON.stringify(feedback)}`);
+  const fingerprint = feedback[0]?.token_hash;
+  if (!fingerprint) throw new Error("the stack gave no feedback for the reported token");
+
+  const auth = { authorization: `Bearer ${adminToken}` };
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    const page = await request<{ items: { id: string }[] }>(
+      `${options.url}/v1/admin/leaks?fingerprint=${fingerprint}`,
+      { headers: auth },
+    );
+    const id = page.items[0]?.id;
+    const leak = id
+      ? await request<LeakDetail>(`${options.url}/v1/admin/leaks/${id}`, { headers: auth })
+      : undefined;
+    if (leak && SETTLED.has(leak.status) && (leak.status !== "revoked" || leak.notification)) {
+      out(
+        `leak ${leak.id}: ${leak.status}${leak.time_to_revoke_ms !== null ? ` in ${leak.time_to_revoke_ms} ms` : ""}`,
+      );
+      for (const event of leak.timeline)
+        out(`  ${event.at}  ${event.step.padEnd(9)} ${event.outcome.padEnd(8)} ${event.detail}`);
+      if (leak.notification?.recipient) out(`owner message: ${join(dataDir, "outbox")}/${leak.id}.*.json`);
+      return leak;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`leak did not settle in time (last status: ${leak?.status ?? "none"})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function request<T>(url: string, init: RequestInit): Promise<T> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (!response.ok)
+    throw new Error(`${init.method ?? "GET"} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}

@@ -1,0 +1,277 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, IssuerError } from "../../lib/errors.js";
+import { HttpIssuer, type HttpIssuerOptions, parseRetryAfter } from "../../lib/issuers/http-issuer.js";
+import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
+import {
+  createSandboxHandler,
+  delayTimes,
+  failTimes,
+  type SandboxFaults,
+} from "../../local/sandbox/sandbox-routes.js";
+
+// HttpIssuer against the real sandbox issuer on a real loopback server: the protocol's two ends
+// are tested together, faults are injected by the sandbox, not by mocking the client.
+
+const SECRET = "test-shared-secret";
+const TYPE = "tourniquet_sandbox_token";
+
+const delivered: { keyId: string; token: string }[] = [];
+const service = new SandboxKeyService({
+  deliverSecret: (_owner, keyId, token) => void delivered.push({ keyId, token }),
+});
+let faults: SandboxFaults | undefined;
+let server: Server;
+let baseUrl: string;
+
+beforeAll(async () => {
+  const handler = createSandboxHandler({
+    service,
+    secret: SECRET,
+    faults: { next: (route) => faults?.next(route) },
+  });
+  ({ server, baseUrl } = await listen((req, res) => {
+    const path = req.url ?? "/";
+    if (path.startsWith("/sandbox/")) void handler(req, res, path.slice("/sandbox".length));
+    else res.writeHead(404).end();
+  }));
+  baseUrl += "/sandbox";
+});
+afterEach(() => {
+  faults = undefined;
+});
+afterAll(() => close(server));
+
+function issuer(options: Partial<HttpIssuerOptions> = {}): HttpIssuer {
+  return new HttpIssuer({ name: "sandbox", baseUrl, secret: SECRET, ...options });
+}
+
+/** The IssuerError a call rejects with; fails the test if it resolves or throws something else. */
+async function issuerError(call: Promise<unknown>): Promise<IssuerError> {
+  const error = await call.then(
+    () => expect.unreachable("call should have failed"),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(IssuerError);
+  return error as IssuerError;
+}
+
+describe("HttpIssuer against the sandbox issuer", () => {
+  it("verifies an active key with its owner and evidence", async () => {
+    const { token, keyId } = service.issue({ email: "ada@example.test", name: "Ada" });
+    const result = await issuer().verify({ token, type: TYPE });
+    expect(result).toEqual({
+      status: "active",
+      keyId,
+      owner: { id: expect.stringMatching(/^user_/), email: "ada@example.test", name: "Ada" },
+      evidence: { created_at: expect.any(String), last_used_at: null },
+    });
+  });
+
+  it("verifies a revoked key as inactive and a stranger's token as unknown", async () => {
+    const { token, keyId } = service.issue();
+    service.revoke(keyId);
+    expect(await issuer().verify({ token, type: TYPE })).toMatchObject({ status: "inactive", keyId });
+    expect(await issuer().verify({ token: "ghp_notoursatall", type: TYPE })).toEqual({ status: "unknown" });
+  });
+
+  it("revokes idempotently: the second call reports alreadyRevoked and the key is revoked once", async () => {
+    const { keyId } = service.issue();
+    const request = { keyId, type: TYPE, leakId: "leak_1" };
+    const first = await issuer().revoke(request);
+    expect(first).toEqual({ keyId, alreadyRevoked: false, revokedAt: expect.any(String) });
+    expect(await issuer().revoke(request)).toEqual({ ...first, alreadyRevoked: true });
+    const shown = await (await fetch(`${baseUrl}/keys/${keyId}`)).json();
+    expect(shown).toMatchObject({
+      key_id: keyId,
+      status: "revoked",
+      revocations: 1,
+      revoked_at: first.revokedAt,
+    });
+  });
+
+  it("rotates: the issuer delivers the new secret to the owner and returns only its key id", async () => {
+    const { keyId } = service.issue();
+    const rotation = await issuer().rotate({ keyId, type: TYPE, leakId: "leak_2" });
+    expect(rotation).toEqual({
+      keyId,
+      replacementKeyId: expect.stringMatching(/^key_/),
+      deliveredToOwner: true,
+    });
+    const delivery = delivered.find((d) => d.keyId === rotation.replacementKeyId);
+    expect(delivery).toBeDefined();
+    expect(service.verify(delivery?.token ?? "")).toMatchObject({
+      status: "active",
+      keyId: rotation.replacementKeyId,
+    });
+  });
+
+  it("fails permanently when the issuer rejects the signature (wrong secret or skewed clock)", async () => {
+    const { token } = service.issue();
+    const wrongSecret = await issuerError(issuer({ secret: "not-the-secret" }).verify({ token, type: TYPE }));
+    expect(wrongSecret.transient).toBe(false);
+    expect(wrongSecret.message).toBe('issuer "sandbox" verify: HTTP 401 from issuer (bad_signature)');
+
+    const skewed = await issuerError(
+      issuer({ now: () => Date.now() - 10 * 60_000 }).verify({ token, type: TYPE }),
+    );
+    expect(skewed).toMatchObject({ transient: false, message: expect.stringContaining("HTTP 401") });
+  });
+
+  it("gets a replayed request rejected by the sandbox", async () => {
+    const { token } = service.issue();
+    const sent: { url: string; init: RequestInit }[] = [];
+    const recording: typeof fetch = (url, init) => {
+      sent.push({ url: String(url), init: init ?? {} });
+      return fetch(url, init);
+    };
+    await issuer({ fetch: recording }).verify({ token, type: TYPE });
+    const [original] = sent;
+    if (!original) throw new Error("no request recorded");
+    const replay = await fetch(original.url, { ...original.init, signal: null });
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ error: "replayed_request" });
+  });
+
+  it("fails permanently on an unknown key", async () => {
+    const error = await issuerError(issuer().revoke({ keyId: "key_nope", type: TYPE, leakId: "leak_3" }));
+    expect(error).toMatchObject({
+      transient: false,
+      message: 'issuer "sandbox" revoke: HTTP 404 from issuer (unknown_key)',
+    });
+  });
+
+  it("treats 429 as transient and passes Retry-After on", async () => {
+    const { token } = service.issue();
+    faults = failTimes("verify", 1, 429, 7);
+    const error = await issuerError(issuer().verify({ token, type: TYPE }));
+    expect(error).toMatchObject({ transient: true, retryAfterSeconds: 7 });
+    expect(error.message).toBe('issuer "sandbox" verify: HTTP 429 from issuer (rate_limited)');
+    expect(await issuer().verify({ token, type: TYPE })).toMatchObject({ status: "active" });
+  });
+
+  it("treats 5xx as transient and other 4xx as permanent", async () => {
+    const { keyId } = service.issue();
+    const request = { keyId, type: TYPE, leakId: "leak_4" };
+    for (const [status, transient] of [
+      [503, true],
+      [500, true],
+      [408, true],
+      [401, false],
+      [404, false],
+      [400, false],
+    ] as const) {
+      faults = failTimes("revoke", 1, status);
+      const error = await issuerError(issuer().revoke(request));
+      expect(error, `HTTP ${status}`).toMatchObject({ transient, retryAfterSeconds: undefined });
+      expect(error.message).toContain(`revoke: HTTP ${status} from issuer`);
+    }
+    expect(service.get(keyId)?.status).toBe("active");
+  });
+
+  it("treats an invalid 2xx body as a permanent protocol error", async () => {
+    faults = failTimes("rotate", 1, 200);
+    const { keyId } = service.issue();
+    const error = await issuerError(issuer().rotate({ keyId, type: TYPE, leakId: "leak_5" }));
+    expect(error.transient).toBe(false);
+    expect(error.message).toMatch(/^issuer "sandbox" rotate: HTTP 200 from issuer: invalid response/);
+  });
+
+  it("times out a slow issuer as a transient failure", async () => {
+    const { token } = service.issue();
+    faults = delayTimes("verify", 1, 1000);
+    const started = Date.now();
+    const error = await issuerError(issuer({ timeoutMs: 100 }).verify({ token, type: TYPE }));
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(error).toMatchObject({
+      transient: true,
+      message: 'issuer "sandbox" verify: no answer within 100 ms',
+    });
+  });
+
+  it("stops when the caller aborts, as a transient failure", async () => {
+    const { token } = service.issue();
+    faults = delayTimes("verify", 1, 1000);
+    const error = await issuerError(
+      issuer().verify({ token, type: TYPE }, { signal: AbortSignal.timeout(50) }),
+    );
+    expect(error).toMatchObject({ transient: true, message: 'issuer "sandbox" verify: aborted by caller' });
+  });
+
+  it("treats an unreachable issuer as a transient network error", async () => {
+    const { server: closed, baseUrl: url } = await listen((_req, res) => res.end());
+    await close(closed);
+    const error = await issuerError(issuer({ baseUrl: url }).verify({ token: "tqs_x", type: TYPE }));
+    expect(error.transient).toBe(true);
+    expect(error.message).toMatch(/^issuer "sandbox" verify: network error/);
+  });
+
+  it("never puts the token in an error message", async () => {
+    const { token } = service.issue();
+    const calls: [SandboxFaults | undefined, Partial<HttpIssuerOptions>][] = [
+      [failTimes("verify", 1, 503), {}],
+      [failTimes("verify", 1, 200), {}],
+      [delayTimes("verify", 1, 500), { timeoutMs: 50 }],
+      [undefined, { secret: "wrong" }],
+    ];
+    for (const [plan, options] of calls) {
+      faults = plan;
+      const error = await issuerError(issuer(options).verify({ token, type: TYPE }));
+      expect(error.message).not.toContain(token);
+      expect(String(error.cause ?? "")).not.toContain(token);
+    }
+  });
+
+  it("refuses an answer that echoes the token, and does not follow redirects", async () => {
+    const token = "tqs_echoedbackbyabuggyissuer0000000000";
+    const echo: typeof fetch = async () =>
+      Response.json({ status: "active", key_id: "key_1", evidence: { seen: token } });
+    const echoed = await issuerError(issuer({ fetch: echo }).verify({ token, type: TYPE }));
+    expect(echoed.transient).toBe(false);
+    expect(echoed.message).not.toContain(token);
+
+    const { server: redirecting, baseUrl: url } = await listen((_req, res) =>
+      res.writeHead(307, { location: `${baseUrl}/verify` }).end(),
+    );
+    try {
+      const error = await issuerError(issuer({ baseUrl: url }).verify({ token, type: TYPE }));
+      expect(error).toMatchObject({
+        transient: false,
+        message: 'issuer "sandbox" verify: HTTP 307 from issuer',
+      });
+    } finally {
+      await close(redirecting);
+    }
+  });
+
+  it("refuses plain HTTP to anything but loopback, and an empty secret", () => {
+    expect(() => issuer({ baseUrl: "http://keys.example.com/tq" })).toThrow(ConfigError);
+    expect(() => issuer({ baseUrl: "https://keys.example.com/tq" })).not.toThrow();
+    expect(() => issuer({ secret: "" })).toThrow(ConfigError);
+  });
+});
+
+describe("parseRetryAfter", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  it("reads delta-seconds and HTTP-dates", () => {
+    expect(parseRetryAfter("120", now)).toBe(120);
+    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now)).toBe(30);
+    expect(parseRetryAfter("Wed, 31 Dec 2025 23:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+async function listen(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; baseUrl: string }> {
+  const server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
