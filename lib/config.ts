@@ -98,7 +98,8 @@ type Env = Record<string, string | undefined>;
 export function interpolateEnv(value: unknown, env: Env, path = "$"): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
-      const resolved = env[name] ?? fallback;
+      // Like the shell's ${VAR:-default}: an empty variable takes the default too.
+      const resolved = env[name] || fallback;
       if (resolved === undefined) throw new ConfigError(`${path}: environment variable ${name} is not set`);
       return resolved;
     });
@@ -113,7 +114,13 @@ export function interpolateEnv(value: unknown, env: Env, path = "$"): unknown {
 }
 
 export function parseConfig(raw: unknown, env: Env = process.env, source = "config"): TourniquetConfig {
-  const result = configSchema.safeParse(interpolateEnv(raw, env));
+  let interpolated: unknown;
+  try {
+    interpolated = interpolateEnv(raw, env);
+  } catch (error) {
+    throw new ConfigError(`${source} is invalid:\n  - ${(error as Error).message}`, { cause: error });
+  }
+  const result = configSchema.safeParse(interpolated);
   if (!result.success) {
     const problems = result.error.issues.map(
       (issue) => `  - ${issue.path.join(".") || "(root)"}: ${issue.message}`,

@@ -1,11 +1,18 @@
-import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { Worker } from "node:worker_threads";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import dynalite from "dynalite";
 import { TABLE_INDEXES, TABLE_KEYS } from "../lib/store/table-schema.js";
 
-// The local stack's DynamoDB: dynalite, a DynamoDB-compatible engine, on loopback. With `path` the
-// data lives in LevelDB files there; without, in memory (tests).
+// The local stack's DynamoDB: dynalite, a DynamoDB-compatible engine, on loopback in a worker thread.
+// With `path` the data lives in LevelDB files there; without, in memory (tests).
+
+const LOCAL_AUTHORIZATION =
+  "AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=local";
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -17,16 +24,28 @@ export interface EmbeddedDynamo {
 export async function startEmbeddedDynamo(
   options: { path?: string | undefined } = {},
 ): Promise<EmbeddedDynamo> {
-  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+  const worker = new Worker(new URL("./dynalite-thread.mjs", import.meta.url), {
+    workerData: { path: options.path },
   });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", (message: { port: number }) => resolve(message.port));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
     region: "local",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    // The local engine checks that a signature is there, not what it says; computing a real one for
+    // every call would only spend the handlers' CPU.
+    signer: {
+      sign: async (request) => {
+        const headers = (request as { headers: Record<string, string> }).headers;
+        headers.authorization = LOCAL_AUTHORIZATION;
+        headers["x-amz-date"] = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
+        return request;
+      },
+    },
   });
   return {
     endpoint,
@@ -34,7 +53,11 @@ export async function startEmbeddedDynamo(
     documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     close: async () => {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        worker.once("message", () => resolve());
+        worker.postMessage("close");
+      });
+      await worker.terminate();
     },
   };
 }
@@ -66,5 +89,15 @@ export async function ensureLeakTable(client: DynamoDBClient, tableName: string)
   } catch (error) {
     if (!(error instanceof ResourceInUseException || (error as Error).name === "ResourceInUseException"))
       throw error;
+  }
+  // Even with no creation delay the engine activates a table and its indexes asynchronously.
+  for (let tries = 0; ; tries++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === "ACTIVE",
+    );
+    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+    if (tries > 500) throw new Error(`table ${tableName} did not become active`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -250,6 +250,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       await queue.drain();
       queue.close();
+      sandbox.flush();
       await db.close();
     },
   };

@@ -33,19 +33,28 @@ export class PartnerKeyCache {
   }
 
   async get(keyId: string): Promise<KeyObject> {
+    let justLoaded = false;
     if (!this.keys) {
       await this.refresh(); // cold: nothing to fall back on, so an outage is the caller's 503
+      justLoaded = true;
     } else if (this.now() - this.loadedAt > this.ttlMs) {
-      await this.refresh().catch((error: unknown) => this.options.onRefreshError?.(error));
+      await this.refresh().catch((error: unknown) => {
+        // Keep serving the cached set, and try again after a pause rather than on every request.
+        this.loadedAt = this.now() - this.ttlMs + this.unknownKeyRefetchMs;
+        this.options.onRefreshError?.(error);
+      });
     }
     const known = this.keys?.get(keyId);
     if (known) return known;
+    if (justLoaded) throw new SignatureError(`unknown public key identifier ${keyId}`);
 
-    if (this.now() - this.lastUnknownRefetch < this.unknownKeyRefetchMs) {
-      throw new SignatureError(`unknown public key identifier ${keyId}`);
+    if (this.inflight) {
+      // A refetch for another unknown id is under way: the new key may be in it.
+      await this.inflight.catch(() => undefined);
+    } else if (this.now() - this.lastUnknownRefetch >= this.unknownKeyRefetchMs) {
+      this.lastUnknownRefetch = this.now();
+      await this.refresh();
     }
-    this.lastUnknownRefetch = this.now();
-    await this.refresh();
     const fresh = this.keys?.get(keyId);
     if (!fresh) throw new SignatureError(`unknown public key identifier ${keyId}`);
     return fresh;

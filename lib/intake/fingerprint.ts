@@ -7,10 +7,13 @@ export function fingerprintToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-/** `tqs_…9f2a`: the token's prefix (up to its first `_`/`-`, at most 8 chars) and last 4 chars. */
+/**
+ * `tqs_…9f2a`: the token's type prefix and last 4 chars. Only a short lowercase prefix followed by `_`
+ * or `-` counts (tqs_, ghp_, xoxb-, sk-), so random characters of an unprefixed token are not shown.
+ */
 export function redactToken(token: string): string {
   // Short tokens would give away too large a share of their entropy.
   if (token.length < 16) return "…";
-  const prefix = /^[A-Za-z0-9]{1,7}[_-]/.exec(token)?.[0] ?? "";
+  const prefix = /^[a-z]{2,6}[_-]/.exec(token)?.[0] ?? "";
   return `${prefix}…${token.slice(-4)}`;
 }

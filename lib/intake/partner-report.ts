@@ -28,7 +28,7 @@ const MAX_FIELD_LENGTH = 2_048;
 export function parsePartnerReport(body: Buffer): PartnerReport {
   let json: unknown;
   try {
-    json = JSON.parse(body.toString("utf8"));
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body)); // invalid UTF-8 throws
   } catch {
     throw new BadRequestError("body is not valid JSON");
   }

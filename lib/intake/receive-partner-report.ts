@@ -1,5 +1,5 @@
 import type { TourniquetConfig } from "../config.js";
-import { PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
+import { ConflictError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
 import type { PartnerKeyCache } from "../github/partner-key-cache.js";
 import { verifyPartnerSignature } from "../github/partner-signature.js";
 import type { Issuer } from "../issuers/issuer.js";
@@ -13,7 +13,7 @@ import {
   feedbackLabel,
   needsRemediation,
 } from "../remediation/verification.js";
-import { type Leak, leakIdFor } from "../store/leak.js";
+import { type Leak, leakIdFor, type TimelineEvent } from "../store/leak.js";
 import type { LeakStore } from "../store/leak-store.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { fingerprintToken, redactToken } from "./fingerprint.js";
@@ -121,6 +121,10 @@ function groupByToken(matches: readonly PartnerMatch[]): TokenGroup[] {
   return [...groups.values()];
 }
 
+/**
+ * Verifies first, then records: a new token's leak is written once, already verified. Only a token
+ * reported before (the leak exists) costs a second write, when its verification was still open.
+ */
 async function recordToken(
   deps: IntakeDeps,
   group: TokenGroup,
@@ -130,52 +134,65 @@ async function recordToken(
   const issuer = deps.issuers.forType(group.type);
   const at = new Date(receivedAt).toISOString();
   const first = group.sightings[0];
-  const { leak, created } = await deps.store.createLeak({
-    id: leakIdFor(group.fingerprint),
-    fingerprint: group.fingerprint,
-    tokenType: group.type.toLowerCase(),
-    preview: redactToken(group.token),
-    issuer: issuer?.name ?? null,
-    status: issuer ? "pending" : "unroutable",
-    firstSeen: at,
-    receivedAtMs: receivedAt,
-    timeline: [
-      {
-        at,
-        step: "report",
-        outcome: "ok",
-        actor: "intake",
-        detail: issuer
-          ? `reported by GitHub secret scanning (${first?.source}${first?.url ? ` at ${first.url}` : ""})`
-          : `reported by GitHub secret scanning; no issuer handles type "${group.type}"`,
-      },
-    ],
-    version: 1,
+  const id = leakIdFor(group.fingerprint);
+  const verified = issuer ? await verifyInline(deps, issuer, id, group, deadline) : undefined;
+  const reported: TimelineEvent = {
+    at,
+    step: "report",
+    outcome: "ok",
+    actor: "intake",
+    detail: issuer
+      ? `reported by GitHub secret scanning (${first?.source}${first?.url ? ` at ${first.url}` : ""})`
+      : `reported by GitHub secret scanning; no issuer handles type "${group.type}"`,
+  };
+  // The sightings do not depend on the leak item, so they are written alongside it.
+  const [{ leak, created }] = await Promise.all([
+    deps.store.createLeak({
+      id,
+      fingerprint: group.fingerprint,
+      tokenType: group.type.toLowerCase(),
+      preview: redactToken(group.token),
+      issuer: issuer?.name ?? null,
+      status: issuer ? "pending" : "unroutable",
+      firstSeen: at,
+      receivedAtMs: receivedAt,
+      ...verified?.changes,
+      timeline: verified ? [reported, verified.event] : [reported],
+      version: 1,
+    }),
+    ...group.sightings.map((sighting) => deps.store.recordSighting(id, sighting, at)),
+  ]);
+  if (created) return leak;
+  deps.log.info("token reported again", { leakId: leak.id, status: leak.status });
+  if (leak.status !== "pending" || !verified) return leak;
+  return deps.store.updateLeak(leak, verified.changes, [verified.event]).catch(async (error: unknown) => {
+    if (!(error instanceof ConflictError)) throw error;
+    return (await deps.store.getLeak(leak.id)) ?? leak; // the worker got there first
   });
-  for (const sighting of group.sightings) await deps.store.recordSighting(leak.id, sighting, at);
-  if (!created) deps.log.info("token reported again", { leakId: leak.id, status: leak.status });
-
-  if (issuer && leak.status === "pending") return verifyInline(deps, issuer, leak, group.token, deadline);
-  return leak;
 }
 
 /** Verifies within what is left of the time box; whatever does not finish is the worker's. */
-async function verifyInline(deps: IntakeDeps, issuer: Issuer, leak: Leak, token: string, deadline: number) {
+async function verifyInline(
+  deps: IntakeDeps,
+  issuer: Issuer,
+  leakId: string,
+  group: TokenGroup,
+  deadline: number,
+) {
   const now = deps.now ?? Date.now;
   const remaining = deadline - now();
-  if (remaining <= 0) return leak;
+  if (remaining <= 0) return undefined;
   try {
     const verification = await issuer.verify(
-      { token, type: leak.tokenType },
+      { token: group.token, type: group.type.toLowerCase() },
       { signal: AbortSignal.timeout(remaining) },
     );
-    const { changes, event } = applyVerification(verification, new Date(now()).toISOString(), "intake");
-    return await deps.store.updateLeak(leak, changes, [event]);
+    return applyVerification(verification, new Date(now()).toISOString(), "intake");
   } catch (error) {
     deps.log.warn("inline verification did not finish; the worker will verify", {
-      leakId: leak.id,
+      leakId,
       error: describeError(error),
     });
-    return (await deps.store.getLeak(leak.id)) ?? leak;
+    return undefined;
   }
 }

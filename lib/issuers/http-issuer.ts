@@ -127,6 +127,7 @@ export class HttpIssuer implements Issuer {
     // Serialized once: the signature covers exactly the bytes sent.
     const body = JSON.stringify(payload);
     const timestamp = Math.floor(this.now() / 1000);
+    const requestId = randomUUID();
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = options?.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
 
@@ -139,8 +140,8 @@ export class HttpIssuer implements Issuer {
           "content-type": "application/json",
           accept: "application/json",
           [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signIssuerRequest(this.secret, timestamp, body),
-          [REQUEST_ID_HEADER]: randomUUID(),
+          [SIGNATURE_HEADER]: signIssuerRequest(this.secret, timestamp, requestId, body),
+          [REQUEST_ID_HEADER]: requestId,
         },
         body,
         signal,

@@ -7,7 +7,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError } from "../errors.js";
+import { BadRequestError, ConflictError } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { type Leak, type LeakDetails, leakIdFor, type Sighting, type TimelineEvent } from "./leak.js";
 import {
@@ -163,7 +163,10 @@ export class DynamoLeakStore implements LeakStore {
   async listLeaks(query: LeakQuery): Promise<LeakPage> {
     if (query.fingerprint) return this.listByFingerprint(query);
     const { index, partition } = chooseIndex(query);
-    const names: Record<string, string> = { "#pk": `${index}pk`, "#sk": `${index}sk` };
+    const names: Record<string, string> = {
+      "#pk": `${index}pk`,
+      ...(query.since || query.until ? { "#sk": `${index}sk` } : {}),
+    };
     const values: Record<string, unknown> = { ":pk": partition };
     let keyCondition = "#pk = :pk";
     if (query.since && query.until) {
@@ -197,7 +200,13 @@ export class DynamoLeakStore implements LeakStore {
       ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor) : undefined,
     };
     if (filters.length > 0) input.FilterExpression = filters.join(" AND ");
-    const page = await this.client.send(new QueryCommand(input));
+    const page = await this.client.send(new QueryCommand(input)).catch((error: unknown) => {
+      // A cursor of the right shape from another listing is still not a start key for this one.
+      if (query.cursor && (error as Error).name === "ValidationException") {
+        throw new BadRequestError("cursor does not belong to this listing", { cause: error });
+      }
+      throw error;
+    });
     return { items: (page.Items ?? []).map(toLeak), nextCursor: encodeCursor(page.LastEvaluatedKey) };
   }
 

@@ -59,7 +59,9 @@ export function createSandboxHandler(options: SandboxHandlerOptions): SandboxHan
   // Signature, then replay, then shape: an unsigned request learns nothing about the body's schema.
   function authenticate(req: IncomingMessage, raw: string): void {
     const timestamp = header(req, TIMESTAMP_HEADER);
+    const requestId = header(req, REQUEST_ID_HEADER);
     const check = checkIssuerRequestSignature({
+      requestId,
       secret,
       signature: header(req, SIGNATURE_HEADER),
       timestamp,
@@ -67,10 +69,7 @@ export function createSandboxHandler(options: SandboxHandlerOptions): SandboxHan
       nowSeconds: Math.floor(now() / 1000),
     });
     if (!check.ok) throw new HttpFailure(401, "bad_signature", `signature ${check.reason}`);
-    const requestId = header(req, REQUEST_ID_HEADER);
-    if (!requestId || !/^[A-Za-z0-9._:-]{1,128}$/.test(requestId)) {
-      throw new HttpFailure(400, "bad_request", "missing or malformed Tourniquet-Request-Id");
-    }
+    if (!requestId) throw new HttpFailure(401, "bad_signature", "signature missing");
     // Remember the id until its timestamp goes stale; after that the signature check rejects it.
     const expiresAt = (Number(timestamp) + SIGNATURE_TOLERANCE_SECONDS) * 1000;
     if (!replay.remember(requestId, expiresAt, now())) {

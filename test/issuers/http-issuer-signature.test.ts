@@ -8,12 +8,14 @@ import {
 const secret = "example-shared-secret";
 const body = '{"token":"tqs_JSBIE3fv52h3yqrfyNtzLP0k5DHQf93YQYbr","type":"tourniquet_sandbox_token"}';
 const ts = 1767225600;
+const requestId = "3b1f8c2e-5d4a-4e7b-9c0d-2a6f1e8b7c94";
 
 function check(overrides: Partial<Parameters<typeof checkIssuerRequestSignature>[0]>) {
   return checkIssuerRequestSignature({
     secret,
-    signature: signIssuerRequest(secret, ts, body),
+    signature: signIssuerRequest(secret, ts, requestId, body),
     timestamp: String(ts),
+    requestId,
     body,
     nowSeconds: ts,
     ...overrides,
@@ -22,8 +24,8 @@ function check(overrides: Partial<Parameters<typeof checkIssuerRequestSignature>
 
 describe("signIssuerRequest", () => {
   it("matches the worked example in docs/http-issuer-protocol.md", () => {
-    expect(signIssuerRequest(secret, ts, body)).toBe(
-      "v1=7a9193e09848de027629894592c17c9c911c910e87787d72b6e2d8f0d5a0340c",
+    expect(signIssuerRequest(secret, ts, requestId, body)).toBe(
+      "v1=65f9e95928360b874b119e1b6cdd2cdd432993c1f1fed83db6105c7d4f4ff561",
     );
   });
 });
@@ -37,6 +39,7 @@ describe("checkIssuerRequestSignature", () => {
   it("rejects missing headers", () => {
     expect(check({ signature: undefined })).toEqual({ ok: false, reason: "missing" });
     expect(check({ timestamp: undefined })).toEqual({ ok: false, reason: "missing" });
+    expect(check({ requestId: undefined })).toEqual({ ok: false, reason: "missing" });
   });
 
   it("rejects malformed headers", () => {
@@ -60,5 +63,7 @@ describe("checkIssuerRequestSignature", () => {
     expect(check({ secret: "other" })).toEqual({ ok: false, reason: "mismatch" });
     expect(check({ body: `${body} ` })).toEqual({ ok: false, reason: "mismatch" });
     expect(check({ timestamp: String(ts + 1) })).toEqual({ ok: false, reason: "mismatch" });
+    // The request id is signed, so a captured request cannot be replayed under a fresh id.
+    expect(check({ requestId: "a-fresh-id" })).toEqual({ ok: false, reason: "mismatch" });
   });
 });

@@ -140,6 +140,7 @@ describe("SandboxKeyService", () => {
     first.revoke(a.keyId);
     first.recordUse(b.token);
     await first.rotate(b.keyId);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the coalesced write lands on its own
 
     const onDisk = readFileSync(file, "utf8");
     expect(onDisk).not.toContain(a.token);
@@ -158,8 +159,10 @@ describe("SandboxKeyService", () => {
 
   it("refuses to start from a corrupt state file", () => {
     const file = tempFile();
-    new SandboxKeyService({ file }).issue();
-    const broken = readFileSync(file, "utf8").replace('"version": 1', '"version": 9');
+    const service = new SandboxKeyService({ file });
+    service.issue();
+    service.flush();
+    const broken = readFileSync(file, "utf8").replace('"version":1', '"version":9');
     writeFileSync(file, broken);
     expect(() => new SandboxKeyService({ file })).toThrow(/not valid/);
   });

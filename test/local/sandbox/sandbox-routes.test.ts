@@ -23,14 +23,15 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function signed(body: string, headers: Record<string, string> = {}): RequestInit {
   const ts = Math.floor(Date.now() / 1000);
+  const requestId = headers["tourniquet-request-id"] ?? randomUUID();
   return {
     method: "POST",
     body,
     headers: {
       "content-type": "application/json",
       "tourniquet-timestamp": String(ts),
-      "tourniquet-signature": signIssuerRequest(SECRET, ts, body),
-      "tourniquet-request-id": randomUUID(),
+      "tourniquet-signature": signIssuerRequest(SECRET, ts, requestId, body),
+      "tourniquet-request-id": requestId,
       ...headers,
     },
   };
@@ -83,7 +84,7 @@ describe("sandbox routes", () => {
     const notJson = await fetch(`${base}/verify`, signed(body, { "content-type": "text/plain" }));
     expect(notJson.status).toBe(415);
     const noId = await fetch(`${base}/verify`, signed(body, { "tourniquet-request-id": "" }));
-    expect(noId.status).toBe(400);
+    expect(noId.status).toBe(401);
     const big = JSON.stringify({ token: "x".repeat(SANDBOX_BODY_LIMIT_BYTES), type: "t" });
     const tooLarge = await fetch(`${base}/verify`, signed(big));
     expect(tooLarge.status).toBe(413);

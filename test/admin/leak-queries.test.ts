@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { getLeak, listLeaks } from "../../lib/admin/leak-queries.js";
+import { BadRequestError, NotFoundError } from "../../lib/errors.js";
+import type { Leak } from "../../lib/store/leak.js";
+import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
+import { createTestStore, makeLeak, type TestStore } from "../helpers/dynamo.js";
+
+describe("admin leak queries (embedded DynamoDB)", () => {
+  let engine: EmbeddedDynamo;
+  let t: TestStore;
+  let pending: Leak;
+  let revoked: Leak;
+  let active: Leak;
+
+  beforeAll(async () => {
+    engine = await startEmbeddedDynamo();
+  });
+  afterAll(async () => {
+    await engine.close();
+  });
+
+  beforeEach(async () => {
+    t = await createTestStore(engine);
+    pending = makeLeak({ firstSeen: "2025-03-01T10:00:00.000Z", tokenType: "sandbox_key" });
+    revoked = makeLeak({
+      firstSeen: "2025-03-02T10:00:00.000Z",
+      tokenType: "cloud_key",
+      issuer: "cloud",
+      status: "revoked",
+      keyId: "key-7",
+      owner: { id: "u-1", email: "dev@acme.test", name: "Dev" },
+      evidence: { verifiedBy: "cloud", scopes: ["read"] },
+      verifiedAt: "2025-03-02T10:00:01.000Z",
+      revokedAt: "2025-03-02T10:00:02.500Z",
+      timeToRevokeMs: 2_500,
+      notification: {
+        status: "sent",
+        at: "2025-03-02T10:00:03.000Z",
+        channel: "email",
+        recipient: "dev@acme.test",
+      },
+      lease: { step: "notify", holder: "worker-1", until: 1_900_000_000_000 },
+      receivedAtMs: Date.parse("2025-03-02T10:00:00.000Z"),
+    });
+    active = makeLeak({ firstSeen: "2025-03-03T10:00:00.000Z", tokenType: "cloud_key", status: "active" });
+    for (const leak of [pending, revoked, active]) await t.store.createLeak(leak);
+  });
+
+  describe("listLeaks", () => {
+    it("maps leaks to snake_case views, newest first, with a null next_cursor at the end", async () => {
+      const result = await listLeaks(t.store, {});
+      expect(result.next_cursor).toBeNull();
+      expect(result.items.map((item) => item.id)).toEqual([active.id, revoked.id, pending.id]);
+      expect(result.items[1]).toEqual({
+        id: revoked.id,
+        fingerprint: revoked.fingerprint,
+        token_type: "cloud_key",
+        preview: revoked.preview,
+        issuer: "cloud",
+        status: "revoked",
+        key_id: "key-7",
+        owner: { id: "u-1", email: "dev@acme.test", name: "Dev" },
+        first_seen: "2025-03-02T10:00:00.000Z",
+        verified_at: "2025-03-02T10:00:01.000Z",
+        revoked_at: "2025-03-02T10:00:02.500Z",
+        time_to_revoke_ms: 2_500,
+        notification: {
+          status: "sent",
+          at: "2025-03-02T10:00:03.000Z",
+          channel: "email",
+          recipient: "dev@acme.test",
+        },
+        failure: null,
+      });
+    });
+
+    it("gives absent optional fields as null and leaves internal bookkeeping out", async () => {
+      const [view] = (await listLeaks(t.store, { status: "pending" })).items;
+      expect(view).toMatchObject({
+        id: pending.id,
+        key_id: null,
+        owner: null,
+        verified_at: null,
+        revoked_at: null,
+        time_to_revoke_ms: null,
+        notification: null,
+        failure: null,
+      });
+      for (const internal of [
+        "version",
+        "lease",
+        "timeline",
+        "receivedAtMs",
+        "evidence",
+        "tokenType",
+        "pk",
+      ]) {
+        expect(view).not.toHaveProperty(internal);
+      }
+    });
+
+    it("filters by status, token type (any case), owner and fingerprint (any case)", async () => {
+      const ids = async (params: Record<string, string>) =>
+        (await listLeaks(t.store, params)).items.map((item) => item.id);
+      expect(await ids({ status: "revoked" })).toEqual([revoked.id]);
+      expect(await ids({ token_type: "CLOUD_KEY" })).toEqual([active.id, revoked.id]);
+      expect(await ids({ owner: "DEV@acme.test" })).toEqual([revoked.id]);
+      expect(await ids({ fingerprint: pending.fingerprint.toUpperCase() })).toEqual([pending.id]);
+      expect(await ids({ fingerprint: pending.fingerprint, status: "revoked" })).toEqual([]);
+      expect(await ids({ status: "active", token_type: "cloud_key" })).toEqual([active.id]);
+    });
+
+    it("normalises since and until to UTC and keeps them inclusive", async () => {
+      const ids = async (params: Record<string, string>) =>
+        (await listLeaks(t.store, params)).items.map((item) => item.id);
+      expect(await ids({ since: "2025-03-02T10:00:00Z" })).toEqual([active.id, revoked.id]);
+      expect(await ids({ since: "2025-03-02T11:00:00+01:00", until: "2025-03-03T12:00:00+02:00" })).toEqual([
+        active.id,
+        revoked.id,
+      ]);
+      expect(await ids({ until: "2025-03-01T10:00:00Z" })).toEqual([pending.id]);
+      expect(await ids({ since: "2025-03-02T10:00:00Z", until: "2025-03-02T10:00:00Z" })).toEqual([
+        revoked.id,
+      ]);
+    });
+
+    it("pages with limit and the next_cursor it returns", async () => {
+      const first = await listLeaks(t.store, { limit: "2" });
+      expect(first.items.map((item) => item.id)).toEqual([active.id, revoked.id]);
+      expect(first.next_cursor).toEqual(expect.any(String));
+      const second = await listLeaks(t.store, { limit: "2", cursor: first.next_cursor ?? "" });
+      expect(second.items.map((item) => item.id)).toEqual([pending.id]);
+      expect(second.next_cursor).toBeNull();
+    });
+
+    it("uses a default limit when none is given", async () => {
+      for (let i = 0; i < 30; i++) {
+        await t.store.createLeak(
+          makeLeak({ firstSeen: `2025-04-01T00:00:${String(i).padStart(2, "0")}.000Z` }),
+        );
+      }
+      const page = await listLeaks(t.store, {});
+      expect(page.items).toHaveLength(25);
+      expect(page.next_cursor).not.toBeNull();
+    });
+
+    it.each([
+      ["status", { status: "exploded" }],
+      ["status", { status: "REVOKED" }],
+      ["fingerprint", { fingerprint: "abc123" }],
+      ["fingerprint", { fingerprint: "g".repeat(64) }],
+      ["fingerprint", { fingerprint: "a".repeat(65) }],
+      ["since", { since: "yesterday" }],
+      ["since", { since: "2025-03-02" }],
+      ["until", { until: "2025-13-02T10:00:00Z" }],
+      ["limit", { limit: "0" }],
+      ["limit", { limit: "101" }],
+      ["limit", { limit: "2.5" }],
+      ["limit", { limit: "ten" }],
+      ["token_type", { token_type: "" }],
+      ["bogus", { bogus: "1" }],
+      ["tokenType", { tokenType: "cloud_key" }],
+    ])("rejects an invalid %s with a BadRequestError naming it", async (name, params) => {
+      const error = await listLeaks(t.store, params).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as Error).message).toContain(`parameter ${name}`);
+    });
+
+    it("rejects since after until", async () => {
+      await expect(
+        listLeaks(t.store, { since: "2025-03-03T00:00:00Z", until: "2025-03-02T00:00:00Z" }),
+      ).rejects.toBeInstanceOf(BadRequestError);
+      // The same instant in different offsets is not "after".
+      await expect(
+        listLeaks(t.store, { since: "2025-03-02T11:00:00+01:00", until: "2025-03-02T10:00:00Z" }),
+      ).resolves.toMatchObject({ items: [{ id: revoked.id }] });
+    });
+
+    it("rejects a tampered cursor", async () => {
+      const cursor = Buffer.from(JSON.stringify({ foo: "bar" })).toString("base64url");
+      await expect(listLeaks(t.store, { cursor })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(listLeaks(t.store, { cursor: "not a cursor" })).rejects.toBeInstanceOf(BadRequestError);
+    });
+  });
+
+  describe("getLeak", () => {
+    it("returns the leak in full with its sightings and timeline", async () => {
+      await t.store.recordSighting(
+        revoked.id,
+        { url: "https://github.com/acme/app/blob/1/a.js", source: "content" },
+        "2025-03-02T10:00:00.000Z",
+      );
+      await t.store.recordSighting(
+        revoked.id,
+        { url: "https://github.com/acme/app/blob/1/a.js", source: "content" },
+        "2025-03-02T12:00:00.000Z",
+      );
+      const updated = await t.store.updateLeak(revoked, {}, [
+        { at: "2025-03-02T10:00:02.500Z", step: "revoke", outcome: "ok", actor: "worker", detail: "revoked" },
+      ]);
+
+      const view = await getLeak(t.store, revoked.id);
+      expect(view).toMatchObject({
+        id: revoked.id,
+        status: "revoked",
+        token_type: "cloud_key",
+        time_to_revoke_ms: 2_500,
+        evidence: { verifiedBy: "cloud", scopes: ["read"] },
+      });
+      expect(view.sightings).toEqual([
+        {
+          url: "https://github.com/acme/app/blob/1/a.js",
+          source: "content",
+          first_seen: "2025-03-02T10:00:00.000Z",
+          last_seen: "2025-03-02T12:00:00.000Z",
+          reports: 2,
+        },
+      ]);
+      expect(view.timeline).toEqual(updated.timeline);
+      expect(view.timeline.map((e) => e.step)).toEqual(["intake", "revoke"]);
+      expect(view).not.toHaveProperty("lease");
+      expect(view).not.toHaveProperty("version");
+    });
+
+    it("gives evidence as null and sightings as empty when there are none", async () => {
+      const view = await getLeak(t.store, pending.id);
+      expect(view.evidence).toBeNull();
+      expect(view.sightings).toEqual([]);
+    });
+
+    it.each([
+      ["an unknown well-formed id", "lk_0123456789abcdef01234567"],
+      ["undefined", undefined],
+      ["an empty id", ""],
+      ["an id with a path", "lk_0123456789abcdef01234567/../x"],
+      ["an upper-case id", "LK_0123456789ABCDEF01234567"],
+      ["a fingerprint instead of an id", "a".repeat(64)],
+    ])("answers %s with NotFoundError", async (_, id) => {
+      await expect(getLeak(t.store, id)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it("does not find a leak by an id that differs in case", async () => {
+      await expect(getLeak(t.store, pending.id.toUpperCase())).rejects.toBeInstanceOf(NotFoundError);
+      await expect(getLeak(t.store, pending.id)).resolves.toMatchObject({ id: pending.id });
+    });
+  });
+});

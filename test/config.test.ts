@@ -1,0 +1,238 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { interpolateEnv, loadConfig, parseConfig } from "../lib/config.js";
+import { ConfigError } from "../lib/errors.js";
+
+// The config file: the shipped files parse, defaults apply, ${VAR} interpolation, and every mistake
+// stops the service with a ConfigError naming the field.
+
+const repoFile = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+const tmp = mkdtempSync(join(tmpdir(), "tourniquet-config-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function writeTmp(name: string, content: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+const ENV = { SANDBOX_SECRET: "s3cret" };
+const minimal = () => ({
+  issuers: {
+    sandbox: { kind: "http", url: "http://127.0.0.1:3000/sandbox", secret: { env: "SANDBOX_SECRET" } },
+  },
+  token_types: { tourniquet_sandbox_token: { issuer: "sandbox" } },
+});
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  return expect.unreachable("config should have been rejected");
+}
+
+describe("shipped config files", () => {
+  it("config/local.json parses with its secret set, using PORT's default", () => {
+    const config = loadConfig(repoFile("config/local.json"), { TOURNIQUET_SANDBOX_SECRET: "local" });
+    expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:3000/sandbox");
+    expect(config.token_types.tourniquet_sandbox_token?.issuer).toBe("sandbox");
+    expect(config.secrets).toEqual({ sandbox: "local" });
+  });
+
+  it("config/local.json follows PORT when it is set", () => {
+    const config = loadConfig(repoFile("config/local.json"), {
+      TOURNIQUET_SANDBOX_SECRET: "x",
+      PORT: "4123",
+    });
+    expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:4123/sandbox");
+    expect(config.notifications.admin_url).toBe("http://127.0.0.1:4123/v1/admin/leaks");
+  });
+
+  it("config/tourniquet.example.json parses with its secret set", () => {
+    const config = loadConfig(repoFile("config/tourniquet.example.json"), { ACME_ISSUER_HMAC_SECRET: "h" });
+    expect(Object.keys(config.token_types).sort()).toEqual(["acme_admin_key", "acme_api_key"]);
+    expect(config.issuers["acme-keys"]?.timeout_ms).toBe(4_000);
+    expect(config.secrets).toEqual({ "acme-keys": "h" });
+  });
+
+  it("config/local.json without its secret names the missing variable", () => {
+    const error = configError(() => loadConfig(repoFile("config/local.json"), {}));
+    expect(error.message).toContain("issuers.sandbox.secret");
+    expect(error.message).toContain("TOURNIQUET_SANDBOX_SECRET");
+  });
+});
+
+describe("defaults", () => {
+  it("fills every optional section", () => {
+    const config = parseConfig(minimal(), ENV);
+    expect(config.issuers.sandbox?.timeout_ms).toBe(5_000);
+    expect(config.intake).toEqual({
+      inline_verify_budget_ms: 3_000,
+      max_body_bytes: 5 * 1024 * 1024,
+      concurrency: 16,
+    });
+    expect(config.remediation).toEqual({ max_receives: 5, step_attempts: 3, step_backoff_ms: 200 });
+    expect(config.notifications).toEqual({});
+  });
+
+  it("accepts an empty file as a config with no issuers or token types", () => {
+    const config = parseConfig({}, {});
+    expect(config.issuers).toEqual({});
+    expect(config.token_types).toEqual({});
+    expect(config.secrets).toEqual({});
+  });
+
+  it("keeps a partial section's given values and defaults the rest", () => {
+    const config = parseConfig({ ...minimal(), intake: { concurrency: 4 } }, ENV);
+    expect(config.intake.concurrency).toBe(4);
+    expect(config.intake.inline_verify_budget_ms).toBe(3_000);
+  });
+});
+
+describe("environment interpolation", () => {
+  /** `${inner}`, the config file's placeholder syntax. */
+  const ref = (inner: string) => `\${${inner}}`;
+
+  it("replaces VAR and VAR-with-default placeholders anywhere in strings, nested or in arrays", () => {
+    const env = { HOST: "keys.test", PORT: undefined };
+    expect(
+      interpolateEnv(
+        { a: [`https://${ref("HOST")}:${ref("PORT:-8443")}/x`], b: { c: ref("HOST") }, n: 5 },
+        env,
+      ),
+    ).toEqual({
+      a: ["https://keys.test:8443/x"],
+      b: { c: "keys.test" },
+      n: 5,
+    });
+  });
+
+  it("prefers the variable's value over the default", () => {
+    expect(interpolateEnv(ref("PORT:-3000"), { PORT: "9000" })).toBe("9000");
+  });
+
+  it("uses the default when the variable is set but empty, like the shell", () => {
+    expect(interpolateEnv(ref("PORT:-3000"), { PORT: "" })).toBe("3000");
+  });
+
+  it("allows an empty default", () => {
+    expect(interpolateEnv(`a${ref("SUFFIX:-")}b`, {})).toBe("ab");
+  });
+
+  it("leaves strings without placeholders, and lowercase names, alone", () => {
+    const text = `$HOME and ${ref("lower")}`;
+    expect(interpolateEnv(text, {})).toBe(text);
+  });
+
+  it("names a missing variable and where it was used", () => {
+    const raw = minimal();
+    raw.issuers.sandbox.url = `https://${ref("ISSUER_HOST")}/tourniquet`;
+    const error = configError(() => parseConfig(raw, ENV));
+    expect(error.message).toContain("ISSUER_HOST");
+    expect(error.message).toContain("issuers.sandbox.url");
+  });
+});
+
+describe("invalid configs name the field", () => {
+  it.each([
+    ["at the root", { extra: true }, "(root)", "extra"],
+    ["in intake", { intake: { max_body_size: 1 } }, "intake", "max_body_size"],
+    [
+      "in an issuer",
+      { issuers: { sandbox: { ...minimal().issuers.sandbox, retries: 3 } } },
+      "issuers.sandbox",
+      "retries",
+    ],
+  ])("rejects an unknown field %s, naming its path and key", (_name, patch, path, key) => {
+    const error = configError(() => parseConfig({ ...minimal(), ...patch }, ENV));
+    expect(error.message).toContain(`  - ${path}: `);
+    expect(error.message).toContain(`"${key}"`);
+  });
+
+  it("rejects a token type naming an undefined issuer", () => {
+    const raw = { ...minimal(), token_types: { acme_api_key: { issuer: "acme" } } };
+    const error = configError(() => parseConfig(raw, ENV));
+    expect(error.message).toContain("token_types.acme_api_key.issuer");
+    expect(error.message).toContain('"acme"');
+  });
+
+  it("rejects token types that differ only in case", () => {
+    const raw = {
+      ...minimal(),
+      token_types: { acme_api_key: { issuer: "sandbox" }, ACME_API_KEY: { issuer: "sandbox" } },
+    };
+    const error = configError(() => parseConfig(raw, ENV));
+    expect(error.message).toContain("token_types.ACME_API_KEY");
+    expect(error.message).toMatch(/case-insensitive/);
+  });
+
+  it.each([
+    ["missing", {}],
+    ["empty", { SANDBOX_SECRET: "" }],
+  ])("rejects an issuer whose secret variable is %s", (_name, env) => {
+    const error = configError(() => parseConfig(minimal(), env));
+    expect(error.message).toContain("issuers.sandbox.secret");
+    expect(error.message).toContain("SANDBOX_SECRET");
+  });
+
+  it("rejects a secret written into the file instead of an env reference", () => {
+    const raw = minimal();
+    (raw.issuers.sandbox as { secret: unknown }).secret = "plain-text-secret";
+    expect(configError(() => parseConfig(raw, ENV)).message).toContain("issuers.sandbox.secret");
+  });
+
+  it("rejects max_body_bytes above API Gateway's 10 MB", () => {
+    const ok = parseConfig({ ...minimal(), intake: { max_body_bytes: 10 * 1024 * 1024 } }, ENV);
+    expect(ok.intake.max_body_bytes).toBe(10 * 1024 * 1024);
+
+    const raw = { ...minimal(), intake: { max_body_bytes: 10 * 1024 * 1024 + 1 } };
+    expect(configError(() => parseConfig(raw, ENV)).message).toContain("intake.max_body_bytes");
+  });
+
+  it("rejects an issuer url that is not http(s)", () => {
+    const raw = minimal();
+    raw.issuers.sandbox.url = "ftp://keys.test/";
+    expect(configError(() => parseConfig(raw, ENV)).message).toContain("issuers.sandbox.url");
+  });
+
+  it("lists every problem at once", () => {
+    const raw = { ...minimal(), intake: { concurrency: 0 }, remediation: { max_receives: 99 } };
+    const { message } = configError(() => parseConfig(raw, ENV));
+    expect(message).toContain("intake.concurrency");
+    expect(message).toContain("remediation.max_receives");
+  });
+});
+
+describe("loading the file", () => {
+  it("names the path of a missing file", () => {
+    const path = join(tmp, "does-not-exist.json");
+    const error = configError(() => loadConfig(path, ENV));
+    expect(error.message).toContain(path);
+  });
+
+  it("names the path of a file that is not JSON", () => {
+    const path = writeTmp("broken.json", '{"issuers": {');
+    const error = configError(() => loadConfig(path, ENV));
+    expect(error.message).toContain(path);
+    expect(error.message).toMatch(/not valid JSON/);
+  });
+
+  it("names the path of a file with an invalid field", () => {
+    const path = writeTmp("invalid.json", JSON.stringify({ intake: { concurrency: "many" } }));
+    const error = configError(() => loadConfig(path, ENV));
+    expect(error.message).toContain(path);
+    expect(error.message).toContain("intake.concurrency");
+  });
+
+  it("loads a valid file written elsewhere", () => {
+    const path = writeTmp("valid.json", JSON.stringify(minimal()));
+    expect(loadConfig(path, ENV).secrets).toEqual({ sandbox: "s3cret" });
+  });
+});

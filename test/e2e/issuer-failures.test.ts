@@ -1,0 +1,108 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fingerprintToken } from "../../lib/intake/fingerprint.js";
+import { delayTimes, failTimes } from "../../local/sandbox/sandbox-faults.js";
+import { readJson, SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
+
+// The sandbox issuer fails on purpose; the worker retries transient failures with backoff, gives up
+// on permanent ones at once, and after the last delivery marks the leak failed with the reason.
+
+let t: TestStack;
+beforeAll(async () => {
+  // 2 tries per delivery, 3 deliveries: up to 6 calls per step before the leak fails.
+  t = await startTestStack({ configOverrides: { intake: { inline_verify_budget_ms: 500 } } });
+});
+afterAll(() => t.close());
+beforeEach(() => {
+  t.faults.plan = undefined;
+});
+
+async function reportKey() {
+  const key = await t.issueKey();
+  const response = await t.report([
+    { token: key.token, type: SANDBOX_TYPE, url: "https://f.example", source: "commit" },
+  ]);
+  expect(response.status).toBe(200);
+  return { key, feedback: await readJson(response), fingerprint: fingerprintToken(key.token) };
+}
+
+describe("issuer failures", () => {
+  it("recovers from transient revoke failures on a later delivery and records the retry", async () => {
+    t.faults.plan = failTimes("revoke", 3, 503);
+    const { key, fingerprint } = await reportKey();
+    await t.stack.queue.drain();
+
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
+    const leak = await t.leakByFingerprint(fingerprint);
+    expect(leak?.status).toBe("revoked");
+    expect(leak?.timeline.filter((e) => e.outcome === "retrying")).toEqual([
+      expect.objectContaining({
+        step: "revoke",
+        detail: expect.stringMatching(/attempt 1 of 3 failed: .*HTTP 503/),
+      }),
+    ]);
+    expect(leak?.notification).toMatchObject({ status: "sent" });
+  });
+
+  it("honours 429 with Retry-After inside a delivery", async () => {
+    t.faults.plan = failTimes("revoke", 1, 429, 1);
+    const { key, fingerprint } = await reportKey();
+    await t.stack.queue.drain();
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
+    const leak = await t.leakByFingerprint(fingerprint);
+    expect(leak?.timeline.some((e) => e.outcome === "retrying")).toBe(false);
+    const revokeAt = Date.parse(leak?.timeline.find((e) => e.step === "revoke")?.at ?? "");
+    const verifiedAt = Date.parse(leak?.timeline.find((e) => e.step === "verify")?.at ?? "");
+    expect(revokeAt - verifiedAt).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("fails the leak at once on a permanent error, without notifying", async () => {
+    t.faults.plan = failTimes("revoke", 1, 401);
+    const { key, fingerprint } = await reportKey();
+    await t.stack.queue.drain();
+
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "active", revocations: 0 });
+    const leak = await t.leakByFingerprint(fingerprint);
+    expect(leak).toMatchObject({ status: "failed", notification: null, failure: { step: "revoke" } });
+    expect(leak?.failure?.reason).toMatch(/HTTP 401/);
+    expect(leak?.timeline.at(-1)).toMatchObject({ step: "revoke", outcome: "failed" });
+  });
+
+  it("fails the leak with the reason after the last delivery, and loses nothing", async () => {
+    t.faults.plan = failTimes("revoke", 100, 503);
+    const { key, fingerprint } = await reportKey();
+    await t.stack.queue.drain();
+
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "active" });
+    const leak = await t.leakByFingerprint(fingerprint);
+    expect(leak).toMatchObject({ status: "failed", failure: { step: "revoke" } });
+    expect(leak?.failure?.reason).toMatch(/HTTP 503/);
+    expect(leak?.timeline.filter((e) => e.outcome === "retrying")).toHaveLength(2);
+    expect(leak?.timeline.at(-1)?.detail).toMatch(/gave up after attempt 3/);
+  });
+
+  it("leaves verification to the worker when the issuer is slower than the inline time box", async () => {
+    t.faults.plan = delayTimes("verify", 1, 1_500);
+    const { key, feedback, fingerprint } = await reportKey();
+    expect(feedback).toEqual([]); // the answer was not known within the time box: no label
+    await t.stack.queue.drain();
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
+    expect((await t.leakByFingerprint(fingerprint))?.timeline.find((e) => e.step === "verify")?.actor).toBe(
+      "worker",
+    );
+  });
+
+  it("dead-letters a message whose sealed token does not open, keeping it for inspection", async () => {
+    const { fingerprint } = await reportKey();
+    await t.stack.queue.drain();
+    const leakId = (await t.leakByFingerprint(fingerprint))?.id ?? "";
+    await t.stack.queue.send([
+      { leakId, sealedToken: "v1.local.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA" },
+    ]);
+    await t.stack.queue.drain();
+    expect(t.stack.queue.deadLetters()).toEqual([expect.objectContaining({ leakId })]);
+    const lines = readFileSync(join(t.stack.dataDir, "dead-letters.jsonl"), "utf8").trim().split("\n");
+    expect(JSON.parse(lines.at(-1) ?? "{}")).toMatchObject({ leakId, receiveCount: 3 });
+  });
+});

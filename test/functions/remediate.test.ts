@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRemediateHandler } from "../../functions/remediate.js";
+import { fingerprintToken } from "../../lib/intake/fingerprint.js";
+import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
+import { silentLog } from "../../lib/log.js";
+import { OutboxNotifier } from "../../lib/notify/outbox-notifier.js";
+import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
+import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
+import { remediateLeak, type WorkerDeps } from "../../lib/remediation/remediate-leak.js";
+import { SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
+
+// The remediate Lambda handler, fed SQS events, against the local stack's store and sandbox issuer.
+
+let t: TestStack;
+let deps: WorkerDeps;
+beforeAll(async () => {
+  t = await startTestStack();
+  deps = {
+    config: t.stack.config,
+    store: t.stack.store,
+    issuers: IssuerRegistry.fromConfig(t.stack.config),
+    sealer: LocalKeySealer.fromKeyFile(join(t.stack.dataDir, "queue.key")),
+    notifier: new OutboxNotifier(join(t.stack.dataDir, "outbox")),
+    log: silentLog,
+    workerId: "lambda:test",
+  };
+  // This test is the worker: the local stack's own consumer stays idle.
+  t.stack.queue.setConsumer(async () => {
+    throw new Error("not in this test");
+  });
+});
+afterAll(() => t.close());
+
+const record = (messageId: string, body: string, receiveCount = 1): SQSRecord =>
+  ({
+    messageId,
+    body,
+    receiptHandle: messageId,
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:local:000000000000:remediation",
+    awsRegion: "local",
+  }) as unknown as SQSRecord;
+
+describe("remediate handler", () => {
+  it("remediates each record and reports only the failed ones for redelivery", async () => {
+    const key = await t.issueKey();
+    const response = await t.report([{ token: key.token, type: SANDBOX_TYPE, url: "", source: "commit" }]);
+    expect(response.status).toBe(200);
+    const message = t.sentMessage();
+
+    const handler = createRemediateHandler(async () => deps);
+    const event: SQSEvent = {
+      Records: [
+        record("good", encodeRemediationMessage(message)),
+        record("garbled", "{not json"),
+        record("tampered", encodeRemediationMessage({ ...message, sealedToken: `${message.sealedToken}x` })),
+      ],
+    };
+    const result = await handler(event, {} as never);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["garbled", "tampered"]);
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
+    const leak = await t.leakByFingerprint(fingerprintToken(key.token));
+    expect(leak?.timeline.find((e) => e.step === "revoke")?.actor).toBe("worker");
+  });
+
+  it("is a no-op for a settled leak redelivered", async () => {
+    const message = t.sentMessage();
+    const before = await t.stack.store.getLeak(message.leakId);
+    await remediateLeak(deps, { message: message, receiveCount: 2, maxReceives: 3 });
+    expect(await t.stack.store.getLeak(message.leakId)).toEqual(before);
+  });
+});

@@ -1,0 +1,287 @@
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { KeySetUnavailableError, SignatureError } from "../../lib/errors.js";
+import { PartnerKeyCache, type PartnerKeyCacheOptions } from "../../lib/github/partner-key-cache.js";
+import { partnerKeySetLoader } from "../../lib/github/partner-key-set.js";
+import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
+import { createPartnerSigner, type PartnerSigner } from "../helpers/partner-keys.js";
+
+// PartnerKeyCache + partnerKeySetLoader against a real loopback key server: caching, refetch on
+// unknown ids (single flight, at most once a minute), TTL refresh, and outages with warm/cold caches.
+
+let server: FakeGitHubKeysServer;
+let current: PartnerSigner;
+let clock: number;
+let refreshErrors: unknown[];
+
+beforeEach(async () => {
+  current = createPartnerSigner();
+  server = await FakeGitHubKeysServer.start([current.published]);
+  clock = 1_000_000;
+  refreshErrors = [];
+});
+afterEach(() => server.close());
+
+function cache(options: Partial<PartnerKeyCacheOptions> & { timeoutMs?: number } = {}): PartnerKeyCache {
+  const { timeoutMs, ...rest } = options;
+  return new PartnerKeyCache({
+    load: partnerKeySetLoader({ url: server.url, timeoutMs: timeoutMs ?? 2_000 }),
+    now: () => clock,
+    onRefreshError: (error) => refreshErrors.push(error),
+    ...rest,
+  });
+}
+
+const randomId = () => randomBytes(16).toString("hex");
+
+async function failure(call: Promise<unknown>): Promise<Error> {
+  return call.then(
+    () => expect.unreachable("get should have failed"),
+    (error: unknown) => error as Error,
+  );
+}
+
+describe("caching", () => {
+  it("fetches once and serves later gets from the cache", async () => {
+    const keys = cache();
+    const first = await keys.get(current.keyId);
+    const second = await keys.get(current.keyId);
+    expect(second).toBe(first);
+    expect(first.asymmetricKeyType).toBe("ec");
+    expect(server.requestCount).toBe(1);
+  });
+
+  it("shares one request among concurrent gets on a cold cache", async () => {
+    server.delayMs = 50;
+    const keys = cache();
+    await Promise.all(Array.from({ length: 20 }, () => keys.get(current.keyId)));
+    expect(server.requestCount).toBe(1);
+  });
+
+  it("sends a bearer token when one is configured, and none otherwise", async () => {
+    await partnerKeySetLoader({ url: server.url, token: "ghp_test" })();
+    await partnerKeySetLoader({ url: server.url })();
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual(["Bearer ghp_test", undefined]);
+    expect(server.requests[0]?.headers.accept).toBe("application/json");
+  });
+});
+
+describe("unknown key ids", () => {
+  it("refetch exactly once and find a key published since the last fetch", async () => {
+    const keys = cache();
+    await keys.get(current.keyId);
+    const rotated = createPartnerSigner();
+    server.publish(rotated.published);
+
+    const key = await keys.get(rotated.keyId);
+    expect(key.export({ type: "spki", format: "pem" })).toBe(rotated.published.key);
+    expect(server.requestCount).toBe(2);
+  });
+
+  it("that stay unknown after the refetch are a SignatureError", async () => {
+    const keys = cache();
+    await keys.get(current.keyId);
+    const error = await failure(keys.get("never-published"));
+    expect(error).toBeInstanceOf(SignatureError);
+    expect(server.requestCount).toBe(2);
+  });
+
+  it("asked for by 50 concurrent gets share a single request", async () => {
+    const keys = cache();
+    await keys.get(current.keyId);
+    server.delayMs = 50;
+
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => keys.get(randomId())));
+    expect(results.every((r) => r.status === "rejected" && r.reason instanceof SignatureError)).toBe(true);
+    expect(server.requestCount).toBe(2);
+  });
+
+  // During a key rotation every concurrent report signed by the new key is accepted, not just the first.
+  it("asked for by concurrent gets all resolve once the shared refetch finds the key", async () => {
+    const keys = cache();
+    await keys.get(current.keyId);
+    const rotated = createPartnerSigner();
+    server.publish(rotated.published);
+    server.delayMs = 50;
+
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => keys.get(rotated.keyId)));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+    expect(server.requestCount).toBe(2);
+  });
+
+  it("flooding over time cause at most one fetch per minute", async () => {
+    const keys = cache();
+    await keys.get(current.keyId);
+    const start = clock;
+
+    // 200 random ids, one every second: 200 s of flood.
+    for (let i = 0; i < 200; i++) {
+      clock = start + i * 1_000;
+      const error = await failure(keys.get(randomId()));
+      expect(error).toBeInstanceOf(SignatureError);
+    }
+    // Refetches at t = 0, 60, 120 and 180 s, plus the initial load.
+    expect(server.requestCount).toBe(1 + 4);
+    // A known key keeps working throughout, without a fetch.
+    await keys.get(current.keyId);
+    expect(server.requestCount).toBe(5);
+  });
+
+  it("allow a new refetch once 60 s have passed since the last one", async () => {
+    const keys = cache();
+    await keys.get(current.keyId);
+    await failure(keys.get(randomId()));
+    expect(server.requestCount).toBe(2);
+
+    const rotated = createPartnerSigner();
+    server.publish(rotated.published);
+    clock += 59_999;
+    expect(await failure(keys.get(rotated.keyId))).toBeInstanceOf(SignatureError);
+    expect(server.requestCount).toBe(2);
+
+    clock += 1;
+    await expect(keys.get(rotated.keyId)).resolves.toBeDefined();
+    expect(server.requestCount).toBe(3);
+  });
+});
+
+describe("TTL", () => {
+  it("refreshes the set on the first get after it expires, not before", async () => {
+    const keys = cache({ ttlMs: 10_000 });
+    await keys.get(current.keyId);
+
+    clock += 10_000;
+    await keys.get(current.keyId);
+    expect(server.requestCount).toBe(1);
+
+    clock += 1;
+    await keys.get(current.keyId);
+    expect(server.requestCount).toBe(2);
+  });
+
+  it("drops a key GitHub no longer publishes after the refresh", async () => {
+    const keys = cache({ ttlMs: 10_000 });
+    await keys.get(current.keyId);
+    const next = createPartnerSigner();
+    server.keys = [next.published];
+
+    clock += 10_001;
+    expect(await failure(keys.get(current.keyId))).toBeInstanceOf(SignatureError);
+    await expect(keys.get(next.keyId)).resolves.toBeDefined();
+  });
+});
+
+describe("key endpoint outage with a warm cache", () => {
+  async function warmThenExpire(options: Partial<PartnerKeyCacheOptions> & { timeoutMs?: number } = {}) {
+    const keys = cache({ ttlMs: 10_000, ...options });
+    await keys.get(current.keyId);
+    clock += 10_001;
+    return keys;
+  }
+
+  it.each([500, 503])("keeps serving known keys when the endpoint answers %i", async (status) => {
+    const keys = await warmThenExpire();
+    server.failWith(status);
+
+    await expect(keys.get(current.keyId)).resolves.toBeDefined();
+    expect(server.requestCount).toBe(2);
+    expect(refreshErrors).toHaveLength(1);
+    expect(refreshErrors[0]).toBeInstanceOf(KeySetUnavailableError);
+    expect((refreshErrors[0] as Error).message).toContain(`HTTP ${status}`);
+  });
+
+  it("does not refetch on every request while the endpoint stays down, but tries again after a minute", async () => {
+    const keys = await warmThenExpire();
+    server.failWith(503);
+    for (let i = 0; i < 10; i++) await keys.get(current.keyId);
+    expect(server.requestCount).toBe(2);
+    clock += 60_001;
+    await keys.get(current.keyId);
+    expect(server.requestCount).toBe(3);
+  });
+
+  it("keeps serving known keys when the endpoint refuses connections", async () => {
+    const keys = await warmThenExpire();
+    await server.close();
+
+    await expect(keys.get(current.keyId)).resolves.toBeDefined();
+    expect(refreshErrors).toHaveLength(1);
+    expect(refreshErrors[0]).toBeInstanceOf(KeySetUnavailableError);
+  });
+
+  it("keeps serving known keys when the endpoint hangs past the fetch timeout", async () => {
+    const keys = await warmThenExpire({ timeoutMs: 150 });
+    server.hang();
+
+    const started = Date.now();
+    await expect(keys.get(current.keyId)).resolves.toBeDefined();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(refreshErrors).toHaveLength(1);
+  });
+
+  it("picks up the new set once the endpoint is back", async () => {
+    const keys = await warmThenExpire();
+    server.failWith(500);
+    await keys.get(current.keyId);
+
+    server.recover();
+    const next = createPartnerSigner();
+    server.keys = [next.published];
+    await expect(keys.get(next.keyId)).resolves.toBeDefined();
+  });
+
+  it("tolerates a slow endpoint that answers within the timeout", async () => {
+    server.delayMs = 100;
+    const keys = cache({ timeoutMs: 2_000 });
+    await expect(keys.get(current.keyId)).resolves.toBeDefined();
+    expect(refreshErrors).toHaveLength(0);
+  });
+});
+
+describe("key endpoint outage with a cold cache", () => {
+  async function unavailable(keys: PartnerKeyCache): Promise<KeySetUnavailableError> {
+    const error = await failure(keys.get(current.keyId));
+    expect(error).toBeInstanceOf(KeySetUnavailableError);
+    expect((error as KeySetUnavailableError).status).toBe(503);
+    expect((error as KeySetUnavailableError).transient).toBe(true);
+    return error as KeySetUnavailableError;
+  }
+
+  it("is a 503 KeySetUnavailableError when the endpoint answers 500", async () => {
+    server.failWith(500);
+    await unavailable(cache());
+  });
+
+  it("is a 503 KeySetUnavailableError when the endpoint refuses connections", async () => {
+    await server.close();
+    const error = await unavailable(cache());
+    expect(error.message).toContain(server.url);
+  });
+
+  it("is a 503 KeySetUnavailableError when the endpoint hangs", async () => {
+    server.hang();
+    await unavailable(cache({ timeoutMs: 150 }));
+  });
+
+  it("is not remembered: the next get fetches again and succeeds", async () => {
+    server.failWith(503);
+    const keys = cache();
+    await unavailable(keys);
+    server.recover();
+    await expect(keys.get(current.keyId)).resolves.toBeDefined();
+  });
+});
+
+describe("malformed key sets", () => {
+  it.each([
+    ["not JSON", "<html>rate limited</html>"],
+    ["JSON of the wrong shape", JSON.stringify({ keys: [] })],
+    ["an entry without a key", JSON.stringify({ public_keys: [{ key_identifier: "x", is_current: true }] })],
+    ["a key that is not PEM", JSON.stringify({ public_keys: [{ key_identifier: "x", key: "not a pem" }] })],
+  ])("%s is a KeySetUnavailableError", async (_name, body) => {
+    server.serveBody(body);
+    const error = await failure(cache().get(current.keyId));
+    expect(error).toBeInstanceOf(KeySetUnavailableError);
+    expect(error.message).toMatch(/malformed/);
+  });
+});

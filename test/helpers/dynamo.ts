@@ -1,0 +1,75 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
+import { type Leak, leakIdFor } from "../../lib/store/leak.js";
+import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
+
+// Test helpers over the real embedded DynamoDB-compatible engine (in memory): a fresh leak table per
+// call, and a factory for valid leaks.
+
+export interface TestStore {
+  store: DynamoLeakStore;
+  documents: DynamoDBDocumentClient;
+  client: DynamoDBClient;
+  tableName: string;
+  /** Closes the engine if this call started it; a shared engine is left running. */
+  close(): Promise<void>;
+}
+
+/**
+ * A DynamoLeakStore on a new, uniquely named table. Pass an engine to share one across tests (the
+ * caller closes it); without, an engine is started for this store and `close` stops it.
+ */
+export async function createTestStore(engine?: EmbeddedDynamo): Promise<TestStore> {
+  const owned = engine === undefined;
+  const dynamo = engine ?? (await startEmbeddedDynamo());
+  const tableName = `leaks-test-${randomUUID()}`;
+  try {
+    await ensureLeakTable(dynamo.client, tableName);
+  } catch (error) {
+    if (owned) await dynamo.close();
+    throw error;
+  }
+  return {
+    store: new DynamoLeakStore(dynamo.documents, tableName),
+    documents: dynamo.documents,
+    client: dynamo.client,
+    tableName,
+    close: async () => {
+      if (owned) await dynamo.close();
+    },
+  };
+}
+
+/** Runs `fn` with a store on its own engine and table, closing them afterwards whatever happens. */
+export async function withLeakStore<T>(fn: (t: TestStore) => Promise<T>): Promise<T> {
+  const t = await createTestStore();
+  try {
+    return await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+/** A random 64-hex fingerprint (the shape of a SHA-256 digest). */
+export const randomFingerprint = (): string => randomBytes(32).toString("hex");
+
+/** A valid pending leak; `id` derives from `fingerprint` unless given. */
+export function makeLeak(overrides: Partial<Leak> = {}): Leak {
+  const fingerprint = overrides.fingerprint ?? randomFingerprint();
+  const firstSeen = overrides.firstSeen ?? "2025-03-01T12:00:00.000Z";
+  return {
+    id: leakIdFor(fingerprint),
+    fingerprint,
+    tokenType: "tourniquet_sandbox_token",
+    preview: "tqs_live_4f8a…",
+    issuer: "sandbox",
+    status: "pending",
+    firstSeen,
+    receivedAtMs: Date.parse(firstSeen),
+    timeline: [{ at: firstSeen, step: "intake", outcome: "ok", actor: "intake", detail: "report received" }],
+    version: 1,
+    ...overrides,
+  };
+}

@@ -1,0 +1,146 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { vi } from "vitest";
+import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
+import { loadDevSigningKey, signPartnerReport } from "../../local/dev-signing-key.js";
+import { DEFAULT_CONFIG_PATH, type LocalStack, startLocalStack } from "../../local/local-stack.js";
+import type { SandboxFaults, SandboxRoute } from "../../local/sandbox/sandbox-faults.js";
+import { recordingLog } from "./recording-log.js";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+export const SANDBOX_TYPE = "tourniquet_sandbox_token";
+
+/** Faults the test can swap while the stack runs. */
+export class SwitchableFaults implements SandboxFaults {
+  plan: SandboxFaults | undefined;
+  next(route: SandboxRoute) {
+    return this.plan?.next(route);
+  }
+}
+
+export interface TestStack {
+  stack: LocalStack;
+  logLines: string[];
+  /** Every message handed to the queue, as sent. */
+  sentMessages: RemediationMessage[];
+  /** The last message sent for a leak (the last one sent at all without an id). */
+  sentMessage(leakId?: string): RemediationMessage;
+  faults: SwitchableFaults;
+  issueKey(owner?: { email?: string; name?: string }): Promise<{ token: string; key_id: string }>;
+  sandboxKey(keyId: string): Promise<{ status: string; revocations: number }>;
+  report(
+    matches: unknown,
+    options?: { headers?: Record<string, string>; rawBody?: string },
+  ): Promise<Response>;
+  signedHeaders(body: string): Record<string, string>;
+  admin(path: string, token?: string): Promise<Response>;
+  leakByFingerprint(fingerprint: string): Promise<LeakJson | undefined>;
+  close(): Promise<void>;
+}
+
+export interface LeakJson {
+  id: string;
+  status: string;
+  fingerprint: string;
+  token_type: string;
+  preview: string;
+  time_to_revoke_ms: number | null;
+  notification: { status: string; recipient?: string } | null;
+  failure: { step: string; reason: string } | null;
+  sightings: { url: string; source: string; reports: number }[];
+  timeline: { at: string; step: string; outcome: string; actor: string; detail: string }[];
+}
+
+/** Starts the real local stack on a free port with its own data dir and a fast-retry config. */
+export async function startTestStack(
+  options: { configOverrides?: Record<string, unknown>; queueConcurrency?: number } = {},
+): Promise<TestStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-test-"));
+  const base = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, "utf8"));
+  const config = {
+    ...base,
+    remediation: { max_receives: 3, step_attempts: 2, step_backoff_ms: 5 },
+    ...options.configOverrides,
+  };
+  const configPath = join(dataDir, "config.json");
+  writeFileSync(configPath, JSON.stringify(config));
+  const { log, lines } = recordingLog();
+  const faults = new SwitchableFaults();
+  const stack = await startLocalStack({
+    port: 0,
+    dataDir,
+    log,
+    env: {
+      TOURNIQUET_CONFIG: configPath,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      GITHUB_PUBLIC_KEYS_URL: undefined,
+    },
+    sandboxFaults: faults,
+    queueBackoffMs: () => 20,
+    queueConcurrency: options.queueConcurrency,
+  });
+  const sentMessages: RemediationMessage[] = [];
+  const send = stack.queue.send.bind(stack.queue);
+  vi.spyOn(stack.queue, "send").mockImplementation(async (messages) => {
+    sentMessages.push(...messages.map((m) => ({ ...m })));
+    return send(messages);
+  });
+  const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
+  const json = async <T>(response: Response) => {
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  const admin = (path: string, token = ADMIN_TOKEN) =>
+    fetch(`${stack.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  return {
+    stack,
+    logLines: lines,
+    sentMessages,
+    sentMessage: (leakId) => {
+      const message = sentMessages.filter((m) => leakId === undefined || m.leakId === leakId).at(-1);
+      if (!message) throw new Error(`no queue message was sent${leakId ? ` for ${leakId}` : ""}`);
+      return message;
+    },
+    faults,
+    issueKey: async (owner) =>
+      json(
+        await fetch(`${stack.url}/sandbox/keys`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(owner ? { owner } : {}),
+        }),
+      ),
+    sandboxKey: async (keyId) => json(await fetch(`${stack.url}/sandbox/keys/${keyId}`)),
+    signedHeaders: (body) => signPartnerReport(signingKey, body),
+    report: (matches, reportOptions = {}) => {
+      const body = reportOptions.rawBody ?? JSON.stringify(matches);
+      return fetch(`${stack.url}/v1/github/secret-scanning`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...signPartnerReport(signingKey, body),
+          ...reportOptions.headers,
+        },
+        body,
+      });
+    },
+    admin,
+    leakByFingerprint: async (fingerprint) => {
+      const page = await json<{ items: { id: string }[] }>(
+        await admin(`/v1/admin/leaks?fingerprint=${fingerprint}`),
+      );
+      const id = page.items[0]?.id;
+      return id ? json<LeakJson>(await admin(`/v1/admin/leaks/${id}`)) : undefined;
+    },
+    close: async () => {
+      await stack.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A response's JSON, loosely typed: the assertions that follow check its shape. */
+// biome-ignore lint/suspicious/noExplicitAny: test JSON is checked by the assertions that read it
+export const readJson = async (response: Response): Promise<any> => response.json();

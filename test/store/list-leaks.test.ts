@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { BadRequestError } from "../../lib/errors.js";
+import type { Leak } from "../../lib/store/leak.js";
+import type { LeakQuery } from "../../lib/store/leak-store.js";
+import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
+import { createTestStore, makeLeak, type TestStore } from "../helpers/dynamo.js";
+
+const b64 = (value: string) => Buffer.from(value).toString("base64url");
+
+describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
+  let engine: EmbeddedDynamo;
+  let t: TestStore;
+  let leaks: Record<string, Leak>;
+
+  beforeAll(async () => {
+    engine = await startEmbeddedDynamo();
+  });
+  afterAll(async () => {
+    await engine.close();
+  });
+
+  // Five leaks, one a day, spread over statuses, token types and owners.
+  beforeEach(async () => {
+    t = await createTestStore(engine);
+    leaks = {
+      a: makeLeak({ firstSeen: "2025-03-01T10:00:00.000Z", status: "pending", tokenType: "sandbox_key" }),
+      b: makeLeak({
+        firstSeen: "2025-03-02T10:00:00.000Z",
+        status: "revoked",
+        tokenType: "sandbox_key",
+        owner: { id: "u-1", email: "Dev@Acme.test" },
+      }),
+      c: makeLeak({
+        firstSeen: "2025-03-03T10:00:00.000Z",
+        status: "revoked",
+        tokenType: "cloud_key",
+        owner: { id: "u-2", email: "ops@acme.test" },
+      }),
+      d: makeLeak({
+        firstSeen: "2025-03-04T10:00:00.000Z",
+        status: "active",
+        tokenType: "cloud_key",
+        owner: { id: "u-1", email: "dev@acme.test" },
+      }),
+      e: makeLeak({ firstSeen: "2025-03-05T10:00:00.000Z", status: "revoked", tokenType: "sandbox_key" }),
+    };
+    for (const leak of Object.values(leaks)) await t.store.createLeak(leak);
+  });
+
+  const names = (items: Leak[]) =>
+    items.map((item) => Object.entries(leaks).find(([, leak]) => leak.id === item.id)?.[0] ?? item.id);
+  const list = async (query: Omit<LeakQuery, "limit"> & { limit?: number }) => {
+    const page = await t.store.listLeaks({ limit: 50, ...query });
+    return { names: names(page.items), page };
+  };
+
+  it("lists all leaks newest first, as stored", async () => {
+    const { names, page } = await list({});
+    expect(names).toEqual(["e", "d", "c", "b", "a"]);
+    expect(page.items[0]).toEqual(leaks.e);
+    expect(page.nextCursor).toBeNull();
+  });
+
+  it("lists by status", async () => {
+    expect((await list({ status: "revoked" })).names).toEqual(["e", "c", "b"]);
+    expect((await list({ status: "active" })).names).toEqual(["d"]);
+    expect((await list({ status: "failed" })).names).toEqual([]);
+  });
+
+  it("lists by token type", async () => {
+    expect((await list({ tokenType: "cloud_key" })).names).toEqual(["d", "c"]);
+    expect((await list({ tokenType: "sandbox_key" })).names).toEqual(["e", "b", "a"]);
+    expect((await list({ tokenType: "nope" })).names).toEqual([]);
+  });
+
+  it("lists by owner email, case-insensitively", async () => {
+    expect((await list({ owner: "dev@acme.test" })).names).toEqual(["d", "b"]);
+    expect((await list({ owner: "DEV@ACME.TEST" })).names).toEqual(["d", "b"]);
+    expect((await list({ owner: "Ops@Acme.Test" })).names).toEqual(["c"]);
+    expect((await list({ owner: "nobody@acme.test" })).names).toEqual([]);
+  });
+
+  it("combines owner with status and token type", async () => {
+    expect((await list({ owner: "dev@acme.test", status: "revoked" })).names).toEqual(["b"]);
+    expect((await list({ owner: "dev@acme.test", tokenType: "cloud_key" })).names).toEqual(["d"]);
+  });
+
+  it("lists an owner known only by id", async () => {
+    const anon = makeLeak({ firstSeen: "2025-03-06T10:00:00.000Z", owner: { id: "octocat-42" } });
+    await t.store.createLeak(anon);
+    expect((await list({ owner: "octocat-42" })).page.items).toEqual([anon]);
+  });
+
+  it("finds a leak by fingerprint", async () => {
+    const { page } = await list({ fingerprint: leaks.c?.fingerprint });
+    expect(page).toEqual({ items: [leaks.c], nextCursor: null });
+  });
+
+  it("returns nothing for a fingerprint combined with filters it does not match", async () => {
+    const fingerprint = leaks.c?.fingerprint;
+    expect((await list({ fingerprint, status: "pending" })).names).toEqual([]);
+    expect((await list({ fingerprint, tokenType: "sandbox_key" })).names).toEqual([]);
+    expect((await list({ fingerprint, owner: "dev@acme.test" })).names).toEqual([]);
+    expect((await list({ fingerprint, since: "2025-03-04T00:00:00.000Z" })).names).toEqual([]);
+    expect((await list({ fingerprint, until: "2025-03-02T00:00:00.000Z" })).names).toEqual([]);
+    expect((await list({ fingerprint, status: "revoked", owner: "OPS@acme.test" })).names).toEqual(["c"]);
+    expect((await list({ fingerprint: "f".repeat(64) })).names).toEqual([]);
+  });
+
+  it("filters by an inclusive time range on first seen", async () => {
+    const range = { since: "2025-03-02T10:00:00.000Z", until: "2025-03-04T10:00:00.000Z" };
+    expect((await list(range)).names).toEqual(["d", "c", "b"]);
+    expect((await list({ since: "2025-03-04T10:00:00.000Z" })).names).toEqual(["e", "d"]);
+    expect((await list({ since: "2025-03-04T10:00:00.001Z" })).names).toEqual(["e"]);
+    expect((await list({ until: "2025-03-02T10:00:00.000Z" })).names).toEqual(["b", "a"]);
+    expect((await list({ until: "2025-03-02T09:59:59.999Z" })).names).toEqual(["a"]);
+    expect((await list({ ...range, status: "revoked" })).names).toEqual(["c", "b"]);
+    expect((await list({ ...range, tokenType: "cloud_key" })).names).toEqual(["d", "c"]);
+    expect((await list({ ...range, owner: "dev@acme.test" })).names).toEqual(["d", "b"]);
+    expect((await list({ since: "2025-03-06T00:00:00.000Z" })).names).toEqual([]);
+  });
+
+  it("combines status and token type", async () => {
+    expect((await list({ status: "revoked", tokenType: "sandbox_key" })).names).toEqual(["e", "b"]);
+    expect((await list({ status: "revoked", tokenType: "cloud_key" })).names).toEqual(["c"]);
+    expect((await list({ status: "active", tokenType: "sandbox_key" })).names).toEqual([]);
+  });
+
+  const collect = async (query: LeakQuery) => {
+    const seen: Leak[] = [];
+    const pageSizes: number[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 50; pages++) {
+      const page = await t.store.listLeaks({ ...query, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(query.limit);
+      seen.push(...page.items);
+      pageSizes.push(page.items.length);
+      if (page.nextCursor === null) return { seen, pageSizes };
+      cursor = page.nextCursor;
+    }
+    throw new Error("pagination did not end");
+  };
+
+  it("pages through all leaks with a limit, each exactly once, ending with a null cursor", async () => {
+    const more = Array.from({ length: 6 }, (_, i) =>
+      makeLeak({ firstSeen: `2025-04-0${i + 1}T00:00:00.000Z`, status: "pending" }),
+    );
+    for (const leak of more) await t.store.createLeak(leak);
+
+    const { seen, pageSizes } = await collect({ limit: 3 });
+    expect(pageSizes.length).toBeGreaterThanOrEqual(4);
+    expect(pageSizes.slice(0, 3)).toEqual([3, 3, 3]);
+    expect(seen.map((l) => l.id)).toEqual(
+      [...Object.values(leaks), ...more]
+        .sort((x, y) => y.firstSeen.localeCompare(x.firstSeen))
+        .map((l) => l.id),
+    );
+  });
+
+  it("pages through a filtered listing, each match exactly once", async () => {
+    const more = Array.from({ length: 5 }, (_, i) =>
+      makeLeak({
+        firstSeen: `2025-04-0${i + 1}T00:00:00.000Z`,
+        status: "revoked",
+        tokenType: i % 2 === 0 ? "sandbox_key" : "cloud_key",
+      }),
+    );
+    for (const leak of more) await t.store.createLeak(leak);
+
+    const { seen } = await collect({ status: "revoked", tokenType: "sandbox_key", limit: 2 });
+    const expected = [...Object.values(leaks), ...more]
+      .filter((l) => l.status === "revoked" && l.tokenType === "sandbox_key")
+      .sort((x, y) => y.firstSeen.localeCompare(x.firstSeen));
+    expect(seen.map((l) => l.id)).toEqual(expected.map((l) => l.id));
+    expect(new Set(seen.map((l) => l.id)).size).toBe(seen.length);
+  });
+
+  it("keeps equal first-seen times apart when paging", async () => {
+    const same = Array.from({ length: 4 }, () => makeLeak({ firstSeen: "2025-05-01T00:00:00.000Z" }));
+    for (const leak of same) await t.store.createLeak(leak);
+    const { seen } = await collect({ since: "2025-05-01T00:00:00.000Z", limit: 1 });
+    expect(seen.map((l) => l.id).sort()).toEqual(same.map((l) => l.id).sort());
+  });
+
+  it.each([
+    ["not base64 JSON", "%%%not-a-cursor%%%"],
+    ["base64 of text that is not JSON", b64("hello, world")],
+    ["JSON with a key the table does not have", b64(JSON.stringify({ foo: "bar" }))],
+    ["JSON mixing a real key with a foreign one", b64(JSON.stringify({ pk: "LEAK#x", status: "revoked" }))],
+    ["JSON with a non-string value", b64(JSON.stringify({ pk: { S: "LEAK#x" } }))],
+    ["a JSON array", b64(JSON.stringify(["pk", "sk"]))],
+    ["JSON null", b64("null")],
+    ["an empty key", b64("{}")],
+    ["a partial key", b64(JSON.stringify({ pk: "LEAK#x" }))],
+  ])("rejects a tampered cursor (%s) with BadRequestError", async (_, cursor) => {
+    await expect(t.store.listLeaks({ limit: 5, cursor })).rejects.toBeInstanceOf(BadRequestError);
+  });
+});
