@@ -1,29 +1,51 @@
+import { configJsonSchema, loadConfig } from "../lib/config.js";
+import { DEFAULT_CONFIG_PATH } from "../local/local-stack.js";
 import { simulate } from "../local/simulate.js";
 
-// The tourniquet command line. `tourniquet simulate` runs the demo against a running local stack.
+// The tourniquet command line.
 
 const usage = `usage: tourniquet <command>
 
 commands:
-  simulate   issue a sandbox key, report it as GitHub would, and print the leak's timeline
-             (needs a running local stack: npm start)
+  simulate             issue a sandbox key, report it as GitHub would, and print the leak's timeline
+                       (needs a running local stack: npm start)
+  config check [FILE]  validate a config file (default: $TOURNIQUET_CONFIG, else config/local.json)
+  config schema        print the config file's JSON Schema
 
 environment: TOURNIQUET_URL (default http://127.0.0.1:$PORT or :3000), TOURNIQUET_DATA_DIR (.tourniquet),
              TOURNIQUET_ADMIN_TOKEN (default: the one the local stack wrote to the data dir)`;
 
-const [command] = process.argv.slice(2);
-if (command === "simulate") {
-  try {
+async function main(args: string[]): Promise<number> {
+  const [command, sub, file] = args;
+  if (command === "simulate") {
     await simulate({
       url: process.env.TOURNIQUET_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`,
       dataDir: process.env.TOURNIQUET_DATA_DIR ?? ".tourniquet",
-      adminToken: process.env.TOURNIQUET_ADMIN_TOKEN,
+      adminToken: process.env.TOURNIQUET_ADMIN_TOKEN || undefined,
     });
-  } catch (error) {
-    process.stderr.write(`tourniquet simulate: ${(error as Error).message}\n`);
-    process.exit(1);
+    return 0;
   }
-} else {
+  if (command === "config" && sub === "check") {
+    const path = file ?? process.env.TOURNIQUET_CONFIG ?? DEFAULT_CONFIG_PATH;
+    // The local config takes its sandbox secret from the data dir at start; any value does for a check.
+    const config = loadConfig(path, { TOURNIQUET_SANDBOX_SECRET: "check", ...process.env });
+    const types = Object.keys(config.token_types);
+    process.stdout.write(
+      `${path}: valid (${Object.keys(config.issuers).length} issuers, ${types.length} token types)\n`,
+    );
+    return 0;
+  }
+  if (command === "config" && sub === "schema") {
+    process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    return 0;
+  }
   process.stderr.write(`${usage}\n`);
-  process.exit(command === undefined || command === "help" || command === "--help" ? 0 : 2);
+  return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`tourniquet: ${(error as Error).message}\n`);
+  process.exitCode = 1;
 }

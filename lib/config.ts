@@ -156,3 +156,12 @@ export function loadConfig(path: string, env: Env = process.env): TourniquetConf
   }
   return parseConfig(raw, env, `config file ${path}`);
 }
+
+/** The JSON Schema editors use to check a config file (config/tourniquet.schema.json). */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }),
+    title: "Tourniquet configuration",
+    description: "Token types → issuers, intake limits, remediation and notification settings. See README.",
+  };
+}

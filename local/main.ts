@@ -2,6 +2,9 @@ import { startLocalStack } from "./local-stack.js";
 
 // `npm start`: the local stack on PORT (default 3000), state under TOURNIQUET_DATA_DIR (.tourniquet/).
 
+// The machine's Node is 20 while Lambda runs 22; the SDK's reminder of that is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = process.env.TOURNIQUET_DATA_DIR ?? ".tourniquet";
 

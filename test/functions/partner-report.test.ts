@@ -1,0 +1,137 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPartnerReportHandler } from "../../functions/partner-report.js";
+import { parseConfig } from "../../lib/config.js";
+import { PartnerKeyCache } from "../../lib/github/partner-key-cache.js";
+import { partnerKeySetLoader } from "../../lib/github/partner-key-set.js";
+import type { IntakeDeps } from "../../lib/intake/receive-partner-report.js";
+import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
+import { InProcessQueue } from "../../lib/queue/in-process-queue.js";
+import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
+import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
+import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
+import { createTestStore, type TestStore } from "../helpers/dynamo.js";
+import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
+import { readDocsSample, readPublishedKeySet } from "../helpers/partner-keys.js";
+import { recordingLog } from "../helpers/recording-log.js";
+
+// The partner-report Lambda handler, invoked with API Gateway v2 events carrying GitHub's documented
+// sample request, over the embedded DynamoDB engine, a fake GitHub key endpoint and the sandbox issuer.
+
+let keys: FakeGitHubKeysServer;
+let issuer: Server;
+let store: TestStore;
+let queue: InProcessQueue;
+let handler: ReturnType<typeof createPartnerReportHandler>;
+
+beforeAll(async () => {
+  keys = await FakeGitHubKeysServer.start(readPublishedKeySet().public_keys);
+  const secret = randomBytes(16).toString("hex");
+  const sandbox = createSandboxHandler({ service: new SandboxKeyService(), secret });
+  issuer = createServer((req, res) => void sandbox(req, res, new URL(req.url ?? "/", "http://x").pathname));
+  await new Promise<void>((resolve) => issuer.listen(0, "127.0.0.1", resolve));
+  const config = parseConfig(
+    {
+      issuers: {
+        sandbox: {
+          kind: "http",
+          url: `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`,
+          secret: { env: "SECRET" },
+        },
+      },
+      token_types: { some_type: { issuer: "sandbox" } },
+    },
+    { SECRET: secret },
+  );
+  store = await createTestStore();
+  queue = new InProcessQueue();
+  const deps: IntakeDeps = {
+    config,
+    store: store.store,
+    queue,
+    sealer: new LocalKeySealer(randomBytes(32)),
+    keys: new PartnerKeyCache({ load: partnerKeySetLoader({ url: keys.url }) }),
+    issuers: IssuerRegistry.fromConfig(config),
+    log: recordingLog().log,
+  };
+  handler = createPartnerReportHandler(async () => deps, deps.log);
+});
+
+afterAll(async () => {
+  queue.close();
+  await store.close();
+  await keys.close();
+  await new Promise((resolve) => issuer.close(resolve));
+});
+
+function event(body: string, headers: Record<string, string>, base64 = false): APIGatewayProxyEventV2 {
+  return {
+    version: "2.0",
+    routeKey: "POST /v1/github/secret-scanning",
+    rawPath: "/v1/github/secret-scanning",
+    rawQueryString: "",
+    headers,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "api",
+      domainName: "api.example.com",
+      domainPrefix: "api",
+      http: {
+        method: "POST",
+        path: "/v1/github/secret-scanning",
+        protocol: "HTTP/1.1",
+        sourceIp: "140.82.115.1",
+        userAgent: "GitHub-Hookshot",
+      },
+      requestId: "req",
+      routeKey: "POST /v1/github/secret-scanning",
+      stage: "$default",
+      time: "25/Nov/2026:12:00:00 +0000",
+      timeEpoch: 0,
+    },
+    body: base64 ? Buffer.from(body).toString("base64") : body,
+    isBase64Encoded: base64,
+  };
+}
+
+describe("partner-report handler", () => {
+  it.each([false, true])(
+    "verifies GitHub's documented sample and labels it (base64 body: %s)",
+    async (base64) => {
+      const sample = readDocsSample();
+      // API Gateway lowercases header names.
+      const headers = Object.fromEntries(
+        Object.entries(sample.headers).map(([k, v]) => [k.toLowerCase(), v]),
+      );
+      const result = await handler(
+        event(sample.body, { ...headers, "content-type": "application/json" }, base64),
+        {} as never,
+      );
+
+      expect(result.statusCode).toBe(200);
+      expect(JSON.parse(result.body ?? "")).toEqual([
+        { token_hash: sample.expected_token_hash, token_type: "some_type", label: "false_positive" },
+      ]);
+      const page = await store.store.listLeaks({ fingerprint: sample.expected_token_hash, limit: 5 });
+      expect(page.items).toEqual([
+        expect.objectContaining({ status: "false_positive", tokenType: "some_type" }),
+      ]);
+    },
+  );
+
+  it("answers a tampered sample with 401 and a JSON error", async () => {
+    const sample = readDocsSample();
+    const result = await handler(
+      event(sample.body.replace("some_token", "some_tokeN"), sample.headers),
+      {} as never,
+    );
+    expect(result.statusCode).toBe(401);
+    expect(JSON.parse(result.body ?? "")).toEqual({
+      error: "signature",
+      message: expect.stringMatching(/does not verify/),
+    });
+  });
+});

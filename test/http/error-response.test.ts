@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import {
+  BadRequestError,
+  KeySetUnavailableError,
+  PayloadTooLargeError,
+  SignatureError,
+} from "../../lib/errors.js";
+import { errorResponse } from "../../lib/http/error-response.js";
+import { recordingLog } from "../helpers/recording-log.js";
+
+describe("errorResponse", () => {
+  it.each([
+    [new BadRequestError("body is not valid JSON"), 400, "bad_request"],
+    [new SignatureError("signature does not verify"), 401, "signature"],
+    [new PayloadTooLargeError("too big"), 413, "payload_too_large"],
+  ])("answers %s with its status, a snake_case code and its message", (error, status, code) => {
+    const result = errorResponse(error, recordingLog().log);
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body ?? "")).toEqual({ error: code, message: error.message });
+  });
+
+  it("asks the sender to retry a transient outage", () => {
+    const result = errorResponse(new KeySetUnavailableError("keys unavailable"), recordingLog().log);
+    expect(result.statusCode).toBe(503);
+    expect(result.headers).toMatchObject({ "retry-after": "5" });
+  });
+
+  it("hides the detail of an unexpected error from the caller but logs it", () => {
+    const { log, lines } = recordingLog();
+    const result = errorResponse(new TypeError("cannot read x of undefined"), log);
+    expect(result.statusCode).toBe(500);
+    expect(result.body).not.toContain("cannot read");
+    expect(lines.join("\n")).toContain("cannot read");
+  });
+});
