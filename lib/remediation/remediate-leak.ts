@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import type { TourniquetConfig } from "../config.js";
-import { BusyError, ConflictError, IssuerError, NotFoundError } from "../errors.js";
+import { BusyError, ConflictError, IssuerError, NotFoundError, SealError } from "../errors.js";
 import type { Issuer } from "../issuers/issuer.js";
 import type { IssuerRegistry } from "../issuers/issuer-registry.js";
 import { describeError, type Log } from "../log.js";
@@ -9,6 +10,7 @@ import type { Delivery } from "../queue/remediation-queue.js";
 import type { TokenSealer } from "../queue/token-sealer.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
 import type { LeakChanges, LeakStore } from "../store/leak-store.js";
+import { once } from "../util/concurrency.js";
 import { isTransient, retryTransient } from "./retry.js";
 import { applyVerification } from "./verification.js";
 
@@ -19,7 +21,7 @@ export interface WorkerDeps {
   sealer: TokenSealer;
   notifier: Notifier;
   log: Log;
-  /** Identifies this worker in leases, so a crashed worker's lease is recognised as someone else's. */
+  /** Names this worker (process or Lambda container) in the leases it holds. */
   workerId: string;
   now?: () => number;
   /** How long a side effect (revoke, notify) may take before another worker may try it. */
@@ -27,6 +29,11 @@ export interface WorkerDeps {
 }
 
 type Step = "verify" | "revoke" | "notify";
+
+/** One delivery's view of the worker: its dependencies and the id its leases carry. */
+interface Run extends WorkerDeps {
+  holder: string;
+}
 
 function nextStep(leak: Leak): Step | undefined {
   if (leak.status === "pending") return "verify";
@@ -46,17 +53,21 @@ const MAX_TURNS = 8;
  */
 export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promise<void> {
   const { leakId, sealedToken } = delivery.message;
-  const token = await deps.sealer.open(sealedToken, leakId);
+  // Opened only when a step needs it: a redelivery of a settled leak costs no decryption (KMS call).
+  const token = once(() => deps.sealer.open(sealedToken, leakId));
+  // Each delivery holds its own leases, so two deliveries in one process cannot share one.
+  const run: Run = { ...deps, holder: `${deps.workerId}:${randomUUID()}` };
   for (let turn = 0; turn < MAX_TURNS; turn++) {
     const leak = await deps.store.getLeak(leakId);
     if (!leak) throw new NotFoundError(`leak ${leakId} does not exist`);
     const step = nextStep(leak);
     if (!step) return;
     try {
-      await runStep(deps, step, leak, token);
+      await runStep(run, step, leak, token);
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later
+      if (error instanceof SealError) throw error; // a bad message, not a bad leak: dead-letter it
       await recordFailure(deps, leak, step, error, delivery);
       if (isTransient(error) && delivery.receiveCount < delivery.maxReceives) throw error;
       return;
@@ -65,18 +76,19 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
   throw new BusyError(`leak ${leakId} kept changing under the worker`);
 }
 
-async function runStep(deps: WorkerDeps, step: Step, leak: Leak, token: string): Promise<void> {
+async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<string>): Promise<void> {
   const issuer = leak.issuer ? deps.issuers.forType(leak.tokenType) : undefined;
   if (step === "notify") return notifyOwner(deps, await takeLease(deps, leak, step));
   if (!issuer)
     throw new IssuerError(`no issuer handles type "${leak.tokenType}" any more`, { transient: false });
+  const raw = await token();
   if (step === "verify") {
-    const verification = await withRetries(deps, () => issuer.verify({ token, type: leak.tokenType }));
+    const verification = await withRetries(deps, () => issuer.verify({ token: raw, type: leak.tokenType }));
     const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR);
     await deps.store.updateLeak(leak, changes, [event]);
     return;
   }
-  await revoke(deps, issuer, await takeLease(deps, leak, step), token);
+  await revoke(deps, issuer, await takeLease(deps, leak, step), raw);
 }
 
 async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: string): Promise<void> {
@@ -164,18 +176,18 @@ async function notifyOwner(deps: WorkerDeps, leak: Leak): Promise<void> {
   );
 }
 
-/** Claims the step for this worker; throws BusyError while another worker's lease runs. */
-async function takeLease(deps: WorkerDeps, leak: Leak, step: Step): Promise<Leak> {
+/**
+ * Claims the step for this delivery; throws BusyError while another delivery's lease runs. The claim
+ * is a conditional write, so of two deliveries that read the same leak only one gets it.
+ */
+async function takeLease(deps: Run, leak: Leak, step: Step): Promise<Leak> {
   const now = (deps.now ?? Date.now)();
   const lease = leak.lease;
-  if (lease && lease.until > now && lease.holder !== deps.workerId) {
+  if (lease && lease.until > now) {
     throw new BusyError(`leak ${leak.id}: ${lease.step} is in progress elsewhere`);
   }
-  return deps.store.updateLeak(
-    leak,
-    { lease: { step, holder: deps.workerId, until: now + (deps.leaseMs ?? 60_000) } },
-    [],
-  );
+  const until = now + (deps.leaseMs ?? 60_000);
+  return deps.store.updateLeak(leak, { lease: { step, holder: deps.holder, until } }, []);
 }
 
 async function recordFailure(deps: WorkerDeps, leak: Leak, step: Step, error: unknown, delivery: Delivery) {

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
+import { leakIdFor } from "../../lib/store/leak.js";
 import { delayTimes, failTimes } from "../../local/sandbox/sandbox-faults.js";
 import { readJson, SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
@@ -93,16 +95,30 @@ describe("issuer failures", () => {
     );
   });
 
-  it("dead-letters a message whose sealed token does not open, keeping it for inspection", async () => {
-    const { fingerprint } = await reportKey();
-    await t.stack.queue.drain();
-    const leakId = (await t.leakByFingerprint(fingerprint))?.id ?? "";
+  it("dead-letters a message whose sealed token does not open, and leaves the leak waiting", async () => {
+    const fingerprint = fingerprintToken(`tqs_${randomUUID()}`);
+    const leakId = leakIdFor(fingerprint);
+    const at = new Date().toISOString();
+    await t.stack.store.createLeak({
+      id: leakId,
+      fingerprint,
+      tokenType: SANDBOX_TYPE,
+      preview: "tqs_…0000",
+      issuer: "sandbox",
+      status: "pending",
+      firstSeen: at,
+      receivedAtMs: Date.parse(at),
+      timeline: [],
+      version: 1,
+    });
     await t.stack.queue.send([
       { leakId, sealedToken: "v1.local.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA" },
     ]);
     await t.stack.queue.drain();
+
     expect(t.stack.queue.deadLetters()).toEqual([expect.objectContaining({ leakId })]);
     const lines = readFileSync(join(t.stack.dataDir, "dead-letters.jsonl"), "utf8").trim().split("\n");
     expect(JSON.parse(lines.at(-1) ?? "{}")).toMatchObject({ leakId, receiveCount: 3 });
+    expect(await t.stack.store.getLeak(leakId)).toMatchObject({ status: "pending", version: 1 });
   });
 });

@@ -7,7 +7,7 @@ import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
 import { silentLog } from "../../lib/log.js";
 import { OutboxNotifier } from "../../lib/notify/outbox-notifier.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
-import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
+import { encodeRemediationMessage, type RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { remediateLeak, type WorkerDeps } from "../../lib/remediation/remediate-leak.js";
 import { SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
@@ -15,6 +15,7 @@ import { SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-st
 
 let t: TestStack;
 let deps: WorkerDeps;
+let settled: RemediationMessage | undefined;
 beforeAll(async () => {
   t = await startTestStack();
   deps = {
@@ -52,13 +53,20 @@ describe("remediate handler", () => {
     const response = await t.report([{ token: key.token, type: SANDBOX_TYPE, url: "", source: "commit" }]);
     expect(response.status).toBe(200);
     const message = t.sentMessage();
+    settled = message;
+    const other = await t.issueKey();
+    await t.report([{ token: other.token, type: SANDBOX_TYPE, url: "", source: "commit" }]);
+    const otherMessage = t.sentMessage();
 
     const handler = createRemediateHandler(async () => deps);
     const event: SQSEvent = {
       Records: [
         record("good", encodeRemediationMessage(message)),
         record("garbled", "{not json"),
-        record("tampered", encodeRemediationMessage({ ...message, sealedToken: `${message.sealedToken}x` })),
+        record(
+          "tampered",
+          encodeRemediationMessage({ ...otherMessage, sealedToken: `${otherMessage.sealedToken}x` }),
+        ),
       ],
     };
     const result = await handler(event, {} as never);
@@ -66,10 +74,15 @@ describe("remediate handler", () => {
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
     const leak = await t.leakByFingerprint(fingerprintToken(key.token));
     expect(leak?.timeline.find((e) => e.step === "revoke")?.actor).toBe("worker");
+    // A message that does not open is the message's fault: the leak waits for a good one.
+    expect(await t.leakByFingerprint(fingerprintToken(other.token))).toMatchObject({ status: "active" });
+    expect(await t.sandboxKey(other.key_id)).toMatchObject({ status: "active" });
   });
 
   it("is a no-op for a settled leak redelivered", async () => {
-    const message = t.sentMessage();
+    const message = settled;
+    expect(message).toBeDefined();
+    if (!message) return;
     const before = await t.stack.store.getLeak(message.leakId);
     await remediateLeak(deps, { message: message, receiveCount: 2, maxReceives: 3 });
     expect(await t.stack.store.getLeak(message.leakId)).toEqual(before);
