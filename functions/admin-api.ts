@@ -1,33 +1,51 @@
 import middy from "@middy/core";
 import { authenticateAdmin } from "../lib/admin/admin-auth.js";
+import { dismissLeak, parseDismissal, retryLeak } from "../lib/admin/leak-actions.js";
 import { getLeak, listLeaks } from "../lib/admin/leak-queries.js";
 import { NotFoundError } from "../lib/errors.js";
-import { type ApiEvent, type ApiResult, jsonResponse } from "../lib/http/api-event.js";
+import { type ApiEvent, type ApiResult, jsonResponse, rawBody } from "../lib/http/api-event.js";
 import { httpErrors } from "../lib/http/error-response.js";
 import type { Log } from "../lib/log.js";
-import { awsStore } from "../lib/runtime/aws-runtime.js";
+import type { RemediationQueue } from "../lib/queue/remediation-queue.js";
+import { awsQueue, awsStore } from "../lib/runtime/aws-runtime.js";
 import { createLogger } from "../lib/runtime/logger.js";
 import type { LeakStore } from "../lib/store/leak-store.js";
 import { once } from "../lib/util/concurrency.js";
 
 export interface AdminDeps {
   store: LeakStore;
+  /** Where a retry sends the leak back to the worker. */
+  queue: RemediationQueue;
   /** Local stack only; deployed, API Gateway's JWT authorizer authenticates. */
   adminToken?: string | undefined;
 }
 
-/** GET /v1/admin/leaks and GET /v1/admin/leaks/{id}. */
+/** GET /v1/admin/leaks, GET /v1/admin/leaks/{id}, POST /v1/admin/leaks/{id}/retry and /dismiss. */
 export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Log) {
   return middy<ApiEvent, ApiResult>()
     .use(httpErrors(log))
     .handler(async (event) => {
       const deps = await getDeps();
-      authenticateAdmin(event, deps.adminToken);
+      const admin = authenticateAdmin(event, deps.adminToken);
       switch (event.routeKey) {
         case "GET /v1/admin/leaks":
           return jsonResponse(200, await listLeaks(deps.store, event.queryStringParameters ?? {}));
         case "GET /v1/admin/leaks/{id}":
           return jsonResponse(200, await getLeak(deps.store, event.pathParameters?.id));
+        case "POST /v1/admin/leaks/{id}/retry": {
+          const result = await retryLeak(deps, event.pathParameters?.id, admin);
+          return jsonResponse(result.retried ? 202 : 200, result);
+        }
+        case "POST /v1/admin/leaks/{id}/dismiss":
+          return jsonResponse(
+            200,
+            await dismissLeak(
+              deps,
+              event.pathParameters?.id,
+              admin,
+              parseDismissal(rawBody(event).toString("utf8")),
+            ),
+          );
         default:
           throw new NotFoundError(`no admin route ${event.routeKey}`);
       }
@@ -36,6 +54,6 @@ export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Lo
 
 const log = createLogger();
 export const handler = createAdminApiHandler(
-  once(async () => ({ store: awsStore() })),
+  once(async () => ({ store: awsStore(), queue: awsQueue() })),
   log,
 );

@@ -23,13 +23,81 @@ const httpIssuer = z
   })
   .strict();
 
-const tokenType = z.object({ issuer: z.string().min(1) }).strict();
+export const POLICY_MODES = ["revoke", "revoke_and_rotate", "notify_only", "dry_run"] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+/** What Tourniquet does with a live key of a type, and whom it tells. Unset fields take `defaults`. */
+const policyFields = {
+  mode: z
+    .enum(POLICY_MODES)
+    .describe(
+      "revoke (default); revoke_and_rotate; notify_only (verify and notify, never revoke); dry_run (record what would be done, do nothing)",
+    ),
+  channels: z
+    .array(z.string().min(1))
+    .describe("Names of notification channels (notifications.channels) to use"),
+  copy_security_contact: z
+    .enum(["never", "failures", "always"])
+    .describe("Also tell the security contact about every leak, or only when remediation fails"),
+};
+
+const tokenType = z
+  .object({
+    issuer: z.string().min(1),
+    mode: policyFields.mode.optional(),
+    channels: policyFields.channels.optional(),
+    copy_security_contact: policyFields.copy_security_contact.optional(),
+  })
+  .strict();
+
+const channelConfig = z.discriminatedUnion("kind", [
+  z
+    .object({
+      kind: z.literal("outbox"),
+      /** How the message is rendered into the local outbox: as an email, or as a Slack message. */
+      format: z.enum(["email", "slack", "webhook"]).default("email"),
+    })
+    .strict(),
+  z.object({ kind: z.literal("ses"), from: z.email(), configuration_set: z.string().optional() }).strict(),
+  z
+    .object({
+      kind: z.literal("smtp"),
+      host: z.string().min(1),
+      port: z.int().min(1).max(65_535).default(587),
+      secure: z.boolean().default(false),
+      from: z.email(),
+      user: z.string().optional(),
+      password: secretRef.optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal("slack"), webhook_url: secretRef }).strict(),
+  z.object({ kind: z.literal("webhook"), url: z.url({ protocol: /^https?$/ }), secret: secretRef }).strict(),
+]);
+
+export type ChannelConfig = z.infer<typeof channelConfig>;
 
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
     issuers: z.record(z.string().min(1), z.discriminatedUnion("kind", [httpIssuer])).default({}),
     token_types: z.record(z.string().min(1), tokenType).default({}),
+    defaults: z
+      .object({
+        mode: policyFields.mode.default("revoke"),
+        channels: policyFields.channels.default(["email"]),
+        copy_security_contact: policyFields.copy_security_contact.default("failures"),
+      })
+      .strict()
+      .prefault({}),
+    /** Fingerprints (SHA-256 hex) of known test tokens: recorded as allowlisted, never acted on. */
+    allowlist: z
+      .array(z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a SHA-256 hex fingerprint"))
+      .default([])
+      .transform((list) => list.map((f) => f.toLowerCase())),
+    /** Who owns a key when the issuer does not say: keyed by the issuer's owner id or by key id. */
+    owners: z
+      .record(z.string().min(1), z.object({ email: z.email(), name: z.string().optional() }).strict())
+      .default({}),
     intake: z
       .object({
         /** How long a partner report may spend verifying tokens before it answers; GitHub waits ≤ 30 s. */
@@ -56,6 +124,12 @@ export const configSchema = z
     notifications: z
       .object({
         security_contact: z.email().optional(),
+        channels: z
+          .record(
+            z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "channel names are 1-40 letters, digits, _ or -"),
+            channelConfig,
+          )
+          .default({ email: { kind: "outbox", format: "email" } }),
         /** Base URL of the admin history, linked from every notification. */
         admin_url: z.url().optional(),
       })
@@ -83,14 +157,50 @@ export const configSchema = z
         });
       }
     }
+    const channelLists: [string[], (string | number)[]][] = [
+      [config.defaults.channels, ["defaults", "channels"]],
+    ];
+    for (const [type, route] of Object.entries(config.token_types)) {
+      if (route.channels) channelLists.push([route.channels, ["token_types", type, "channels"]]);
+    }
+    for (const [names, path] of channelLists) {
+      for (const name of names) {
+        if (!(name in config.notifications.channels)) {
+          ctx.addIssue({
+            code: "custom",
+            path,
+            message: `names channel "${name}", which is not defined under "notifications.channels"`,
+          });
+        }
+      }
+    }
   });
 
 export type TourniquetConfigFile = z.infer<typeof configSchema>;
 export type HttpIssuerConfig = z.infer<typeof httpIssuer>;
 
 export interface TourniquetConfig extends TourniquetConfigFile {
-  /** Issuer secrets, resolved from the environment at load. */
+  /** Issuer secrets by issuer name, resolved from the environment at load. */
   secrets: Record<string, string>;
+  /** Channel secrets by channel name (Slack webhook URL, webhook HMAC secret, SMTP password). */
+  channelSecrets: Record<string, string>;
+}
+
+export interface Policy {
+  mode: PolicyMode;
+  channels: string[];
+  copy_security_contact: "never" | "failures" | "always";
+}
+
+/** The policy for a token type: its own settings over the defaults. */
+export function policyFor(config: TourniquetConfigFile, tokenType: string): Policy {
+  const wanted = tokenType.toLowerCase();
+  const route = Object.entries(config.token_types).find(([type]) => type.toLowerCase() === wanted)?.[1];
+  return {
+    mode: route?.mode ?? config.defaults.mode,
+    channels: route?.channels ?? config.defaults.channels,
+    copy_security_contact: route?.copy_security_contact ?? config.defaults.copy_security_contact,
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -128,17 +238,25 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = "conf
     throw new ConfigError(`${source} is invalid:\n${problems.join("\n")}`);
   }
   const config = result.data;
+  const resolve = (ref: { env: string }, path: string) => {
+    const value = env[ref.env];
+    if (!value)
+      throw new ConfigError(`${source} is invalid:\n  - ${path}: environment variable ${ref.env} is not set`);
+    return value;
+  };
   const secrets: Record<string, string> = {};
   for (const [name, issuer] of Object.entries(config.issuers)) {
-    const value = env[issuer.secret.env];
-    if (!value) {
-      throw new ConfigError(
-        `${source} is invalid:\n  - issuers.${name}.secret: environment variable ${issuer.secret.env} is not set`,
-      );
-    }
-    secrets[name] = value;
+    secrets[name] = resolve(issuer.secret, `issuers.${name}.secret`);
   }
-  return { ...config, secrets };
+  const channelSecrets: Record<string, string> = {};
+  for (const [name, channel] of Object.entries(config.notifications.channels)) {
+    const path = `notifications.channels.${name}`;
+    if (channel.kind === "slack") channelSecrets[name] = resolve(channel.webhook_url, `${path}.webhook_url`);
+    if (channel.kind === "webhook") channelSecrets[name] = resolve(channel.secret, `${path}.secret`);
+    if (channel.kind === "smtp" && channel.password)
+      channelSecrets[name] = resolve(channel.password, `${path}.password`);
+  }
+  return { ...config, secrets, channelSecrets };
 }
 
 export function loadConfig(path: string, env: Env = process.env): TourniquetConfig {

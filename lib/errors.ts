@@ -76,9 +76,20 @@ export class IssuerError extends TourniquetError {
   }
 }
 
-/** A notification could not be delivered. */
+/** A notification could not be delivered. `transient` errors are retried; permanent ones are not. */
 export class NotificationError extends TourniquetError {
-  override readonly transient = true;
+  override readonly transient: boolean;
+  /** Seconds the receiver asked us to wait (HTTP Retry-After), when it said. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    message: string,
+    options: { transient: boolean; retryAfterSeconds?: number | undefined; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.transient = options.transient;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
 }
 
 /** A sealed token could not be opened: wrong key, tampered message, or wrong leak. */

@@ -8,6 +8,20 @@ import type { ApiEvent, ApiResult } from "../lib/http/api-event.js";
 
 export type ApiHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  routeKey: string;
+  handler: ApiHandler;
+}
+
+/** A route from an API Gateway route key such as `GET /v1/admin/leaks/{id}`. */
+export function apiRoute(routeKey: string, handler: ApiHandler): Route {
+  const [method = "", path = ""] = routeKey.split(" ");
+  const pattern = new RegExp(`^${path.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)")}$`);
+  return { method, pattern, routeKey, handler };
+}
+
 /** API Gateway's own limit; the handlers enforce the documented, smaller one. */
 export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 

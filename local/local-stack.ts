@@ -13,16 +13,19 @@ import { partnerKeySetLoader } from "../lib/github/partner-key-set.js";
 import type { IntakeDeps } from "../lib/intake/receive-partner-report.js";
 import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
 import { describeError, type Log } from "../lib/log.js";
-import { OutboxNotifier } from "../lib/notify/outbox-notifier.js";
+import { createChannels } from "../lib/notify/channel-registry.js";
+import { loadTemplates } from "../lib/notify/render-leak-message.js";
 import { InProcessQueue } from "../lib/queue/in-process-queue.js";
 import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
 import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
 import { createLogger } from "../lib/runtime/logger.js";
+import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
 import { DynamoLeakStore } from "../lib/store/dynamo-leak-store.js";
 import {
-  type ApiHandler,
+  apiRoute,
   BodyTooLargeError,
   lambdaContext,
+  type Route,
   readBody,
   toApiEvent,
   writeApiResult,
@@ -70,13 +73,6 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-interface Route {
-  method: string;
-  pattern: RegExp;
-  routeKey: string;
-  handler: () => ApiHandler;
-}
-
 /** A secret kept in the data dir, created on first start; the environment wins when set. */
 function localSecret(env: Env, name: string, file: string): string {
   const fromEnv = env[name];
@@ -117,10 +113,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const db = await startEmbeddedDynamo({ path: options.inMemoryDb ? undefined : join(dataDir, "db") });
   await ensureLeakTable(db.client, TABLE_NAME);
   const store = new DynamoLeakStore(db.documents, TABLE_NAME);
-  const sealer = LocalKeySealer.fromKeyFile(join(dataDir, "queue.key"));
+  const localKey = LocalKeySealer.loadKey(join(dataDir, "queue.key"));
+  const sealer = new LocalKeySealer(localKey);
   const issuers = IssuerRegistry.fromConfig(config);
   const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
-  const sandbox = new SandboxKeyService({ file: join(dataDir, "sandbox-keys.json") });
+  const sandbox = new SandboxKeyService({
+    file: join(dataDir, "sandbox-keys.json"),
+    // The sandbox issuer's own mail to the owner: the replacement's secret never passes through Tourniquet.
+    deliverSecret: (owner, keyId, token) => {
+      const mailbox = join(dataDir, "sandbox-mailbox");
+      mkdirSync(mailbox, { recursive: true, mode: 0o700 });
+      const mail = {
+        to: owner.email,
+        subject: `Your replacement key ${keyId}`,
+        key_id: keyId,
+        secret: token,
+      };
+      writeFileSync(join(mailbox, `${keyId}.json`), `${JSON.stringify(mail, null, 2)}\n`, { mode: 0o600 });
+    },
+  });
   const sandboxHandler = createSandboxHandler({
     service: sandbox,
     secret: sandboxSecret,
@@ -132,7 +143,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     store,
     issuers,
     sealer,
-    notifier: new OutboxNotifier(join(dataDir, "outbox")),
+    channels: createChannels(config, { outboxDir: join(dataDir, "outbox") }),
+    templates: loadTemplates(),
+    secrets: new LocalSecretStore(join(dataDir, "secrets"), localKey),
     log,
     workerId: `local:${process.pid}`,
   };
@@ -164,27 +177,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
-  const adminApi = createAdminApiHandler(async () => ({ store, adminToken }), log);
+  const adminApi = createAdminApiHandler(async () => ({ store, queue, adminToken }), log);
+  // The same route keys API Gateway uses, so the handlers see the events they will see deployed.
   const routes: Route[] = [
-    {
-      method: "POST",
-      pattern: /^\/v1\/github\/secret-scanning$/,
-      routeKey: "POST /v1/github/secret-scanning",
-      handler: () => partnerReport,
-    },
-    {
-      method: "GET",
-      pattern: /^\/v1\/admin\/leaks$/,
-      routeKey: "GET /v1/admin/leaks",
-      handler: () => adminApi,
-    },
-    {
-      method: "GET",
-      pattern: /^\/v1\/admin\/leaks\/(?<id>[^/]+)$/,
-      routeKey: "GET /v1/admin/leaks/{id}",
-      handler: () => adminApi,
-    },
-    { method: "GET", pattern: /^\/healthz$/, routeKey: "GET /healthz", handler: () => healthzHandler },
+    apiRoute("POST /v1/github/secret-scanning", partnerReport),
+    apiRoute("GET /v1/admin/leaks", adminApi),
+    apiRoute("GET /v1/admin/leaks/{id}", adminApi),
+    apiRoute("POST /v1/admin/leaks/{id}/retry", adminApi),
+    apiRoute("POST /v1/admin/leaks/{id}/dismiss", adminApi),
+    apiRoute("GET /healthz", healthzHandler),
   ];
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -230,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       routeKey: route.routeKey,
       pathParameters: pathParameters ? { ...pathParameters } : undefined,
     });
-    writeApiResult(res, await route.handler()(event, lambdaContext(route.routeKey.replace(/\W+/g, "-"))));
+    writeApiResult(res, await route.handler(event, lambdaContext(route.routeKey.replace(/\W+/g, "-"))));
   }
 
   return {

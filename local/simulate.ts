@@ -18,7 +18,7 @@ interface LeakDetail {
   status: string;
   preview: string;
   time_to_revoke_ms: number | null;
-  notification: { status: string; recipient?: string } | null;
+  notification: { status: string } | null;
   timeline: { at: string; step: string; outcome: string; actor: string; detail: string }[];
 }
 
@@ -73,7 +73,7 @@ export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
       );
       for (const event of leak.timeline)
         out(`  ${event.at}  ${event.step.padEnd(9)} ${event.outcome.padEnd(8)} ${event.detail}`);
-      if (leak.notification?.recipient) out(`owner message: ${join(dataDir, "outbox")}/${leak.id}.*.json`);
+      if (leak.notification?.status === "sent") out(`messages: ${join(dataDir, "outbox")}/${leak.id}.*.json`);
       return leak;
     }
     if (Date.now() > deadline)

@@ -79,7 +79,14 @@ describe("defaults", () => {
       concurrency: 16,
     });
     expect(config.remediation).toEqual({ max_receives: 5, step_attempts: 3, step_backoff_ms: 200 });
-    expect(config.notifications).toEqual({});
+    expect(config.notifications).toEqual({ channels: { email: { kind: "outbox", format: "email" } } });
+    expect(config.defaults).toEqual({
+      mode: "revoke",
+      channels: ["email"],
+      copy_security_contact: "failures",
+    });
+    expect(config.allowlist).toEqual([]);
+    expect(config.owners).toEqual({});
   });
 
   it("accepts an empty file as a config with no issuers or token types", () => {

@@ -16,8 +16,18 @@ export function leakView(leak: Leak) {
     verified_at: leak.verifiedAt ?? null,
     revoked_at: leak.revokedAt ?? null,
     time_to_revoke_ms: leak.timeToRevokeMs ?? null,
+    mode: leak.mode ?? null,
+    replacement: leak.replacement
+      ? {
+          key_id: leak.replacement.keyId,
+          delivered_by: leak.replacement.deliveredBy,
+          where: leak.replacement.where,
+          at: leak.replacement.at,
+        }
+      : null,
     notification: leak.notification ?? null,
     failure: leak.failure ?? null,
+    dismissal: leak.dismissal ?? null,
   };
 }
 
@@ -33,6 +43,14 @@ export function leakDetailView({ leak, sightings }: LeakDetails) {
   return {
     ...leakView(leak),
     evidence: leak.evidence ?? null,
+    deliveries: Object.entries(leak.deliveries ?? {}).map(([id, d]) => ({
+      id,
+      channel: d.channel,
+      recipient: d.recipient,
+      status: d.status,
+      at: d.at,
+      reason: d.reason ?? null,
+    })),
     sightings: sightings.map(sightingView),
     timeline: leak.timeline,
   };

@@ -1,4 +1,4 @@
-import type { TourniquetConfig } from "../config.js";
+import { policyFor, type TourniquetConfig } from "../config.js";
 import { ConflictError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
 import type { PartnerKeyCache } from "../github/partner-key-cache.js";
 import { verifyPartnerSignature } from "../github/partner-signature.js";
@@ -93,10 +93,8 @@ export async function receivePartnerReport(
   const messages: RemediationMessage[] = [];
   const feedback: Feedback[] = [];
   await mapWithConcurrency(groups, intake.concurrency, async (group) => {
-    const leak = await recordToken(deps, group, receivedAt, deadline);
-    if (needsRemediation(leak)) {
-      messages.push({ leakId: leak.id, sealedToken: await deps.sealer.seal(group.token, leak.id) });
-    }
+    const { leak, sealedToken } = await recordToken(deps, group, receivedAt, deadline);
+    if (sealedToken && needsRemediation(leak)) messages.push({ leakId: leak.id, sealedToken });
     const label = feedbackLabel(leak);
     if (label) feedback.push({ token_hash: group.fingerprint, token_type: group.type, label });
   });
@@ -130,20 +128,26 @@ async function recordToken(
   group: TokenGroup,
   receivedAt: number,
   deadline: number,
-): Promise<Leak> {
-  const issuer = deps.issuers.forType(group.type);
+): Promise<{ leak: Leak; sealedToken?: string | undefined }> {
+  const allowlisted = deps.config.allowlist.includes(group.fingerprint);
+  const issuer = allowlisted ? undefined : deps.issuers.forType(group.type);
   const at = new Date(receivedAt).toISOString();
   const first = group.sightings[0];
   const id = leakIdFor(group.fingerprint);
+  // Sealed once: for the queue message, and kept on the leak while an admin retry may need it.
+  const sealedToken = issuer ? await deps.sealer.seal(group.token, id) : undefined;
   const verified = issuer ? await verifyInline(deps, issuer, id, group, deadline) : undefined;
+  const where = `${first?.source}${first?.url ? ` at ${first.url}` : ""}`;
   const reported: TimelineEvent = {
     at,
     step: "report",
     outcome: "ok",
     actor: "intake",
-    detail: issuer
-      ? `reported by GitHub secret scanning (${first?.source}${first?.url ? ` at ${first.url}` : ""})`
-      : `reported by GitHub secret scanning; no issuer handles type "${group.type}"`,
+    detail: allowlisted
+      ? `reported by GitHub secret scanning (${where}); allowlisted as a known test token: no action`
+      : issuer
+        ? `reported by GitHub secret scanning (${where})`
+        : `reported by GitHub secret scanning (${where}); no issuer handles type "${group.type}"`,
   };
   // The sightings do not depend on the leak item, so they are written alongside it.
   const [{ leak, created }] = await Promise.all([
@@ -153,7 +157,8 @@ async function recordToken(
       tokenType: group.type.toLowerCase(),
       preview: redactToken(group.token),
       issuer: issuer?.name ?? null,
-      status: issuer ? "pending" : "unroutable",
+      status: allowlisted ? "allowlisted" : issuer ? "pending" : "unroutable",
+      sealedToken,
       firstSeen: at,
       receivedAtMs: receivedAt,
       ...verified?.changes,
@@ -162,13 +167,16 @@ async function recordToken(
     }),
     ...group.sightings.map((sighting) => deps.store.recordSighting(id, sighting, at)),
   ]);
-  if (created) return leak;
+  if (created) return { leak, sealedToken };
   deps.log.info("token reported again", { leakId: leak.id, status: leak.status });
-  if (leak.status !== "pending" || !verified) return leak;
-  return deps.store.updateLeak(leak, verified.changes, [verified.event]).catch(async (error: unknown) => {
-    if (!(error instanceof ConflictError)) throw error;
-    return (await deps.store.getLeak(leak.id)) ?? leak; // the worker got there first
-  });
+  if (leak.status !== "pending" || !verified) return { leak, sealedToken };
+  const updated = await deps.store
+    .updateLeak(leak, verified.changes, [verified.event])
+    .catch(async (error: unknown) => {
+      if (!(error instanceof ConflictError)) throw error;
+      return (await deps.store.getLeak(leak.id)) ?? leak; // the worker got there first
+    });
+  return { leak: updated, sealedToken };
 }
 
 /** Verifies within what is left of the time box; whatever does not finish is the worker's. */
@@ -187,7 +195,8 @@ async function verifyInline(
       { token: group.token, type: group.type.toLowerCase() },
       { signal: AbortSignal.timeout(remaining) },
     );
-    return applyVerification(verification, new Date(now()).toISOString(), "intake");
+    const { mode } = policyFor(deps.config, group.type);
+    return applyVerification(verification, new Date(now()).toISOString(), "intake", mode);
   } catch (error) {
     deps.log.warn("inline verification did not finish; the worker will verify", {
       leakId,

@@ -7,7 +7,7 @@ import {
   signIssuerRequest,
   TIMESTAMP_HEADER,
 } from "./http-issuer-signature.js";
-import type { CallOptions, Issuer, Revocation, Verification } from "./issuer.js";
+import type { CallOptions, Issuer, Revocation, Rotation, Verification } from "./issuer.js";
 
 // The built-in issuer adapter: speaks the HTTP issuer protocol (docs/http-issuer-protocol.md).
 // Errors say which issuer, which operation and which HTTP status, and never carry the token.
@@ -23,12 +23,6 @@ export interface HttpIssuerOptions {
   fetch?: typeof fetch | undefined;
   /** Clock in milliseconds (request timestamps, HTTP-date Retry-After). */
   now?: (() => number) | undefined;
-}
-
-export interface Rotation {
-  keyId: string;
-  replacementKeyId: string;
-  deliveredToOwner: boolean;
 }
 
 type Operation = "verify" | "revoke" | "rotate";

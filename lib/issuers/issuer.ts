@@ -23,6 +23,15 @@ export interface Revocation {
   revokedAt?: string | undefined;
 }
 
+export interface Rotation {
+  keyId: string;
+  replacementKeyId: string;
+  /** True when the issuer gave the new secret to the owner itself: Tourniquet never sees it. */
+  deliveredToOwner: boolean;
+  /** Only from adapters that must hand the secret over; it goes straight into the secret store. */
+  secret?: string | undefined;
+}
+
 export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
@@ -36,4 +45,6 @@ export interface Issuer {
     request: { keyId: string; type: string; leakId: string },
     options?: CallOptions,
   ): Promise<Revocation>;
+  /** Optional: creates a replacement key for the same owner. */
+  rotate?(request: { keyId: string; type: string; leakId: string }, options?: CallOptions): Promise<Rotation>;
 }

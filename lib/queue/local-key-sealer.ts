@@ -15,12 +15,17 @@ export class LocalKeySealer implements TokenSealer {
 
   /** Loads the key file, creating it on first use. */
   static fromKeyFile(path: string): LocalKeySealer {
+    return new LocalKeySealer(LocalKeySealer.loadKey(path));
+  }
+
+  /** The 32-byte key kept base64 in `path` (mode 0600), created on first use. */
+  static loadKey(path: string): Buffer {
     if (!existsSync(path)) {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" });
     }
     chmodSync(path, 0o600);
-    return new LocalKeySealer(Buffer.from(readFileSync(path, "utf8").trim(), "base64"));
+    return Buffer.from(readFileSync(path, "utf8").trim(), "base64");
   }
 
   async seal(token: string, leakId: string): Promise<string> {

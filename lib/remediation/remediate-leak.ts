@@ -1,55 +1,49 @@
 import { randomUUID } from "node:crypto";
-import type { TourniquetConfig } from "../config.js";
+import { type Policy, type PolicyMode, policyFor, type TourniquetConfig } from "../config.js";
 import { BusyError, ConflictError, IssuerError, NotFoundError, SealError } from "../errors.js";
 import type { Issuer } from "../issuers/issuer.js";
-import type { IssuerRegistry } from "../issuers/issuer-registry.js";
-import { describeError, type Log } from "../log.js";
-import { renderLeakNotification } from "../notify/leak-notification.js";
-import type { Notifier } from "../notify/notifier.js";
+import { describeError } from "../log.js";
 import type { Delivery } from "../queue/remediation-queue.js";
-import type { TokenSealer } from "../queue/token-sealer.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
-import type { LeakChanges, LeakStore } from "../store/leak-store.js";
+import type { LeakChanges } from "../store/leak-store.js";
 import { once } from "../util/concurrency.js";
-import { isTransient, retryTransient } from "./retry.js";
+import { notifyLeak, planDeliveries } from "./notify-leak.js";
+import { isTransient } from "./retry.js";
 import { applyVerification } from "./verification.js";
+import { ACTOR, isoNow, type Run, type Step, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
 
-export interface WorkerDeps {
-  config: TourniquetConfig;
-  store: LeakStore;
-  issuers: IssuerRegistry;
-  sealer: TokenSealer;
-  notifier: Notifier;
-  log: Log;
-  /** Names this worker (process or Lambda container) in the leases it holds. */
-  workerId: string;
-  now?: () => number;
-  /** How long a side effect (revoke, notify) may take before another worker may try it. */
-  leaseMs?: number;
+export type { WorkerDeps } from "./worker-run.js";
+
+const modeOf = (leak: Leak, config: TourniquetConfig): PolicyMode =>
+  (leak.mode as PolicyMode | undefined) ?? policyFor(config, leak.tokenType).mode;
+
+function nextStep(leak: Leak, config: TourniquetConfig): Step | undefined {
+  const mode = modeOf(leak, config);
+  switch (leak.status) {
+    case "pending":
+      return "verify";
+    case "active":
+      if (mode === "dry_run") return "dry_run";
+      return mode === "notify_only" ? "notify" : "revoke";
+    case "revoked":
+      if (mode === "revoke_and_rotate" && !leak.replacement && leak.failure?.step !== "rotate")
+        return "rotate";
+      return leak.notification ? undefined : "notify";
+    case "failed":
+      return leak.notification ? undefined : "notify";
+    default:
+      return undefined;
+  }
 }
 
-type Step = "verify" | "revoke" | "notify";
-
-/** One delivery's view of the worker: its dependencies and the id its leases carry. */
-interface Run extends WorkerDeps {
-  holder: string;
-}
-
-function nextStep(leak: Leak): Step | undefined {
-  if (leak.status === "pending") return "verify";
-  if (leak.status === "active") return "revoke";
-  if (leak.status === "revoked" && !leak.notification) return "notify";
-  return undefined;
-}
-
-const ACTOR = "worker";
-/** Enough loop turns for verify → revoke → notify plus a few lost races. */
-const MAX_TURNS = 8;
+/** Enough loop turns for verify → revoke → rotate → notify plus a few lost races. */
+const MAX_TURNS = 10;
 
 /**
- * The remediation worker: verify → revoke → re-verify → notify, each step one conditional write with its
- * timeline event. Redeliveries and concurrent workers converge: side effects run under a lease, the
- * issuer's revoke is idempotent, and the notifier recognises a message it already sent.
+ * The remediation worker: verify → revoke → re-verify → (rotate) → notify, as the token type's policy
+ * says; each step one conditional write with its timeline event. Redeliveries and concurrent workers
+ * converge: side effects run under a lease, the issuer's revoke is idempotent, and every notification
+ * delivery is recorded by its deterministic id before another is attempted.
  */
 export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promise<void> {
   const { leakId, sealedToken } = delivery.message;
@@ -60,7 +54,7 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
   for (let turn = 0; turn < MAX_TURNS; turn++) {
     const leak = await deps.store.getLeak(leakId);
     if (!leak) throw new NotFoundError(`leak ${leakId} does not exist`);
-    const step = nextStep(leak);
+    const step = nextStep(leak, deps.config);
     if (!step) return;
     try {
       await runStep(run, step, leak, token);
@@ -70,21 +64,23 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
       if (error instanceof SealError) throw error; // a bad message, not a bad leak: dead-letter it
       await recordFailure(deps, leak, step, error, delivery);
       if (isTransient(error) && delivery.receiveCount < delivery.maxReceives) throw error;
-      return;
     }
   }
   throw new BusyError(`leak ${leakId} kept changing under the worker`);
 }
 
 async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<string>): Promise<void> {
+  const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
+  if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
+  if (step === "dry_run") return recordDryRun(deps, leak, policy);
   const issuer = leak.issuer ? deps.issuers.forType(leak.tokenType) : undefined;
-  if (step === "notify") return notifyOwner(deps, await takeLease(deps, leak, step));
   if (!issuer)
     throw new IssuerError(`no issuer handles type "${leak.tokenType}" any more`, { transient: false });
+  if (step === "rotate") return rotate(deps, issuer, await takeLease(deps, leak, step));
   const raw = await token();
   if (step === "verify") {
     const verification = await withRetries(deps, () => issuer.verify({ token: raw, type: leak.tokenType }));
-    const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR);
+    const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR, policy.mode);
     await deps.store.updateLeak(leak, changes, [event]);
     return;
   }
@@ -107,7 +103,7 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
       detail: revocation.alreadyRevoked
         ? `issuer ${issuer.name} confirmed key ${keyId} revoked (an earlier attempt had already revoked it)`
         : `issuer ${issuer.name} revoked key ${keyId}`,
-      data: { key_id: keyId, already_revoked: revocation.alreadyRevoked },
+      data: { key_id: keyId, already_revoked: revocation.alreadyRevoked, mode: leak.mode ?? "revoke" },
     },
   ];
   // Proof, not trust: the token itself must now fail verification.
@@ -138,56 +134,76 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
   );
 }
 
-async function notifyOwner(deps: WorkerDeps, leak: Leak): Promise<void> {
-  const to = leak.owner?.email ?? deps.config.notifications.security_contact;
-  const at = isoNow(deps);
-  if (!to) {
-    await deps.store.updateLeak(leak, { notification: { status: "no_recipient", at }, lease: undefined }, [
-      {
-        at,
-        step: "notify",
-        outcome: "skipped",
-        actor: ACTOR,
-        detail: "no owner email and no security contact configured",
-      },
-    ]);
-    return;
+/**
+ * revoke_and_rotate: the issuer makes a replacement. An issuer that gives the secret to the owner
+ * itself keeps Tourniquet out of it; an adapter that hands it over has it put straight into the
+ * secret store, and the owner is told where to fetch it.
+ */
+async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<void> {
+  const keyId = leak.keyId ?? "";
+  const rotateKey = issuer.rotate?.bind(issuer);
+  if (!rotateKey) {
+    throw new IssuerError(`issuer ${issuer.name} cannot rotate keys (policy revoke_and_rotate)`, {
+      transient: false,
+    });
   }
-  const details = await deps.store.getLeakDetails(leak.id);
-  const message = renderLeakNotification(
-    { leak, sightings: details?.sightings ?? [] },
-    { to, name: leak.owner?.email ? leak.owner.name : "security team" },
-    { channel: deps.notifier.channel, adminUrl: deps.config.notifications.admin_url },
-  );
-  const { duplicate } = await withRetries(deps, () => deps.notifier.send(message));
-  await deps.store.updateLeak(
-    leak,
-    { notification: { status: "sent", at, channel: deps.notifier.channel, recipient: to }, lease: undefined },
-    [
-      {
-        at,
-        step: "notify",
-        outcome: "ok",
-        actor: ACTOR,
-        detail: `${leak.owner?.email ? "owner" : "security contact"} ${to} notified via ${deps.notifier.channel}${duplicate ? " (already delivered by an earlier attempt)" : ""}`,
-        data: { message_id: message.id },
-      },
-    ],
-  );
+  const rotation = await withRetries(deps, () => rotateKey({ keyId, type: leak.tokenType, leakId: leak.id }));
+  let replacement: NonNullable<Leak["replacement"]>;
+  const at = isoNow(deps);
+  if (rotation.secret !== undefined) {
+    if (!deps.secrets)
+      throw new IssuerError("a replacement secret was handed over but no secret store is configured", {
+        transient: false,
+      });
+    const stored = await deps.secrets.put({
+      leakId: leak.id,
+      keyId: rotation.replacementKeyId,
+      secret: rotation.secret,
+    });
+    replacement = { keyId: rotation.replacementKeyId, deliveredBy: "secret_store", where: stored.where, at };
+  } else {
+    replacement = {
+      keyId: rotation.replacementKeyId,
+      deliveredBy: "issuer",
+      where: rotation.deliveredToOwner
+        ? `delivered to you directly by ${issuer.name}`
+        : `available from ${issuer.name} (ask your administrator)`,
+      at,
+    };
+  }
+  await deps.store.updateLeak(leak, { replacement, lease: undefined }, [
+    {
+      at,
+      step: "rotate",
+      outcome: "ok",
+      actor: ACTOR,
+      detail: `issuer ${issuer.name} created replacement key ${rotation.replacementKeyId}; ${replacement.where}`,
+      data: { replacement_key_id: rotation.replacementKeyId, delivered_by: replacement.deliveredBy },
+    },
+  ]);
 }
 
-/**
- * Claims the step for this delivery; throws BusyError while another delivery's lease runs. The claim
- * is a conditional write, so of two deliveries that read the same leak only one gets it.
- */
-async function takeLease(deps: Run, leak: Leak, step: Step): Promise<Leak> {
-  const now = (deps.now ?? Date.now)();
-  const lease = leak.lease;
-  if (lease && lease.until > now) {
-    throw new BusyError(`leak ${leak.id}: ${lease.step} is in progress elsewhere`);
-  }
-  const until = now + (deps.leaseMs ?? 60_000);
-  return deps.store.updateLeak(leak, { lease: { step, holder: deps.holder, until } }, []);
+/** dry_run: everything up to the issuer call, and a record of what would have been done. */
+async function recordDryRun(deps: Run, leak: Leak, policy: Policy): Promise<void> {
+  const at = isoNow(deps);
+  const planned = planDeliveries(deps, leak, policy);
+  await deps.store.updateLeak(leak, { status: "dry_run" }, [
+    {
+      at,
+      step: "dry_run",
+      outcome: "skipped",
+      actor: ACTOR,
+      detail: `dry run: would revoke key ${leak.keyId} with issuer ${leak.issuer}${planned.length ? ` and notify ${planned.map((p) => `${p.recipient.email ?? p.recipient.role} via ${p.channel.name}`).join(", ")}` : ""}; nothing was done`,
+      data: {
+        mode: "dry_run",
+        key_id: leak.keyId,
+        would_notify: planned.map((p) => ({
+          channel: p.channel.name,
+          recipient: p.recipient.email ?? p.recipient.role,
+        })),
+      },
+    },
+  ]);
 }
 
 async function recordFailure(deps: WorkerDeps, leak: Leak, step: Step, error: unknown, delivery: Delivery) {
@@ -212,9 +228,10 @@ async function recordFailure(deps: WorkerDeps, leak: Leak, step: Step, error: un
       : `attempt ${delivery.receiveCount} of ${delivery.maxReceives} failed: ${reason}; will retry`,
   };
   const changes: LeakChanges = { lease: undefined };
-  if (final && step === "notify") {
-    // The key is revoked whatever happens to the message: the leak keeps its status.
-    Object.assign(changes, { notification: { status: "failed", at }, failure: { step, reason, at } });
+  if (final && (step === "notify" || step === "rotate")) {
+    // The key is revoked whatever happens to the message or the replacement: the leak keeps its status.
+    Object.assign(changes, { failure: { step, reason, at } });
+    if (step === "notify") changes.notification = { status: "failed", at };
   } else if (final) {
     Object.assign(changes, { status: "failed", failure: { step, reason, at } });
   }
@@ -225,10 +242,3 @@ async function recordFailure(deps: WorkerDeps, leak: Leak, step: Step, error: un
     });
   });
 }
-
-function withRetries<T>(deps: WorkerDeps, fn: () => Promise<T>): Promise<T> {
-  const { step_attempts, step_backoff_ms } = deps.config.remediation;
-  return retryTransient(fn, { attempts: step_attempts, baseMs: step_backoff_ms });
-}
-
-const isoNow = (deps: WorkerDeps) => new Date((deps.now ?? Date.now)()).toISOString();

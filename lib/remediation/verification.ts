@@ -20,15 +20,17 @@ export function applyVerification(
   verification: Verification,
   at: string,
   actor: string,
+  mode: string,
 ): { changes: LeakChanges; event: TimelineEvent } {
   const changes: LeakChanges = {
+    mode,
     status: STATUS_BY_VALIDITY[verification.status],
     verifiedAt: at,
     keyId: verification.keyId,
     owner: verification.owner,
     evidence: verification.evidence,
   };
-  const data: Record<string, unknown> = { validity: verification.status };
+  const data: Record<string, unknown> = { validity: verification.status, mode };
   if (verification.keyId) data.key_id = verification.keyId;
   if (verification.evidence) data.evidence = verification.evidence;
   return {

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { loadConfig, type TourniquetConfig } from "../config.js";
@@ -10,10 +12,12 @@ import { DEFAULT_GITHUB_PUBLIC_KEYS_URL, partnerKeySetLoader } from "../github/p
 import type { IntakeDeps } from "../intake/receive-partner-report.js";
 import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
-import { OutboxNotifier } from "../notify/outbox-notifier.js";
+import { createChannels } from "../notify/channel-registry.js";
+import { loadTemplates } from "../notify/render-leak-message.js";
 import { KmsEnvelopeSealer } from "../queue/kms-envelope-sealer.js";
 import { SqsRemediationQueue } from "../queue/sqs-queue.js";
 import type { WorkerDeps } from "../remediation/remediate-leak.js";
+import { SecretsManagerSecretStore } from "../secrets/secrets-manager-store.js";
 import { DynamoLeakStore } from "../store/dynamo-leak-store.js";
 
 // Wiring for Lambda: every dependency from environment variables set by the CDK stack. Called once
@@ -34,6 +38,9 @@ export function awsStore(env: Env = process.env) {
   return new DynamoLeakStore(client, required(env, "TABLE_NAME"));
 }
 
+export const awsQueue = (env: Env = process.env) =>
+  new SqsRemediationQueue({ sqs: new SQSClient({}), queueUrl: required(env, "QUEUE_URL") });
+
 const awsConfig = (env: Env): TourniquetConfig =>
   loadConfig(env.TOURNIQUET_CONFIG ?? "tourniquet.config.json", env);
 
@@ -45,7 +52,7 @@ export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<I
   return {
     config,
     store: awsStore(env),
-    queue: new SqsRemediationQueue({ sqs: new SQSClient({}), queueUrl: required(env, "QUEUE_URL") }),
+    queue: awsQueue(env),
     sealer: awsSealer(env),
     keys: new PartnerKeyCache({
       load: partnerKeySetLoader({
@@ -67,8 +74,15 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
     store: awsStore(env),
     issuers: IssuerRegistry.fromConfig(config),
     sealer: awsSealer(env),
-    // Email through SES is the notification channels' issue; until then messages land in /tmp.
-    notifier: new OutboxNotifier(env.OUTBOX_DIR ?? "/tmp/outbox"),
+    channels: createChannels(config, {
+      outboxDir: env.OUTBOX_DIR ?? "/tmp/outbox",
+      ses: () => new SESv2Client({}),
+    }),
+    templates: loadTemplates(),
+    secrets: new SecretsManagerSecretStore(new SecretsManagerClient({}), {
+      prefix: env.SECRETS_PREFIX ?? "tourniquet/replacements",
+      kmsKeyId: env.TOKEN_KEY_ID,
+    }),
     log,
     workerId: `lambda:${env.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID()}`,
   };

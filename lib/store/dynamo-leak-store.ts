@@ -9,7 +9,14 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { BadRequestError, ConflictError } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { type Leak, type LeakDetails, leakIdFor, type Sighting, type TimelineEvent } from "./leak.js";
+import {
+  CLOSED_STATUSES,
+  type Leak,
+  type LeakDetails,
+  leakIdFor,
+  type Sighting,
+  type TimelineEvent,
+} from "./leak.js";
 import {
   ALL_LEAKS_KEY,
   LEAK_SK,
@@ -45,7 +52,16 @@ function toLeak(item: Record<string, unknown>): Leak {
 }
 
 function toItem(leak: Leak): Record<string, unknown> {
-  return { pk: leakPk(leak.id), sk: LEAK_SK, entity: "leak", ...leakIndexKeys(leak), ...leak };
+  const item: Record<string, unknown> = {
+    pk: leakPk(leak.id),
+    sk: LEAK_SK,
+    entity: "leak",
+    ...leakIndexKeys(leak),
+    ...leak,
+  };
+  // A closed leak can never need its token again: the sealed copy goes with the write that closes it.
+  if (CLOSED_STATUSES.has(leak.status)) delete item.sealedToken;
+  return item;
 }
 
 const isConditionFailure = (error: unknown) =>

@@ -11,6 +11,10 @@ export const LEAK_STATUSES = [
   "false_positive", // the issuer does not know the token
   "unroutable", // no issuer handles this token type
   "failed", // remediation gave up; `failure` says where and why
+  "notified", // live key left alone by policy (notify_only); its owner was told
+  "dry_run", // policy dry_run: what would have been done is in the timeline; nothing was done
+  "allowlisted", // a known test token (config allowlist): recorded, never acted on
+  "dismissed", // closed by an administrator, with a reason
 ] as const;
 
 export type LeakStatus = (typeof LEAK_STATUSES)[number];
@@ -25,6 +29,22 @@ export const SETTLED_STATUSES: ReadonlySet<LeakStatus> = new Set([
   "false_positive",
   "unroutable",
   "failed",
+  "notified",
+  "dry_run",
+  "allowlisted",
+  "dismissed",
+]);
+
+/**
+ * Statuses after which nothing can need the token again, so its sealed copy is dropped from the
+ * store. Failed, unroutable and notify-only leaks keep it for an administrator's retry.
+ */
+export const CLOSED_STATUSES: ReadonlySet<LeakStatus> = new Set([
+  "revoked",
+  "inactive",
+  "false_positive",
+  "allowlisted",
+  "dismissed",
 ]);
 
 export type TimelineOutcome = "ok" | "failed" | "retrying" | "skipped";
@@ -62,13 +82,33 @@ export interface Leak {
   verifiedAt?: string | undefined;
   revokedAt?: string | undefined;
   timeToRevokeMs?: number | undefined;
-  /** The owner notification step, once done (sent, or skipped for want of a recipient). */
+  /** The policy mode applied, fixed when the leak was verified so a config change cannot flip it mid-way. */
+  mode?: string | undefined;
+  /** The replacement key made by revoke_and_rotate, and where its owner gets it (never the secret). */
+  replacement?:
+    | { keyId: string; deliveredBy: "issuer" | "secret_store"; where: string; at: string }
+    | undefined;
+  /** Each notification delivery by message id, so a retried step never sends one twice. */
+  deliveries?: Record<string, DeliveryRecord> | undefined;
+  /** The notification step, once done (sent, or skipped for want of a recipient). */
   notification?: NotificationRecord | undefined;
+  /** The token sealed for the queue (never plaintext), kept while an admin retry may need it. */
+  sealedToken?: string | undefined;
+  dismissal?: { reason: string; note?: string | undefined; by: string; at: string } | undefined;
   failure?: { step: string; reason: string; at: string } | undefined;
   lease?: Lease | undefined;
   timeline: TimelineEvent[];
   /** Optimistic concurrency: every write expects the version it read. */
   version: number;
+}
+
+export interface DeliveryRecord {
+  channel: string;
+  recipient: string;
+  status: "sent" | "failed";
+  at: string;
+  providerMessageId?: string | undefined;
+  reason?: string | undefined;
 }
 
 export interface NotificationRecord {

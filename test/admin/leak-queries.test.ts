@@ -71,6 +71,9 @@ describe("admin leak queries (embedded DynamoDB)", () => {
           recipient: "dev@acme.test",
         },
         failure: null,
+        mode: null,
+        replacement: null,
+        dismissal: null,
       });
     });
 
@@ -85,8 +88,12 @@ describe("admin leak queries (embedded DynamoDB)", () => {
         time_to_revoke_ms: null,
         notification: null,
         failure: null,
+        mode: null,
+        replacement: null,
+        dismissal: null,
       });
       for (const internal of [
+        "sealedToken",
         "version",
         "lease",
         "timeline",

@@ -59,16 +59,26 @@ describe("issuer failures", () => {
     expect(revokeAt - verifiedAt).toBeGreaterThanOrEqual(1_000);
   });
 
-  it("fails the leak at once on a permanent error, without notifying", async () => {
+  it("fails the leak at once on a permanent error, and tells the owner and the security contact", async () => {
     t.faults.plan = failTimes("revoke", 1, 401);
     const { key, fingerprint } = await reportKey();
     await t.stack.queue.drain();
 
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "active", revocations: 0 });
     const leak = await t.leakByFingerprint(fingerprint);
-    expect(leak).toMatchObject({ status: "failed", notification: null, failure: { step: "revoke" } });
+    expect(leak).toMatchObject({
+      status: "failed",
+      failure: { step: "revoke" },
+      notification: { status: "sent" },
+    });
     expect(leak?.failure?.reason).toMatch(/HTTP 401/);
-    expect(leak?.timeline.at(-1)).toMatchObject({ step: "revoke", outcome: "failed" });
+    const steps = leak?.timeline.map((e) => `${e.step}:${e.outcome}`) ?? [];
+    expect(steps.slice(2)).toEqual(["revoke:failed", "notify:ok", "notify:ok", "notify:ok"]);
+    expect(leak?.timeline.filter((e) => e.step === "notify").map((e) => e.detail)).toEqual([
+      expect.stringMatching(/^owner owner@example.test notified via email/),
+      expect.stringMatching(/^security contact security@example.test notified via email/),
+      expect.stringMatching(/notified via slack/),
+    ]);
   });
 
   it("fails the leak with the reason after the last delivery, and loses nothing", async () => {
@@ -81,7 +91,7 @@ describe("issuer failures", () => {
     expect(leak).toMatchObject({ status: "failed", failure: { step: "revoke" } });
     expect(leak?.failure?.reason).toMatch(/HTTP 503/);
     expect(leak?.timeline.filter((e) => e.outcome === "retrying")).toHaveLength(2);
-    expect(leak?.timeline.at(-1)?.detail).toMatch(/gave up after attempt 3/);
+    expect(leak?.timeline.find((e) => e.outcome === "failed")?.detail).toMatch(/gave up after attempt 3/);
   });
 
   it("leaves verification to the worker when the issuer is slower than the inline time box", async () => {

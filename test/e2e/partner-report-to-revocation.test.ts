@@ -38,20 +38,30 @@ describe("a partner report of a live sandbox key", () => {
       issuer: "sandbox",
       key_id: key.key_id,
       preview: `tqs_…${key.token.slice(-4)}`,
-      notification: { status: "sent", recipient: "dev@example.test" },
+      mode: "revoke_and_rotate",
+      notification: { status: "sent" },
     });
     expect(leak?.time_to_revoke_ms).toBeGreaterThan(0);
     expect(leak?.sightings).toEqual([expect.objectContaining({ url, source: "content", reports: 1 })]);
+    // The local config's sandbox policy is revoke_and_rotate, told by email and Slack.
     expect(leak?.timeline.map((e) => `${e.step}:${e.outcome}`)).toEqual([
       "report:ok",
       "verify:ok",
       "revoke:ok",
       "re-verify:ok",
+      "rotate:ok",
+      "notify:ok",
       "notify:ok",
     ]);
+    const replacement = /replacement key (key_\w+)/.exec(leak?.timeline[4]?.detail ?? "")?.[1] ?? "";
+    expect(await t.sandboxKey(replacement)).toMatchObject({ status: "active" });
 
-    const [message, ...more] = outboxFor(leak?.id ?? "");
-    expect(more).toHaveLength(0);
+    const messages = outboxFor(leak?.id ?? "");
+    expect(messages.map((m) => m.format).sort()).toEqual(["email", "slack"]);
+    const message = messages.find((m) => m.format === "email");
+    const slack = messages.find((m) => m.format === "slack");
+    expect(JSON.stringify(slack.slack.blocks)).toContain(leak?.preview);
+    expect(message.text).toContain(replacement);
     expect(message.to).toBe("dev@example.test");
     expect(message.subject).toContain(leak?.preview);
     expect(message.text).toContain(url);
@@ -88,7 +98,7 @@ describe("a partner report of a live sandbox key", () => {
     ]);
     expect(leak?.sightings.find((s) => s.url === "https://b.example/0")?.reports).toBe(4);
     expect(leak?.timeline.filter((e) => e.step === "revoke")).toHaveLength(1);
-    expect(outboxFor(leak?.id ?? "")).toHaveLength(1);
+    expect(outboxFor(leak?.id ?? "")).toHaveLength(2); // one email, one Slack message
 
     const list = await readJson(await t.admin(`/v1/admin/leaks?fingerprint=${fingerprintToken(key.token)}`));
     expect(list.items).toHaveLength(1);
@@ -107,7 +117,7 @@ describe("a partner report of a live sandbox key", () => {
 
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ revocations: 1 });
     expect(await t.leakByFingerprint(fingerprintToken(key.token))).toEqual(before);
-    expect(outboxFor(leakId ?? "")).toHaveLength(1);
+    expect(outboxFor(leakId ?? "")).toHaveLength(2);
   });
 
   it("runs concurrent first deliveries of one leak to a single revocation and notification", async () => {
@@ -124,8 +134,9 @@ describe("a partner report of a live sandbox key", () => {
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
     const leak = await t.leakByFingerprint(fingerprintToken(key.token));
     expect(leak?.timeline.filter((e) => e.step === "revoke" && e.outcome === "ok")).toHaveLength(1);
-    expect(leak?.timeline.filter((e) => e.step === "notify" && e.outcome === "ok")).toHaveLength(1);
-    expect(outboxFor(leak?.id ?? "")).toHaveLength(1);
+    expect(leak?.timeline.filter((e) => e.step === "rotate" && e.outcome === "ok")).toHaveLength(1);
+    expect(leak?.timeline.filter((e) => e.step === "notify" && e.outcome === "ok")).toHaveLength(2);
+    expect(outboxFor(leak?.id ?? "")).toHaveLength(2);
   });
 
   it("records an already revoked key as inactive without revoking or notifying", async () => {

@@ -5,7 +5,8 @@ import { createRemediateHandler } from "../../functions/remediate.js";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
 import { silentLog } from "../../lib/log.js";
-import { OutboxNotifier } from "../../lib/notify/outbox-notifier.js";
+import { createChannels } from "../../lib/notify/channel-registry.js";
+import { loadTemplates } from "../../lib/notify/render-leak-message.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
 import { encodeRemediationMessage, type RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { remediateLeak, type WorkerDeps } from "../../lib/remediation/remediate-leak.js";
@@ -23,7 +24,8 @@ beforeAll(async () => {
     store: t.stack.store,
     issuers: IssuerRegistry.fromConfig(t.stack.config),
     sealer: LocalKeySealer.fromKeyFile(join(t.stack.dataDir, "queue.key")),
-    notifier: new OutboxNotifier(join(t.stack.dataDir, "outbox")),
+    channels: createChannels(t.stack.config, { outboxDir: join(t.stack.dataDir, "outbox") }),
+    templates: loadTemplates(),
     log: silentLog,
     workerId: "lambda:test",
   };

@@ -46,7 +46,12 @@ export interface LeakJson {
   token_type: string;
   preview: string;
   time_to_revoke_ms: number | null;
-  notification: { status: string; recipient?: string } | null;
+  revoked_at: string | null;
+  key_id: string | null;
+  notification: { status: string } | null;
+  mode: string | null;
+  replacement: { key_id: string; delivered_by: string; where: string } | null;
+  deliveries: { id: string; channel: string; recipient: string; status: string; reason: string | null }[];
   failure: { step: string; reason: string } | null;
   sightings: { url: string; source: string; reports: number }[];
   timeline: { at: string; step: string; outcome: string; actor: string; detail: string }[];
@@ -54,7 +59,11 @@ export interface LeakJson {
 
 /** Starts the real local stack on a free port with its own data dir and a fast-retry config. */
 export async function startTestStack(
-  options: { configOverrides?: Record<string, unknown>; queueConcurrency?: number } = {},
+  options: {
+    configOverrides?: Record<string, unknown>;
+    queueConcurrency?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-test-"));
   const base = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, "utf8"));
@@ -75,6 +84,7 @@ export async function startTestStack(
       TOURNIQUET_CONFIG: configPath,
       TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
       GITHUB_PUBLIC_KEYS_URL: undefined,
+      ...options.env,
     },
     sandboxFaults: faults,
     queueBackoffMs: () => 20,

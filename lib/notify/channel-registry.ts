@@ -1,0 +1,70 @@
+import type { SESv2Client } from "@aws-sdk/client-sesv2";
+import type { TourniquetConfig } from "../config.js";
+import { ConfigError } from "../errors.js";
+import { OutboxChannel } from "./channels/outbox-channel.js";
+import { SesEmailChannel } from "./channels/ses-email-channel.js";
+import { SlackWebhookChannel } from "./channels/slack-webhook-channel.js";
+import { SmtpEmailChannel } from "./channels/smtp-email-channel.js";
+import { WebhookChannel } from "./channels/webhook-channel.js";
+import type { NotificationChannel } from "./leak-message.js";
+
+export interface ChannelEnvironment {
+  /** Where outbox channels write (the local stack's data dir, or /tmp in Lambda). */
+  outboxDir: string;
+  /** Built on demand: only an SES channel needs it. */
+  ses?: () => SESv2Client;
+  fetch?: typeof fetch;
+}
+
+/** The notification channels the config names, built once at start. */
+export function createChannels(
+  config: TourniquetConfig,
+  env: ChannelEnvironment,
+): Map<string, NotificationChannel> {
+  const channels = new Map<string, NotificationChannel>();
+  for (const [name, settings] of Object.entries(config.notifications.channels)) {
+    const secret = config.channelSecrets[name];
+    switch (settings.kind) {
+      case "outbox":
+        channels.set(name, new OutboxChannel(name, { dir: env.outboxDir, format: settings.format }));
+        break;
+      case "ses":
+        if (!env.ses) throw new ConfigError(`notifications.channels.${name}: SES is not available here`);
+        channels.set(
+          name,
+          new SesEmailChannel({
+            name,
+            ses: env.ses(),
+            from: settings.from,
+            configurationSetName: settings.configuration_set,
+          }),
+        );
+        break;
+      case "smtp":
+        channels.set(
+          name,
+          new SmtpEmailChannel({
+            name,
+            from: settings.from,
+            transport: {
+              host: settings.host,
+              port: settings.port,
+              secure: settings.secure,
+              ...(settings.user ? { auth: { user: settings.user, pass: secret ?? "" } } : {}),
+            },
+          }),
+        );
+        break;
+      case "slack":
+        channels.set(name, new SlackWebhookChannel({ name, webhookUrl: secret ?? "", fetch: env.fetch }));
+        break;
+      case "webhook":
+        channels.set(
+          name,
+          new WebhookChannel({ name, url: settings.url, secret: secret ?? "", fetch: env.fetch }),
+        );
+        break;
+    }
+  }
+  return channels;
+}

@@ -1,0 +1,83 @@
+import { ConfigError, NotificationError } from "../../errors.js";
+import { parseRetryAfter } from "../../issuers/http-issuer.js";
+
+// What the Slack and webhook channels share: one POST that never follows redirects (a redirect would
+// resend the message wherever Location points), bounded by a timeout that includes reading the answer.
+// Errors carry the channel's label and never the URL: a Slack webhook URL is itself a secret.
+
+export interface HttpAnswer {
+  status: number;
+  /** The response body, as text. */
+  body: string;
+  /** From `Retry-After` (delta-seconds or HTTP-date), when present. */
+  retryAfterSeconds: number | undefined;
+}
+
+export interface PostInput {
+  /** Names the channel in errors, e.g. `slack channel "security-slack"`. */
+  label: string;
+  url: URL;
+  body: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  fetch: typeof fetch;
+  now: () => number;
+  signal?: AbortSignal | undefined;
+}
+
+/** Sends the POST; network failures, timeouts and aborts become transient NotificationErrors. */
+export async function postOnce(input: PostInput): Promise<HttpAnswer> {
+  const timeout = AbortSignal.timeout(input.timeoutMs);
+  const signal = input.signal ? AbortSignal.any([input.signal, timeout]) : timeout;
+  try {
+    const response = await input.fetch(input.url, {
+      method: "POST",
+      headers: input.headers,
+      body: input.body,
+      signal,
+      redirect: "manual",
+    });
+    const body = await response.text();
+    const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), input.now());
+    return { status: response.status, body, retryAfterSeconds };
+  } catch (error) {
+    const what = timeout.aborted
+      ? `no answer within ${input.timeoutMs} ms`
+      : input.signal?.aborted
+        ? "aborted by caller"
+        : `network error${errorCode(error)}`;
+    throw new NotificationError(`${input.label}: ${what}`, { transient: true, cause: error });
+  }
+}
+
+/** Accepts https anywhere and plain http only on loopback (local development and tests). */
+export function parseChannelUrl(label: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${label}: URL is not a URL`);
+  }
+  const loopback = ["localhost", "[::1]"].includes(url.hostname) || /^127\./.test(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw new ConfigError(`${label}: URL must use https (http is allowed on loopback only)`);
+  }
+  return url;
+}
+
+/** A short snake_case error code from a response body, or "" when the body is anything else. */
+export function errorCodeIn(body: string): string {
+  const trimmed = body.trim();
+  if (/^[a-z][a-z0-9_]{0,59}$/.test(trimmed)) return ` ${trimmed}`;
+  try {
+    const code = (JSON.parse(trimmed) as { error?: unknown }).error;
+    return typeof code === "string" && /^[a-z][a-z0-9_]{0,59}$/.test(code) ? ` ${code}` : "";
+  } catch {
+    return "";
+  }
+}
+
+function errorCode(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === "string" ? ` (${cause.code})` : "";
+}

@@ -1,0 +1,125 @@
+import { type SESv2Client, SendEmailCommand, type SendEmailCommandInput } from "@aws-sdk/client-sesv2";
+import { NotificationError } from "../../errors.js";
+import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
+
+// Sends the owner's message through Amazon SES (v2 API) with the injected client, which keeps the SDK's
+// own retries. Errors name the channel and SES's error, never the message.
+
+export interface SesEmailChannelOptions {
+  name: string;
+  ses: SESv2Client;
+  /** A verified SES identity, e.g. `Tourniquet <security@example.com>`. */
+  from: string;
+  configurationSetName?: string | undefined;
+  replyTo?: string | undefined;
+}
+
+/** SES errors where the same send may succeed later. */
+const TRANSIENT_ERRORS = new Set([
+  "TooManyRequestsException",
+  "LimitExceededException",
+  "ThrottlingException",
+  "Throttling",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+  "AbortError",
+  "InternalFailure",
+  "ServiceUnavailable",
+]);
+/** SES errors that will not change on retry: content, identity or account problems. */
+const PERMANENT_ERRORS = new Set([
+  "MessageRejected",
+  "MailFromDomainNotVerifiedException",
+  "NotFoundException",
+  "BadRequestException",
+  "AccountSuspendedException",
+  "SendingPausedException",
+]);
+
+export class SesEmailChannel implements NotificationChannel {
+  readonly name: string;
+  readonly kind = "email";
+  private readonly label: string;
+
+  constructor(private readonly options: SesEmailChannelOptions) {
+    this.name = options.name;
+    this.label = `ses channel "${options.name}"`;
+  }
+
+  async deliver(message: LeakMessage, options?: { signal?: AbortSignal }): Promise<DeliveryResult> {
+    const to = message.recipient.email;
+    if (!to) {
+      throw new NotificationError(
+        `${this.label}: recipient (${message.recipient.role}) has no email address`,
+        {
+          transient: false,
+        },
+      );
+    }
+    const utf8 = (data: string) => ({ Data: data, Charset: "UTF-8" });
+    const input: SendEmailCommandInput = {
+      FromEmailAddress: this.options.from,
+      Destination: { ToAddresses: [to] },
+      ...(this.options.replyTo ? { ReplyToAddresses: [this.options.replyTo] } : {}),
+      Content: {
+        Simple: {
+          Subject: utf8(message.subject),
+          Body: { Text: utf8(message.text), Html: utf8(message.html) },
+        },
+      },
+      EmailTags: [
+        { Name: "tourniquet_leak_id", Value: tagValue(message.facts.leakId) },
+        { Name: "tourniquet_message_id", Value: tagValue(message.id) },
+      ],
+      ...(this.options.configurationSetName
+        ? { ConfigurationSetName: this.options.configurationSetName }
+        : {}),
+    };
+    try {
+      const output = await this.options.ses.send(new SendEmailCommand(input), {
+        abortSignal: options?.signal,
+      });
+      return { duplicate: false, providerMessageId: output.MessageId };
+    } catch (error) {
+      throw sesError(this.label, error, options?.signal);
+    }
+  }
+}
+
+/** SES accepts only ASCII letters, digits, `_` and `-` (at most 256) in tag values. */
+export function tagValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 256) || "_";
+}
+
+function sesError(label: string, error: unknown, signal: AbortSignal | undefined): NotificationError {
+  const e = (error ?? {}) as {
+    name?: string;
+    message?: string;
+    code?: string;
+    $fault?: string;
+    $retryable?: { throttling?: boolean };
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = typeof e.name === "string" ? e.name : "Error";
+  const status = e.$metadata?.httpStatusCode;
+  if (signal?.aborted)
+    return new NotificationError(`${label}: aborted by caller`, { transient: true, cause: error });
+  const transient = PERMANENT_ERRORS.has(name)
+    ? false
+    : TRANSIENT_ERRORS.has(name) ||
+      e.$retryable !== undefined ||
+      e.$fault === "server" ||
+      (status !== undefined && status >= 500) ||
+      // No HTTP status: the request never got an answer (DNS, connection reset, socket timeout).
+      status === undefined;
+  const httpStatus = status === undefined ? "" : ` (HTTP ${status})`;
+  // SES's messages name identities and limits, not the email content; kept short and on one line.
+  const detail = typeof e.message === "string" && e.message ? `: ${oneLine(e.message)}` : "";
+  return new NotificationError(`${label}: ${name}${httpStatus}${detail}`, { transient, cause: error });
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= 200 ? line : `${line.slice(0, 199)}…`;
+}

@@ -1,0 +1,115 @@
+import nodemailer, { type NodemailerError, type SMTPTransportOptions, type Transporter } from "nodemailer";
+import { NotificationError } from "../../errors.js";
+import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
+
+// Sends the owner's message over SMTP with nodemailer, for operators who host their own mail relay.
+// The Message-ID is derived from the message id, so a resend after a timeout (when the server may
+// already have taken the message) can be recognised downstream.
+
+export interface SmtpEmailChannelOptions {
+  name: string;
+  /** A ready transporter, or SMTP options ({host, port, secure, auth?, …}) to create one from. */
+  transport: Transporter | SMTPTransportOptions;
+  from: string;
+  /** Per delivery: connecting, the SMTP dialogue and the answer. Default 30000. */
+  timeoutMs?: number | undefined;
+}
+
+/** Nodemailer codes for failures of the connection rather than refusals of the message. */
+const TRANSIENT_CODES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "ETLS", "EPROXY", "EABORT"]);
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class SmtpEmailChannel implements NotificationChannel {
+  readonly name: string;
+  readonly kind = "email";
+  private readonly label: string;
+  private readonly transporter: Transporter;
+  private readonly from: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: SmtpEmailChannelOptions) {
+    this.name = options.name;
+    this.label = `smtp channel "${options.name}"`;
+    this.from = options.from;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const t = options.transport;
+    // Nodemailer's own defaults wait minutes for a silent server. The per-delivery signal is the limit;
+    // these only back it up, a little later, so a timeout always reads the same.
+    const backstop = this.timeoutMs + 1000;
+    this.transporter = isTransporter(t)
+      ? t
+      : nodemailer.createTransport({
+          connectionTimeout: backstop,
+          greetingTimeout: backstop,
+          socketTimeout: backstop,
+          ...t,
+        });
+  }
+
+  async deliver(message: LeakMessage, options?: { signal?: AbortSignal }): Promise<DeliveryResult> {
+    const address = message.recipient.email;
+    if (!address) {
+      throw new NotificationError(
+        `${this.label}: recipient (${message.recipient.role}) has no email address`,
+        {
+          transient: false,
+        },
+      );
+    }
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = options?.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    try {
+      const info = await this.transporter.sendMail({
+        from: this.from,
+        to: message.recipient.name ? { name: message.recipient.name, address } : address,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        messageId: `<${message.id}@tourniquet>`,
+        headers: { "X-Tourniquet-Leak-Id": message.facts.leakId },
+        signal,
+      });
+      return { duplicate: false, providerMessageId: info.messageId };
+    } catch (error) {
+      const aborted = timeout.aborted
+        ? `no answer within ${this.timeoutMs} ms`
+        : options?.signal?.aborted
+          ? "aborted by caller"
+          : undefined;
+      if (aborted) {
+        throw new NotificationError(`${this.label}: ${aborted}`, { transient: true, cause: error });
+      }
+      throw smtpError(this.label, error as NodemailerError);
+    }
+  }
+}
+
+function isTransporter(value: Transporter | SMTPTransportOptions): value is Transporter {
+  return typeof (value as Transporter).sendMail === "function";
+}
+
+function smtpError(label: string, error: NodemailerError): NotificationError {
+  const code = error?.responseCode;
+  if (typeof code === "number") {
+    // RFC 5321: 4yz replies are transient negative completions, 5yz permanent ones.
+    const command = error.command ? ` at ${error.command.split(" ")[0]}` : "";
+    const reply = error.response ? `: ${oneLine(error.response)}` : "";
+    return new NotificationError(`${label}: SMTP ${code}${command}${reply}`, {
+      transient: code < 500,
+      cause: error,
+    });
+  }
+  const errorCode = typeof error?.code === "string" ? error.code : "unknown";
+  return new NotificationError(
+    `${label}: ${errorCode}${error?.originalCode ? ` (${error.originalCode})` : ""}`,
+    {
+      transient: TRANSIENT_CODES.has(errorCode),
+      cause: error,
+    },
+  );
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= 200 ? line : `${line.slice(0, 199)}…`;
+}

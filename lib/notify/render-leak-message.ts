@@ -1,0 +1,108 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { LeakFacts, LeakMessage, Recipient } from "./leak-message.js";
+import { renderTemplate } from "./template.js";
+
+// Turns a leak's facts into the message one recipient gets on one channel, using the editable
+// templates (templates/leak-notification.txt and .html, or TOURNIQUET_TEMPLATES_DIR).
+
+export interface Templates {
+  text: string;
+  html: string;
+}
+
+const DEFAULT_DIR = fileURLToPath(new URL("../../templates/", import.meta.url));
+
+export function loadTemplates(dir = process.env.TOURNIQUET_TEMPLATES_DIR ?? DEFAULT_DIR): Templates {
+  const read = (name: string) => readFileSync(`${dir.replace(/\/$/, "")}/${name}`, "utf8");
+  return { text: read("leak-notification.txt"), html: read("leak-notification.html") };
+}
+
+/**
+ * Deterministic per leak, channel, recipient and outcome, so every retry carries the same id, while a
+ * leak that failed and was later revoked after an admin's retry tells its owner both.
+ */
+export function messageId(leakId: string, channel: string, recipient: Recipient, status: string): string {
+  const who = `${(recipient.email ?? recipient.role).toLowerCase()}|${status}`;
+  return `${leakId}.${channel}.${createHash("sha256").update(who).digest("hex").slice(0, 16)}`;
+}
+
+function headline(facts: LeakFacts): { subject: string; intro: string; statusLine: string } {
+  const key = `${facts.tokenType} key ${facts.preview}`;
+  const took =
+    facts.timeToRevokeMs === undefined
+      ? ""
+      : ` ${formatDuration(facts.timeToRevokeMs)} after it was reported`;
+  switch (facts.status) {
+    case "revoked":
+      return {
+        subject: `[Action needed] Your ${key} leaked and was revoked`,
+        intro: `Your ${key} was found in public. We revoked it${took} and confirmed with its issuer that it no longer works.`,
+        statusLine: `revoked at ${facts.revokedAt}`,
+      };
+    case "notified":
+      return {
+        subject: `[Action needed] Your ${key} leaked: rotate it now`,
+        intro: `Your ${key} was found in public. It still works: by your provider's policy it was not revoked automatically.`,
+        statusLine: "live: not revoked by policy",
+      };
+    case "failed":
+      return {
+        subject: `[Urgent] Your ${key} leaked and could not be revoked automatically`,
+        intro: `Your ${key} was found in public and automatic revocation failed. Treat the key as compromised.`,
+        statusLine: "remediation failed",
+      };
+    default:
+      return {
+        subject: `[Security notice] Your ${key} was found in public`,
+        intro: `Your ${key} was found in public.`,
+        statusLine: facts.status,
+      };
+  }
+}
+
+export function renderLeakMessage(
+  facts: LeakFacts,
+  recipient: Recipient,
+  channel: string,
+  templates: Templates,
+): LeakMessage {
+  const { subject, intro, statusLine } = headline(facts);
+  const values = {
+    recipient_name:
+      recipient.name ??
+      (recipient.role === "security_contact" ? "security team" : (recipient.email ?? "there")),
+    subject,
+    intro:
+      recipient.role === "security_contact"
+        ? `${intro} (You are receiving this as the security contact.)`
+        : intro,
+    token_type: facts.tokenType,
+    preview: facts.preview,
+    key_id: facts.keyId,
+    status_line: statusLine,
+    sightings: facts.sightings.map((s) => ({
+      url: s.url || "(no url given)",
+      source: s.source,
+      first_seen: s.firstSeen,
+    })),
+    actions: facts.actions.map((a) => ({ at: a.at, step: a.step, detail: a.detail })),
+    replacement: facts.replacement && { key_id: facts.replacement.keyId, where: facts.replacement.where },
+    next_steps: facts.nextSteps,
+    admin_url: facts.adminUrl,
+    leak_id: facts.leakId,
+  };
+  return {
+    id: messageId(facts.leakId, channel, recipient, facts.status),
+    recipient,
+    subject,
+    text: renderTemplate(templates.text, values, { html: false }),
+    html: renderTemplate(templates.html, values, { html: true }),
+    facts,
+  };
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1_000 ? `${ms} ms` : `${(ms / 1_000).toFixed(1)} s`;
+}
