@@ -1,4 +1,7 @@
+import { join } from "node:path";
 import { configJsonSchema, loadConfig } from "../lib/config.js";
+import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
+import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
 import { DEFAULT_CONFIG_PATH } from "../local/local-stack.js";
 import { simulate } from "../local/simulate.js";
 
@@ -11,6 +14,7 @@ commands:
                        (needs a running local stack: npm start)
   config check [FILE]  validate a config file (default: $TOURNIQUET_CONFIG, else config/local.json)
   config schema        print the config file's JSON Schema
+  secrets get NAME     print a replacement secret kept in the local secret store
 
 environment: TOURNIQUET_URL (default http://127.0.0.1:$PORT or :3000), TOURNIQUET_DATA_DIR (.tourniquet),
              TOURNIQUET_ADMIN_TOKEN (default: the one the local stack wrote to the data dir)`;
@@ -33,6 +37,15 @@ async function main(args: string[]): Promise<number> {
     process.stdout.write(
       `${path}: valid (${Object.keys(config.issuers).length} issuers, ${types.length} token types)\n`,
     );
+    return 0;
+  }
+  if (command === "secrets" && sub === "get" && file) {
+    const dataDir = process.env.TOURNIQUET_DATA_DIR ?? ".tourniquet";
+    const store = new LocalSecretStore(
+      join(dataDir, "secrets"),
+      LocalKeySealer.loadKey(join(dataDir, "queue.key")),
+    );
+    process.stdout.write(`${await store.get(file)}\n`);
     return 0;
   }
   if (command === "config" && sub === "schema") {

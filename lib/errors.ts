@@ -100,3 +100,11 @@ export class BusyError extends TourniquetError {
   override readonly status = 409;
   override readonly transient = true;
 }
+
+/**
+ * The message's leak failed for good: the queue should keep the message in its dead-letter list (the
+ * local queue moves it there at once; SQS's redrive policy does after its last receive).
+ */
+export class DeadLetterError extends TourniquetError {
+  override readonly transient = true;
+}

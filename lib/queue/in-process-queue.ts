@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { TourniquetError } from "../errors.js";
+import { DeadLetterError, TourniquetError } from "../errors.js";
 import type {
   Delivery,
   RemediationConsumer,
@@ -159,7 +159,8 @@ export class InProcessQueue implements RemediationQueue {
       this.delivered++;
     } catch (error) {
       this.report(error, delivery);
-      this.failed(pending);
+      if (error instanceof DeadLetterError) this.deadLetter(pending);
+      else this.failed(pending);
     } finally {
       this.inFlight--;
       this.pump();

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { type Policy, type PolicyMode, policyFor, type TourniquetConfig } from "../config.js";
-import { BusyError, ConflictError, IssuerError, NotFoundError, SealError } from "../errors.js";
+import {
+  BusyError,
+  ConflictError,
+  DeadLetterError,
+  IssuerError,
+  NotFoundError,
+  SealError,
+} from "../errors.js";
 import type { Issuer } from "../issuers/issuer.js";
 import { describeError } from "../log.js";
 import type { Delivery } from "../queue/remediation-queue.js";
@@ -55,6 +62,12 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
     const leak = await deps.store.getLeak(leakId);
     if (!leak) throw new NotFoundError(`leak ${leakId} does not exist`);
     const step = nextStep(leak, deps.config);
+    if (!step && leak.status === "failed") {
+      // Failed for good and everyone told: the message is kept where operators look, like SQS's DLQ.
+      throw new DeadLetterError(
+        `leak ${leak.id} failed at ${leak.failure?.step ?? "a step"}; message kept for inspection`,
+      );
+    }
     if (!step) return;
     try {
       await runStep(run, step, leak, token);

@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { formatBox, gcmSeal } from "../queue/aes-gcm.js";
+import { NotFoundError } from "../errors.js";
+import { formatBox, gcmOpen, gcmSeal, parseBox } from "../queue/aes-gcm.js";
 import type { SecretStore, StoredSecret } from "./secret-store.js";
 
 /**
@@ -23,5 +24,18 @@ export class LocalSecretStore implements SecretStore {
     const file = join(this.dir, `${name}.sealed`);
     await writeFile(file, formatBox("v1.secret", gcmSeal(this.key, input.secret, name)), { mode: 0o600 });
     return { where: `the local secret store: npm run tourniquet -- secrets get ${name}` };
+  }
+
+  /** For the owner (locally, whoever runs the CLI): the secret stored under `name`. */
+  async get(name: string): Promise<string> {
+    if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name) || name.includes(".."))
+      throw new NotFoundError(`no secret named ${name}`);
+    let sealed: string;
+    try {
+      sealed = await readFile(join(this.dir, `${name}.sealed`), "utf8");
+    } catch {
+      throw new NotFoundError(`no secret named ${name}`);
+    }
+    return gcmOpen(this.key, parseBox(sealed, 2).box, name);
   }
 }

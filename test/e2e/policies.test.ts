@@ -90,12 +90,20 @@ const post = (path: string, body?: unknown, token = ADMIN_TOKEN) =>
   });
 
 describe("policy modes", () => {
-  it("revoke: revokes and tells the owner by email, without rotating", async () => {
+  it("revoke: revokes and tells the owner by email, without rotating; a later sighting tells no one again", async () => {
     const { key, leak, messages } = await reportAs("sandbox_revoke");
     expect(leak).toMatchObject({ status: "revoked", mode: "revoke", replacement: null });
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
     expect(messages.map((m) => [m.format, m.to])).toEqual([["email", "dev@example.test"]]);
     expect(messages[0].subject).toMatch(/leaked and was revoked/);
+
+    const again = await t.report([
+      { token: key.token, type: "sandbox_revoke", url: "https://p.example/y", source: "issue" },
+    ]);
+    expect(await readJson(again)).toEqual([expect.objectContaining({ label: "true_positive" })]);
+    await t.stack.queue.drain();
+    expect((await t.leakByFingerprint(leak.fingerprint))?.sightings).toHaveLength(2);
+    expect(outboxFor(leak.id)).toHaveLength(1);
   });
 
   it("notify_only: verifies and tells the owner, never revokes", async () => {
@@ -164,6 +172,7 @@ describe("admin actions", () => {
     const { key, leak } = await reportAs("sandbox_revoke");
     t.faults.plan = undefined;
     expect(leak).toMatchObject({ status: "failed", failure: { step: "revoke" } });
+    expect(t.stack.queue.deadLetters()).toContainEqual(expect.objectContaining({ leakId: leak.id }));
 
     const first = await post(`/v1/admin/leaks/${leak.id}/retry`);
     expect(first.status).toBe(202);

@@ -31,6 +31,11 @@ describe("LocalSecretStore", () => {
     const sealed = readFileSync(join(dir, file ?? ""), "utf8");
     expect(sealed).not.toContain(SECRET);
     expect(gcmOpen(key, parseBox(sealed, 2).box, "lk_1.key_2")).toBe(SECRET);
+    await expect(new LocalSecretStore(dir, key).get("lk_1.key_2")).resolves.toBe(SECRET);
+    await expect(new LocalSecretStore(dir, key).get("../../etc/passwd")).rejects.toThrow(/no secret named/);
+    await expect(new LocalSecretStore(dir, randomBytes(32)).get("lk_1.key_2")).rejects.toThrow(
+      /does not open/,
+    );
   });
 });
 
