@@ -7,14 +7,22 @@ import { awsWorkerDeps } from "../lib/runtime/aws-runtime.js";
 import { createLogger } from "../lib/runtime/logger.js";
 import { once } from "../lib/util/concurrency.js";
 
+/** Time kept back from the Lambda's deadline so a step can record its outcome before the end. */
+const DEADLINE_MARGIN_MS = 3_000;
+
 /** SQS → remediation worker, with partial batch failures so one stuck leak does not hold the others. */
 export function createRemediateHandler(deps: () => Promise<WorkerDeps>) {
-  return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+  return middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
     const worker = await deps();
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const deadline = remaining === undefined ? undefined : Date.now() + remaining - DEADLINE_MARGIN_MS;
+    // The queue's own maxReceiveCount (set by the stack) decides when a message dead-letters, so the
+    // worker's "last attempt" must be counted against the same number.
+    const maxReceives = Number(process.env.MAX_RECEIVE_COUNT) || worker.config.remediation.max_receives;
     return consumeSqsEvent(
       event,
-      (delivery) => remediateLeak(worker, delivery),
-      worker.config.remediation.max_receives,
+      (delivery) => remediateLeak({ ...worker, deadline: () => deadline }, delivery),
+      maxReceives,
     );
   });
 }

@@ -42,10 +42,6 @@ export class NotFoundError extends TourniquetError {
   override readonly status = 404;
 }
 
-export class MethodNotAllowedError extends TourniquetError {
-  override readonly status = 405;
-}
-
 /** GitHub's signing keys cannot be fetched and none are cached: the sender should retry. */
 export class KeySetUnavailableError extends TourniquetError {
   override readonly status = 503;
@@ -60,10 +56,13 @@ export class ConflictError extends TourniquetError {
   override readonly status = 409;
 }
 
-/** An issuer call failed. `transient` errors are retried; permanent ones fail the leak at once. */
-export class IssuerError extends TourniquetError {
+/**
+ * A call to another service (an issuer, a notification channel) failed. `transient` failures are
+ * retried, honouring the service's Retry-After; permanent ones are not.
+ */
+export class ExternalCallError extends TourniquetError {
   override readonly transient: boolean;
-  /** Seconds the issuer asked us to wait (HTTP Retry-After), when it said. */
+  /** Seconds the service asked us to wait (HTTP Retry-After), when it said. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
@@ -76,21 +75,11 @@ export class IssuerError extends TourniquetError {
   }
 }
 
-/** A notification could not be delivered. `transient` errors are retried; permanent ones are not. */
-export class NotificationError extends TourniquetError {
-  override readonly transient: boolean;
-  /** Seconds the receiver asked us to wait (HTTP Retry-After), when it said. */
-  readonly retryAfterSeconds: number | undefined;
+/** An issuer call failed; a permanent failure fails the leak at once. */
+export class IssuerError extends ExternalCallError {}
 
-  constructor(
-    message: string,
-    options: { transient: boolean; retryAfterSeconds?: number | undefined; cause?: unknown },
-  ) {
-    super(message, { cause: options.cause });
-    this.transient = options.transient;
-    this.retryAfterSeconds = options.retryAfterSeconds;
-  }
-}
+/** A notification could not be delivered. */
+export class NotificationError extends ExternalCallError {}
 
 /** A sealed token could not be opened: wrong key, tampered message, or wrong leak. */
 export class SealError extends TourniquetError {}

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { type LeakStatus, SETTLED_STATUSES } from "../lib/store/leak.js";
 import { loadDevSigningKey, signPartnerReport } from "./dev-signing-key.js";
 
 // `tourniquet simulate`: the whole path against a running local stack. Issues a sandbox key, reports
@@ -21,8 +22,6 @@ interface LeakDetail {
   notification: { status: string } | null;
   timeline: { at: string; step: string; outcome: string; actor: string; detail: string }[];
 }
-
-const SETTLED = new Set(["revoked", "inactive", "false_positive", "unroutable", "failed"]);
 
 export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -67,7 +66,8 @@ export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
     const leak = id
       ? await request<LeakDetail>(`${options.url}/v1/admin/leaks/${id}`, { headers: auth })
       : undefined;
-    if (leak && SETTLED.has(leak.status) && (leak.status !== "revoked" || leak.notification)) {
+    const settled = leak && SETTLED_STATUSES.has(leak.status as LeakStatus);
+    if (leak && settled && (leak.status !== "revoked" || leak.notification)) {
       out(
         `leak ${leak.id}: ${leak.status}${leak.time_to_revoke_ms !== null ? ` in ${leak.time_to_revoke_ms} ms` : ""}`,
       );

@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { BadRequestError, ConflictError, NotFoundError } from "../errors.js";
+import { BadRequestError, ConflictError } from "../errors.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
+import { needsRemediation } from "../remediation/verification.js";
 import type { Leak, LeakStatus } from "../store/leak.js";
 import type { LeakChanges, LeakStore } from "../store/leak-store.js";
 import type { AdminIdentity } from "./admin-auth.js";
-import { leakDetailView } from "./leak-view.js";
+import { findLeak, getLeak } from "./leak-queries.js";
 
 // What an administrator can do to a leak: retry a failed remediation from the step that failed, or
 // dismiss it with a reason. Both record who acted, and both are idempotent.
@@ -15,42 +16,55 @@ export interface AdminActionDeps {
   now?: () => number;
 }
 
-async function load(store: LeakStore, id: string | undefined): Promise<Leak> {
-  const leak = id && /^lk_[0-9a-f]{24}$/.test(id) ? await store.getLeak(id) : undefined;
-  if (!leak) throw new NotFoundError(`no leak with id ${String(id).slice(0, 40)}`);
-  return leak;
-}
-
-async function detail(store: LeakStore, id: string) {
-  const details = await store.getLeakDetails(id);
-  if (!details) throw new NotFoundError(`no leak with id ${id}`);
-  return leakDetailView(details);
-}
-
 /** The state a leak resumes from when the step that failed is tried again. */
-const RESUME: Record<string, { status?: LeakStatus; clear: (keyof Leak)[] }> = {
-  verify: { status: "pending", clear: ["notification"] },
-  revoke: { status: "active", clear: ["notification"] },
-  rotate: { clear: [] },
-  notify: { clear: ["notification"] },
-};
-
-export async function retryLeak(deps: AdminActionDeps, id: string | undefined, admin: AdminIdentity) {
-  const leak = await load(deps.store, id);
-  const step = leak.failure?.step;
-  const failed = leak.status === "failed" || leak.notification?.status === "failed" || step === "rotate";
-  if (!failed || !step) {
-    // Already retried, or never failed: nothing to do, and saying so twice changes nothing.
-    return { retried: false, leak: await detail(deps.store, leak.id) };
+function resumeFrom(leak: Leak, step: string): { status: LeakStatus; needsToken: boolean } | undefined {
+  switch (step) {
+    case "verify":
+      return { status: "pending", needsToken: true };
+    case "revoke":
+      return { status: "active", needsToken: true };
+    case "rotate":
+      return { status: "revoked", needsToken: false };
+    case "notify":
+      // A notify-only leak is told from `active`; others keep the status the message is about.
+      return {
+        status: leak.mode === "notify_only" ? "active" : leak.revokedAt ? "revoked" : leak.status,
+        needsToken: false,
+      };
+    default:
+      return undefined;
   }
-  const resume = RESUME[step];
+}
+
+/**
+ * Resumes a failed leak from the step that failed. A leak that is not failed but still needs the
+ * worker (its message lost, say) and that no worker holds is sent to the worker again; any other
+ * leak is left as it is, so asking twice changes nothing.
+ */
+export async function retryLeak(deps: AdminActionDeps, id: string | undefined, admin: AdminIdentity) {
+  const leak = await findLeak(deps.store, id);
+  const step = leak.failure?.step;
+  const failed =
+    step !== undefined &&
+    (leak.status === "failed" || leak.notification?.status === "failed" || step === "rotate");
+  const now = (deps.now ?? Date.now)();
+  if (!failed) {
+    const stalled = needsRemediation(leak) && !(leak.lease && leak.lease.until > now);
+    if (stalled) await deps.queue.send([{ leakId: leak.id, sealedToken: leak.sealedToken ?? "" }]);
+    return { retried: stalled, leak: await getLeak(deps.store, leak.id) };
+  }
+  const resume = resumeFrom(leak, step);
   if (!resume) throw new ConflictError(`leak ${leak.id} failed at step ${step}, which cannot be retried`);
-  if (!leak.sealedToken)
+  if (resume.needsToken && !leak.sealedToken) {
     throw new ConflictError(`leak ${leak.id} no longer holds its token sealed; it cannot be retried`);
-  const at = new Date((deps.now ?? Date.now)()).toISOString();
-  const changes: LeakChanges = { failure: undefined, lease: undefined };
-  if (resume.status) changes.status = resume.status;
-  for (const field of resume.clear) (changes as Record<string, unknown>)[field] = undefined;
+  }
+  const at = new Date(now).toISOString();
+  const changes: LeakChanges = {
+    status: resume.status,
+    failure: undefined,
+    lease: undefined,
+    notification: undefined,
+  };
   const updated = await deps.store.updateLeak(leak, changes, [
     {
       at,
@@ -61,8 +75,9 @@ export async function retryLeak(deps: AdminActionDeps, id: string | undefined, a
       data: { from_step: step },
     },
   ]);
-  await deps.queue.send([{ leakId: updated.id, sealedToken: leak.sealedToken }]);
-  return { retried: true, leak: await detail(deps.store, leak.id) };
+  // Should this send fail, the leak now needs the worker and is not failed: a second retry resends it.
+  await deps.queue.send([{ leakId: updated.id, sealedToken: leak.sealedToken ?? "" }]);
+  return { retried: true, leak: await getLeak(deps.store, leak.id) };
 }
 
 export const DISMISS_REASONS = [
@@ -111,8 +126,8 @@ export async function dismissLeak(
   admin: AdminIdentity,
   dismissal: { reason: string; note?: string | undefined },
 ) {
-  const leak = await load(deps.store, id);
-  if (leak.status === "dismissed") return { dismissed: false, leak: await detail(deps.store, leak.id) };
+  const leak = await findLeak(deps.store, id);
+  if (leak.status === "dismissed") return { dismissed: false, leak: await getLeak(deps.store, leak.id) };
   if (!DISMISSABLE.has(leak.status)) {
     throw new ConflictError(
       `leak ${leak.id} is ${leak.status}; only a settled, unrevoked leak can be dismissed`,
@@ -133,5 +148,5 @@ export async function dismissLeak(
       },
     ],
   );
-  return { dismissed: true, leak: await detail(deps.store, leak.id) };
+  return { dismissed: true, leak: await getLeak(deps.store, leak.id) };
 }

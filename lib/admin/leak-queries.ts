@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "../errors.js";
-import { LEAK_STATUSES } from "../store/leak.js";
+import { LEAK_STATUSES, type Leak } from "../store/leak.js";
+
+const LEAK_ID = /^lk_[0-9a-f]{24}$/;
+
 import type { LeakStore } from "../store/leak-store.js";
 import { leakDetailView, leakView } from "./leak-view.js";
 
@@ -49,10 +52,15 @@ export async function listLeaks(store: LeakStore, params: Record<string, string 
   return { items: page.items.map(leakView), next_cursor: page.nextCursor };
 }
 
+/** The leak with this id, or NotFoundError for an unknown or malformed id. */
+export async function findLeak(store: LeakStore, id: string | undefined): Promise<Leak> {
+  const leak = id && LEAK_ID.test(id) ? await store.getLeak(id) : undefined;
+  if (!leak) throw new NotFoundError(`no leak with id ${String(id).slice(0, 40)}`);
+  return leak;
+}
+
 export async function getLeak(store: LeakStore, id: string | undefined) {
-  if (!id || !/^lk_[0-9a-f]{24}$/.test(id))
-    throw new NotFoundError(`no leak with id ${String(id).slice(0, 40)}`);
-  const details = await store.getLeakDetails(id);
-  if (!details) throw new NotFoundError(`no leak with id ${id}`);
+  const details = id && LEAK_ID.test(id) ? await store.getLeakDetails(id) : undefined;
+  if (!details) throw new NotFoundError(`no leak with id ${String(id).slice(0, 40)}`);
   return leakDetailView(details);
 }

@@ -36,11 +36,12 @@ export function parsePartnerReport(body: Buffer): PartnerReport {
 
   const matches: PartnerMatch[] = [];
   const skipped: SkippedMatch[] = [];
+  const isObject = (item: unknown) => typeof item === "object" && item !== null && !Array.isArray(item);
+  // A batch with no object at all is the wrong shape; a stray item in a good batch is only skipped.
+  if (json.length > 0 && !json.some(isObject))
+    throw new BadRequestError("body must be a JSON array of match objects");
   json.forEach((item: unknown, index) => {
-    if (!item || typeof item !== "object" || Array.isArray(item)) {
-      throw new BadRequestError(`match ${index} is not a JSON object`);
-    }
-    const match = toMatch(item as Record<string, unknown>);
+    const match = isObject(item) ? toMatch(item as Record<string, unknown>) : "not a JSON object";
     if (typeof match === "string") skipped.push({ index, reason: match });
     else matches.push(match);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
+import { isLoopbackHost, isTransientStatus } from "../http/outbound.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -48,7 +49,6 @@ const revokeResponse = z.object({
 const rotateResponse = z.object({ key_id: text, replacement_key_id: text, delivered_to_owner: z.boolean() });
 
 /** Statuses where the same request may succeed later. */
-const TRANSIENT_STATUSES = new Set([408, 425, 429]);
 
 export class HttpIssuer implements Issuer {
   readonly name: string;
@@ -154,7 +154,7 @@ export class HttpIssuer implements Issuer {
 
     const status = response.status;
     if (status < 200 || status > 299) {
-      const transient = status >= 500 || TRANSIENT_STATUSES.has(status);
+      const transient = isTransientStatus(status);
       const retryAfterSeconds = transient
         ? parseRetryAfter(response.headers.get("retry-after"), this.now())
         : undefined;
@@ -208,7 +208,7 @@ function parseBaseUrl(name: string, value: string): URL {
     throw new ConfigError(`issuer "${name}": base URL is not a URL`);
   }
   // Verify requests carry the raw token: plain HTTP is acceptable only when it never leaves the host.
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) || /^127\./.test(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
     throw new ConfigError(`issuer "${name}": base URL must use https (http is allowed on loopback only)`);
   }

@@ -5,6 +5,7 @@ import type { NotificationChannel, Recipient } from "../notify/leak-message.js";
 import { planRecipients } from "../notify/recipients.js";
 import { renderLeakMessage } from "../notify/render-leak-message.js";
 import type { Leak, LeakStatus } from "../store/leak.js";
+import type { LeakChanges } from "../store/leak-store.js";
 import { isTransient } from "./retry.js";
 import { ACTOR, isoNow, type Run, type WorkerDeps, withRetries } from "./worker-run.js";
 
@@ -50,7 +51,7 @@ export async function notifyLeak(deps: Run, leased: Leak, policy: Policy): Promi
       `${recipient.role === "owner" ? "owner" : "security contact"} ${recipient.email ?? ""}`.trim();
     const at = isoNow(deps);
     try {
-      const result = await withRetries(deps, () => channel.deliver(message));
+      const result = await withRetries(deps, (signal) => channel.deliver(message, { signal }));
       leak = await deps.store.updateLeak(
         leak,
         {
@@ -102,13 +103,18 @@ export async function notifyLeak(deps: Run, leased: Leak, policy: Policy): Promi
   }
   const at = isoNow(deps);
   const anySent = Object.values(leak.deliveries ?? {}).some((d) => d.status === "sent");
+  const refused = planned.length > 0 && !anySent;
+  const changes: LeakChanges = {
+    // notify_only's whole job is the message: when every channel refused it, the leak failed.
+    status: refused && finalStatus === "notified" ? "failed" : finalStatus,
+    notification: { status: planned.length === 0 ? "no_recipient" : anySent ? "sent" : "failed", at },
+    lease: undefined,
+  };
+  if (refused)
+    changes.failure = leak.failure ?? { step: "notify", reason: "every channel refused the message", at };
   await deps.store.updateLeak(
     leak,
-    {
-      status: finalStatus,
-      notification: { status: planned.length === 0 ? "no_recipient" : anySent ? "sent" : "failed", at },
-      lease: undefined,
-    },
+    changes,
     planned.length === 0
       ? [
           {

@@ -31,7 +31,8 @@ function nextStep(leak: Leak, config: TourniquetConfig): Step | undefined {
       return "verify";
     case "active":
       if (mode === "dry_run") return "dry_run";
-      return mode === "notify_only" ? "notify" : "revoke";
+      if (mode === "notify_only") return leak.notification ? undefined : "notify";
+      return "revoke";
     case "revoked":
       if (mode === "revoke_and_rotate" && !leak.replacement && leak.failure?.step !== "rotate")
         return "rotate";
@@ -75,7 +76,7 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later
       if (error instanceof SealError) throw error; // a bad message, not a bad leak: dead-letter it
-      await recordFailure(deps, leak, step, error, delivery);
+      await recordFailure(run, leak, step, error, delivery);
       if (isTransient(error) && delivery.receiveCount < delivery.maxReceives) throw error;
     }
   }
@@ -90,21 +91,25 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
   if (!issuer)
     throw new IssuerError(`no issuer handles type "${leak.tokenType}" any more`, { transient: false });
   if (step === "rotate") return rotate(deps, issuer, await takeLease(deps, leak, step));
-  const raw = await token();
   if (step === "verify") {
-    const verification = await withRetries(deps, () => issuer.verify({ token: raw, type: leak.tokenType }));
+    const raw = await token();
+    const verification = await withRetries(deps, (signal) =>
+      issuer.verify({ token: raw, type: leak.tokenType }, { signal }),
+    );
     const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR, policy.mode);
     await deps.store.updateLeak(leak, changes, [event]);
     return;
   }
-  await revoke(deps, issuer, await takeLease(deps, leak, step), raw);
+  // The lease first: a failure to open the token must not touch another delivery's lease.
+  const leased = await takeLease(deps, leak, step);
+  await revoke(deps, issuer, leased, await token());
 }
 
 async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: string): Promise<void> {
   const keyId = leak.keyId;
   if (!keyId) throw new IssuerError("issuer reported the key active without a key id", { transient: false });
-  const revocation = await withRetries(deps, () =>
-    issuer.revoke({ keyId, type: leak.tokenType, leakId: leak.id }),
+  const revocation = await withRetries(deps, (signal) =>
+    issuer.revoke({ keyId, type: leak.tokenType, leakId: leak.id }, { signal }),
   );
   const revokedAt = isoNow(deps);
   const events: TimelineEvent[] = [
@@ -120,7 +125,9 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
     },
   ];
   // Proof, not trust: the token itself must now fail verification.
-  const after = await withRetries(deps, () => issuer.verify({ token, type: leak.tokenType }));
+  const after = await withRetries(deps, (signal) =>
+    issuer.verify({ token, type: leak.tokenType }, { signal }),
+  );
   if (after.status === "active") {
     throw new IssuerError(`issuer ${issuer.name} still reports key ${keyId} live after revocation`, {
       transient: true,
@@ -219,7 +226,11 @@ async function recordDryRun(deps: Run, leak: Leak, policy: Policy): Promise<void
   ]);
 }
 
-async function recordFailure(deps: WorkerDeps, leak: Leak, step: Step, error: unknown, delivery: Delivery) {
+/**
+ * Records a failed attempt. Written only if the leak is still as this delivery left it (same status,
+ * and no other delivery's live lease), so a slow delivery cannot undo what a faster one finished.
+ */
+async function recordFailure(deps: Run, leak: Leak, step: Step, error: unknown, delivery: Delivery) {
   const at = isoNow(deps);
   const reason = describeError(error);
   const final = !isTransient(error) || delivery.receiveCount >= delivery.maxReceives;
@@ -231,6 +242,9 @@ async function recordFailure(deps: WorkerDeps, leak: Leak, step: Step, error: un
     receiveCount: delivery.receiveCount,
   });
   const current = (await deps.store.getLeak(leak.id)) ?? leak; // the lease write bumped the version
+  const now = (deps.now ?? Date.now)();
+  const othersLease = current.lease && current.lease.holder !== deps.holder && current.lease.until > now;
+  if (current.status !== leak.status || othersLease) return; // someone else moved the leak on
   const event: TimelineEvent = {
     at,
     step,
@@ -241,17 +255,13 @@ async function recordFailure(deps: WorkerDeps, leak: Leak, step: Step, error: un
       : `attempt ${delivery.receiveCount} of ${delivery.maxReceives} failed: ${reason}; will retry`,
   };
   const changes: LeakChanges = { lease: undefined };
-  if (final && (step === "notify" || step === "rotate")) {
-    // The key is revoked whatever happens to the message or the replacement: the leak keeps its status.
-    Object.assign(changes, { failure: { step, reason, at } });
+  if (final) {
+    // An earlier failure (the revocation) stays the one an admin's retry resumes from.
+    const failure = current.status === "failed" && current.failure ? current.failure : { step, reason, at };
     if (step === "notify") changes.notification = { status: "failed", at };
-  } else if (final) {
-    Object.assign(changes, { status: "failed", failure: { step, reason, at } });
+    // A revoked key stays revoked whatever happens to the message or the replacement.
+    if (current.status !== "revoked") changes.status = "failed";
+    changes.failure = failure;
   }
-  await deps.store.updateLeak(current, changes, [event]).catch((writeError: unknown) => {
-    deps.log.error("cannot record remediation failure", {
-      leakId: leak.id,
-      error: describeError(writeError),
-    });
-  });
+  await deps.store.updateLeak(current, changes, [event]);
 }

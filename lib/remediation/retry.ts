@@ -11,6 +11,8 @@ export interface RetryPolicy {
   maxDelayMs?: number;
   random?: () => number;
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Epoch ms after which no further attempt starts. */
+  deadline?: number | undefined;
 }
 
 export const isTransient = (error: unknown) => !(error instanceof TourniquetError) || error.transient;
@@ -27,6 +29,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolic
       if (retryAfterMs > maxDelayMs) throw error;
       const backoff = random() * policy.baseMs * 2 ** (attempt - 1);
       const delayMs = Math.min(maxDelayMs, Math.max(retryAfterMs, backoff));
+      if (policy.deadline !== undefined && Date.now() + delayMs >= policy.deadline) throw error;
       policy.onRetry?.(error, attempt, delayMs);
       await sleep(delayMs);
     }

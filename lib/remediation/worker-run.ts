@@ -28,6 +28,8 @@ export interface WorkerDeps {
   now?: () => number;
   /** How long a side effect (revoke, rotate, notify) may take before another worker may try it. */
   leaseMs?: number;
+  /** Epoch ms by which this delivery must be done (Lambda: now + remaining time − margin). */
+  deadline?: () => number | undefined;
 }
 
 export type Step = "verify" | "revoke" | "rotate" | "dry_run" | "notify";
@@ -46,16 +48,27 @@ export const ACTOR = "worker";
 export async function takeLease(deps: Run, leak: Leak, step: Step): Promise<Leak> {
   const now = (deps.now ?? Date.now)();
   const lease = leak.lease;
-  if (lease && lease.until > now) {
+  if (lease && lease.until > now && lease.holder !== deps.holder) {
     throw new BusyError(`leak ${leak.id}: ${lease.step} is in progress elsewhere`);
   }
   const until = now + (deps.leaseMs ?? 60_000);
   return deps.store.updateLeak(leak, { lease: { step, holder: deps.holder, until } }, []);
 }
 
-export function withRetries<T>(deps: WorkerDeps, fn: () => Promise<T>): Promise<T> {
+/**
+ * Retries a call as the config says, never past the delivery's deadline (the Lambda's remaining
+ * time): each attempt gets a signal that aborts it when the deadline comes, so a step can always
+ * record its outcome before the runtime is stopped.
+ */
+export function withRetries<T>(
+  deps: WorkerDeps,
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
   const { step_attempts, step_backoff_ms } = deps.config.remediation;
-  return retryTransient(fn, { attempts: step_attempts, baseMs: step_backoff_ms });
+  const deadline = deps.deadline?.();
+  const signal = () =>
+    deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+  return retryTransient(() => fn(signal()), { attempts: step_attempts, baseMs: step_backoff_ms, deadline });
 }
 
 export const isoNow = (deps: WorkerDeps) => new Date((deps.now ?? Date.now)()).toISOString();

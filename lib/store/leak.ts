@@ -19,9 +19,6 @@ export const LEAK_STATUSES = [
 
 export type LeakStatus = (typeof LEAK_STATUSES)[number];
 
-export const isLeakStatus = (value: string): value is LeakStatus =>
-  (LEAK_STATUSES as readonly string[]).includes(value);
-
 /** Statuses after which no issuer call is made any more. */
 export const SETTLED_STATUSES: ReadonlySet<LeakStatus> = new Set([
   "revoked",
@@ -37,7 +34,7 @@ export const SETTLED_STATUSES: ReadonlySet<LeakStatus> = new Set([
 
 /**
  * Statuses after which nothing can need the token again, so its sealed copy is dropped from the
- * store. Failed, unroutable and notify-only leaks keep it for an administrator's retry.
+ * store. Failed and notify-only leaks keep it for an administrator's retry.
  */
 export const CLOSED_STATUSES: ReadonlySet<LeakStatus> = new Set([
   "revoked",
@@ -92,7 +89,7 @@ export interface Leak {
   deliveries?: Record<string, DeliveryRecord> | undefined;
   /** The notification step, once done (sent, or skipped for want of a recipient). */
   notification?: NotificationRecord | undefined;
-  /** The token sealed for the queue (never plaintext), kept while an admin retry may need it. */
+  /** The token sealed for the queue (never plaintext), kept until the leak closes (CLOSED_STATUSES). */
   sealedToken?: string | undefined;
   dismissal?: { reason: string; note?: string | undefined; by: string; at: string } | undefined;
   failure?: { step: string; reason: string; at: string } | undefined;
@@ -114,8 +111,6 @@ export interface DeliveryRecord {
 export interface NotificationRecord {
   status: "sent" | "no_recipient" | "failed";
   at: string;
-  channel?: string | undefined;
-  recipient?: string | undefined;
 }
 
 export interface Sighting {

@@ -36,8 +36,6 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       notification: {
         status: "sent",
         at: "2025-03-02T10:00:03.000Z",
-        channel: "email",
-        recipient: "dev@acme.test",
       },
       lease: { step: "notify", holder: "worker-1", until: 1_900_000_000_000 },
       receivedAtMs: Date.parse("2025-03-02T10:00:00.000Z"),
@@ -67,8 +65,6 @@ describe("admin leak queries (embedded DynamoDB)", () => {
         notification: {
           status: "sent",
           at: "2025-03-02T10:00:03.000Z",
-          channel: "email",
-          recipient: "dev@acme.test",
         },
         failure: null,
         mode: null,

@@ -75,7 +75,7 @@ const cases: [string, () => Promise<Response>, number, RegExp][] = [
     "array of non-objects",
     () => post('["tok", 1]', signed('["tok", 1]')),
     400,
-    /match 0 is not a JSON object/,
+    /JSON array of match objects/,
   ],
   [
     "not JSON content type",

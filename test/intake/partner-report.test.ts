@@ -125,8 +125,14 @@ describe("bodies of the wrong shape are a 400", () => {
     ["null", '[{"token":"t","type":"x"},null]'],
     ["an array", '[{"token":"t","type":"x"},["t","x"]]'],
     ["a number", '[{"token":"t","type":"x"},7]'],
-  ])("an array containing %s is rejected, naming the index", (_name, body) => {
-    expect(badRequest(body).message).toBe("match 1 is not a JSON object");
+  ])("an array containing %s skips that item, naming its index, and keeps the others", (_name, body) => {
+    const report = parsePartnerReport(Buffer.from(body));
+    expect(report.matches).toHaveLength(1);
+    expect(report.skipped).toEqual([{ index: 1, reason: "not a JSON object" }]);
+  });
+
+  it("an array with no object at all is rejected", () => {
+    expect(badRequest('["tqs_x", 7, null]').message).toMatch(/JSON array of match objects/);
   });
 
   it("binary garbage is rejected", () => {

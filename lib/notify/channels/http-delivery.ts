@@ -1,4 +1,5 @@
 import { ConfigError, NotificationError } from "../../errors.js";
+import { isLoopbackHost } from "../../http/outbound.js";
 import { parseRetryAfter } from "../../issuers/http-issuer.js";
 
 // What the Slack and webhook channels share: one POST that never follows redirects (a redirect would
@@ -58,7 +59,7 @@ export function parseChannelUrl(label: string, value: string): URL {
   } catch {
     throw new ConfigError(`${label}: URL is not a URL`);
   }
-  const loopback = ["localhost", "[::1]"].includes(url.hostname) || /^127\./.test(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
     throw new ConfigError(`${label}: URL must use https (http is allowed on loopback only)`);
   }

@@ -1,4 +1,5 @@
 import { ConfigError, NotificationError } from "../../errors.js";
+import { isTransientStatus } from "../../http/outbound.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -28,7 +29,6 @@ export interface WebhookChannelOptions {
 /** What a receiver may accept as a request id (the signature check rejects anything else as malformed). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Statuses where the same request may succeed later, besides 5xx. */
-const TRANSIENT_STATUSES = new Set([408, 425, 429]);
 
 export class WebhookChannel implements NotificationChannel {
   readonly name: string;
@@ -78,7 +78,7 @@ export class WebhookChannel implements NotificationChannel {
     const { status } = answer;
     if (status >= 200 && status <= 299) return { duplicate: false };
     if (status === 409) return { duplicate: true };
-    const transient = status >= 500 || TRANSIENT_STATUSES.has(status);
+    const transient = isTransientStatus(status);
     const detail = status >= 300 && status <= 399 ? " (redirect not followed)" : errorCodeIn(answer.body);
     throw new NotificationError(`${this.label}: HTTP ${status}${detail}`, {
       transient,

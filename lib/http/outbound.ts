@@ -1,0 +1,19 @@
+import { isIP } from "node:net";
+
+// Rules every outbound HTTP client here shares (issuers, Slack, webhooks).
+
+/** Statuses below 500 after which the same request may succeed later. */
+const RETRYABLE_4XX = new Set([408, 425, 429]);
+
+export const isTransientStatus = (status: number) => status >= 500 || RETRYABLE_4XX.has(status);
+
+/**
+ * Plain http is allowed only to this machine (local stack, tests): a loopback IP literal or
+ * `localhost`. A name such as `127.example.com` is not loopback, whatever it starts with.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return isIP(host) === 6 && host === "::1";
+}
