@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "./errors.js";
 
 // The Tourniquet config file (TOURNIQUET_CONFIG): token types → issuers, intake limits, remediation and

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { BadRequestError, ConflictError } from "../errors.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
 import { needsRemediation } from "../remediation/verification.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { BadRequestError, NotFoundError } from "../errors.js";
 import { LEAK_STATUSES, type Leak } from "../store/leak.js";
 

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { KeySetUnavailableError } from "../errors.js";
 
 // GitHub's partner signing keys: GET {url} → {public_keys:[{key_identifier, key (PEM), is_current}]}.

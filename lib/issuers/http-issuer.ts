@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
 import { isLoopbackHost, isTransientStatus } from "../http/outbound.js";
 import {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { Verification } from "../../lib/issuers/issuer.js";
 import { generateSandboxToken, isWellFormedSandboxToken } from "./sandbox-token.js";
 
