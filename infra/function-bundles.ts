@@ -24,6 +24,14 @@ export const BUNDLING = {
   target: "node22",
   minify: true,
   sourcemap: true,
+  /** ESM builds of dependencies where they ship one, so unused code can be dropped. */
+  mainFields: ["module", "main"],
+  /**
+   * The AWS SDK v3 is left to the copy in the Lambda Node.js 22 runtime (CDK's own default for these
+   * runtimes): it would otherwise be most of every bundle. The bundle tests load the bundles with the
+   * repository's SDK on the resolution path, as the runtime provides it.
+   */
+  external: ["@aws-sdk/*"],
   /** ESM bundles need `require` for the CommonJS dependencies they inline. */
   banner:
     "import { createRequire as __tq_createRequire } from 'module'; const require = __tq_createRequire(import.meta.url);",

@@ -1,11 +1,70 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { StringParameter } from "aws-cdk-lib/aws-ssm";
 import type { Construct } from "constructs";
+import { DEFAULT_GITHUB_PUBLIC_KEYS_URL } from "../lib/github/partner-key-set.js";
 import { LeakTable } from "./constructs/leak-table.js";
-import { RemediationQueue } from "./constructs/remediation-queue.js";
+import { MAX_RECEIVE_COUNT, RemediationQueue } from "./constructs/remediation-queue.js";
+import { TourniquetAlarms } from "./constructs/tourniquet-alarms.js";
+import { TourniquetApi } from "./constructs/tourniquet-api.js";
+import { TourniquetFunction, type TourniquetFunctionProps } from "./constructs/tourniquet-function.js";
+import { FUNCTION_BUNDLES } from "./function-bundles.js";
+import { acknowledge } from "./nag.js";
+import { readStagesFile, resolveStageSettings, type StageSettings } from "./stages.js";
 
 /** Timeout of the remediate worker Lambda; the queue's visibility timeout is derived from it. */
 export const WORKER_TIMEOUT = Duration.seconds(30);
+
+/**
+ * Intake timeout. GitHub waits up to 30 s for feedback and API Gateway cuts an integration at 29 s; the
+ * intake's inline verification is time-boxed at 3 s (config `intake.inline_verify_budget_ms`), so a cold
+ * start, the key-set fetch, the writes and the time box fit well inside 25 s, and the function always
+ * ends before API Gateway gives up (GitHub then sees our answer, not a gateway timeout).
+ */
+export const INTAKE_TIMEOUT = Duration.seconds(25);
+
+/** What each handler gets: timeout and memory (more memory is more CPU, which is what cold starts need). */
+export const FUNCTION_SIZING = {
+  PartnerReport: {
+    description: "GitHub secret scanning partner reports: verify signature, record, label, enqueue",
+    timeout: INTAKE_TIMEOUT,
+    // 1 GB: ECDSA verification, KMS and DynamoDB calls on the path GitHub waits for; the CPU share at
+    // 1 GB keeps cold starts short, and the function runs for well under a second.
+    memorySize: 1024,
+  },
+  Remediate: {
+    description: "Remediation worker: verify, revoke, re-verify, rotate, notify",
+    // 30 s: several issuer calls, each time-boxed (issuer timeout_ms ≤ 25 s, usually 5 s) with retries
+    // inside a delivery; the queue's redelivery does the rest. Visibility timeout is 6x this.
+    timeout: WORKER_TIMEOUT,
+    memorySize: 512,
+  },
+  AdminApi: {
+    description: "Admin API: list, detail, retry, dismiss",
+    // Bounded queries (≤ 100 items a page): 10 s is ample and below API Gateway's 29 s.
+    timeout: Duration.seconds(10),
+    memorySize: 512,
+  },
+  Healthz: {
+    description: "Liveness probe",
+    timeout: Duration.seconds(3),
+    memorySize: 128,
+  },
+} as const satisfies Record<
+  (typeof FUNCTION_BUNDLES)[number]["id"],
+  Pick<TourniquetFunctionProps, "description" | "timeout" | "memorySize">
+>;
+
+/** Worker batch: a few leaks per invocation, few invocations at once (issuers' rate limits). */
+export const WORKER_BATCH_SIZE = 5;
+export const WORKER_MAX_CONCURRENCY = 5;
+
+/** A valid, empty Tourniquet config: every token is recorded as unroutable until the real one is put. */
+export const INITIAL_CONFIG = { issuers: {}, token_types: {} };
 
 export const DEFAULT_STAGE = "dev";
 
@@ -30,14 +89,27 @@ export function resolveStage(value: unknown): string {
 export interface TourniquetStackProps extends StackProps {
   /** Deployment stage; defaults to the `stage` context value, then to "dev". */
   readonly stage?: string;
+  /** Stage settings by stage name; defaults to infra/stages.json. */
+  readonly stages?: Record<string, unknown>;
 }
 
 /** Tourniquet's AWS resources. Environment-agnostic: the account and region come from the deploy. */
 export class TourniquetStack extends Stack {
   readonly stage: string;
+  readonly settings: StageSettings;
+  readonly functions: Record<(typeof FUNCTION_BUNDLES)[number]["id"], TourniquetFunction>;
 
-  constructor(scope: Construct, id: string, { stage: stageProp, ...props }: TourniquetStackProps = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    { stage: stageProp, stages, ...props }: TourniquetStackProps = {},
+  ) {
     const stage = resolveStage(stageProp ?? scope.node.tryGetContext("stage"));
+    const settings = resolveStageSettings(
+      stage,
+      stages ?? readStagesFile(),
+      scope.node.tryGetContext("stageSettings"),
+    );
     super(scope, id, {
       stackName: `tourniquet-${stage}`,
       description: `Tourniquet leaked-API-key response bot (${stage})`,
@@ -45,11 +117,24 @@ export class TourniquetStack extends Stack {
       tags: { project: "tourniquet", stage, ...props.tags },
     });
     this.stage = stage;
+    this.settings = settings;
+    const logRetention = settings.logRetentionDays as RetentionDays;
 
-    // One key for the table, the queues and for sealing raw tokens inside queue messages.
-    // Retained: a retained table or a parked message is unreadable without it.
+    // Data key: the table, the queues, the secrets and the alarm topic. Functions that touch those get
+    // it through the resource's grant. Retained: a retained table or parked message needs it.
     const key = new Key(this, "Key", {
-      description: `Tourniquet (${stage}): leak table, remediation queue and sealed tokens`,
+      description: `Tourniquet (${stage}): leak table, queues, secrets and alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch alarms publish to the encrypted alarm topic.
+    key.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
+
+    // Token key: seals raw tokens inside queue messages (envelope encryption). Its own key, so that
+    // holding the data key (every function that reads the table) never opens a token: only the worker
+    // may Decrypt with it, and the intake may only GenerateDataKey.
+    const tokenKey = new Key(this, "TokenKey", {
+      description: `Tourniquet (${stage}): seals leaked tokens in remediation messages`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -60,8 +145,139 @@ export class TourniquetStack extends Stack {
       workerTimeout: WORKER_TIMEOUT,
     });
 
+    // The Tourniquet config (token types → issuers, policies, channels): read at cold start and again
+    // after a TTL, so `aws ssm put-parameter --overwrite` changes behaviour without a deploy. It holds
+    // no secrets, only {"env": NAME} references to keys of the secrets secret below. CloudFormation
+    // writes the initial value once; later deploys do not reset what an operator put.
+    const configParameter = new StringParameter(this, "Config", {
+      parameterName: `/tourniquet/${stage}/config`,
+      description: "Tourniquet config JSON (see config/tourniquet.example.json and docs/deploy.md)",
+      stringValue: JSON.stringify(INITIAL_CONFIG),
+    });
+
+    // Issuer HMAC secrets and channel secrets, as one JSON object NAME → value whose keys the config's
+    // {"env": NAME} references resolve against. Created with a throwaway placeholder key.
+    const configSecrets = new Secret(this, "ConfigSecrets", {
+      secretName: `tourniquet/${stage}/secrets`,
+      description: "Tourniquet issuer and channel secrets: JSON object NAME -> value",
+      encryptionKey: key,
+      generateSecretString: { secretStringTemplate: "{}", generateStringKey: "PLACEHOLDER" },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      configSecrets,
+      "Shared HMAC secrets with issuers and channel credentials: rotating them needs the other party, " +
+        "so rotation is a documented manual procedure (docs/deploy.md, 'Rotating the HMAC secrets').",
+      "AwsSolutions-SMG4",
+    );
+
+    const fn = (bundle: (typeof FUNCTION_BUNDLES)[number]) =>
+      new TourniquetFunction(this, bundle.id, {
+        bundle,
+        stage,
+        ...FUNCTION_SIZING[bundle.id],
+        logRetention,
+        logLevel: settings.logLevel,
+        withTemplates: bundle.id === "Remediate",
+      });
+    this.functions = Object.fromEntries(FUNCTION_BUNDLES.map((b) => [b.id, fn(b)])) as typeof this.functions;
+    const { PartnerReport: intake, Remediate: worker, AdminApi: admin, Healthz: healthz } = this.functions;
+
+    // Who may touch what: each line sets an environment variable and grants access to what it names.
+    intake.access
+      .table("TABLE_NAME", leaks.table, "readWrite")
+      .queue("QUEUE_URL", remediation.queue, "send")
+      .key("TOKEN_KEY_ID", tokenKey, "encrypt")
+      .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
+      .secret("TOURNIQUET_SECRETS_ARN", configSecrets, "read")
+      .setting("GITHUB_PUBLIC_KEYS_URL", DEFAULT_GITHUB_PUBLIC_KEYS_URL);
+
+    worker.access
+      .table("TABLE_NAME", leaks.table, "readWrite")
+      .key("TOKEN_KEY_ID", tokenKey, "decrypt")
+      .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
+      .secret("TOURNIQUET_SECRETS_ARN", configSecrets, "read")
+      .secretsUnder("SECRETS_PREFIX", `tourniquet/${stage}/replacements`, key)
+      .setting("SECRETS_KEY_ID", key.keyArn)
+      .setting("OUTBOX_DIR", "/tmp/outbox")
+      // The worker counts "last attempt" against the queue's own redrive count.
+      .setting("MAX_RECEIVE_COUNT", String(MAX_RECEIVE_COUNT));
+    if (settings.sesIdentity) worker.access.sesIdentity("SES_IDENTITY", settings.sesIdentity);
+
+    // Read-mostly: retry and dismiss write the leak, retry re-queues it (without the token).
+    admin.access.table("TABLE_NAME", leaks.table, "readWrite").queue("QUEUE_URL", remediation.queue, "send");
+
+    worker.fn.addEventSource(
+      new SqsEventSource(remediation.queue, {
+        batchSize: WORKER_BATCH_SIZE,
+        maxConcurrency: WORKER_MAX_CONCURRENCY,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    for (const f of Object.values(this.functions)) {
+      acknowledge(
+        f.fn,
+        "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+      );
+      acknowledge(
+        f.fn,
+        "Node.js 22 is the runtime the handlers are built and tested for (DESIGN.md).",
+        "AwsSolutions-L1",
+      );
+    }
+
+    const api = new TourniquetApi(this, "Api", {
+      stage,
+      settings,
+      logRetention,
+      partnerReport: intake.fn,
+      adminApi: admin.fn,
+      healthz: healthz.fn,
+    });
+
+    const alarms = new TourniquetAlarms(this, "Alarms", {
+      stage,
+      encryptionKey: key,
+      alarmEmail: settings.alarmEmail,
+      deadLetterQueue: remediation.deadLetterQueue,
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.fn])),
+      api: api.api,
+      timeToRevokeTargetMs: settings.timeToRevokeTargetMs,
+    });
+
+    new CfnOutput(this, "ApiUrl", { value: api.stage.url, description: "API base URL" });
+    new CfnOutput(this, "PartnerReportUrl", {
+      value: `${api.stage.url}v1/github/secret-scanning`,
+      description: "Give this URL to GitHub's secret scanning partner program",
+    });
     new CfnOutput(this, "TableName", { value: leaks.table.tableName, description: "Leak store table" });
     new CfnOutput(this, "QueueUrl", { value: remediation.queue.queueUrl, description: "Remediation queue" });
-    new CfnOutput(this, "KeyArn", { value: key.keyArn, description: "KMS key for data and sealed tokens" });
+    new CfnOutput(this, "DeadLetterQueueUrl", {
+      value: remediation.deadLetterQueue.queueUrl,
+      description: "Remediation dead-letter queue",
+    });
+    new CfnOutput(this, "KeyArn", { value: key.keyArn, description: "KMS key for data at rest" });
+    new CfnOutput(this, "TokenKeyArn", { value: tokenKey.keyArn, description: "KMS key sealing tokens" });
+    new CfnOutput(this, "ConfigParameterName", {
+      value: configParameter.parameterName,
+      description: "SSM parameter holding the Tourniquet config JSON",
+    });
+    new CfnOutput(this, "SecretsArn", {
+      value: configSecrets.secretArn,
+      description: "Secrets Manager secret holding issuer and channel secrets (JSON NAME -> value)",
+    });
+    new CfnOutput(this, "AlarmTopicArn", {
+      value: alarms.topic.topicArn,
+      description: "Alarm notifications",
+    });
+    if (api.userPool && api.userPoolClient) {
+      new CfnOutput(this, "AdminUserPoolId", { value: api.userPool.userPoolId, description: "Admin users" });
+      new CfnOutput(this, "AdminUserPoolClientId", {
+        value: api.userPoolClient.userPoolClientId,
+        description: "Admin API client (the JWT audience)",
+      });
+    }
   }
 }

@@ -4,6 +4,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { loadConfig, type TourniquetConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
@@ -19,6 +20,7 @@ import { SqsRemediationQueue } from "../queue/sqs-queue.js";
 import type { WorkerDeps } from "../remediation/remediate-leak.js";
 import { SecretsManagerSecretStore } from "../secrets/secrets-manager-store.js";
 import { DynamoLeakStore } from "../store/dynamo-leak-store.js";
+import { AwsConfigSource } from "./aws-config-source.js";
 
 // Wiring for Lambda: every dependency from environment variables set by the CDK stack. Called once
 // per container (handlers memoise it), so clients and the key cache live across invocations.
@@ -41,16 +43,58 @@ export function awsStore(env: Env = process.env) {
 export const awsQueue = (env: Env = process.env) =>
   new SqsRemediationQueue({ sqs: new SQSClient({}), queueUrl: required(env, "QUEUE_URL") });
 
-const awsConfig = (env: Env): TourniquetConfig =>
-  loadConfig(env.TOURNIQUET_CONFIG ?? "tourniquet.config.json", env);
+/**
+ * The current config: deployed, from the SSM parameter TOURNIQUET_CONFIG_PARAMETER with the secrets of
+ * TOURNIQUET_SECRETS_ARN, loaded now and re-read in the background after a TTL; otherwise from the
+ * file TOURNIQUET_CONFIG, read once.
+ */
+async function awsConfig(log: Log, env: Env): Promise<() => TourniquetConfig> {
+  const parameterName = env.TOURNIQUET_CONFIG_PARAMETER;
+  if (!parameterName) {
+    const config = loadConfig(env.TOURNIQUET_CONFIG ?? "tourniquet.config.json", env);
+    return () => config;
+  }
+  const source = new AwsConfigSource({
+    ssm: new SSMClient({}),
+    secretsManager: new SecretsManagerClient({}),
+    parameterName,
+    secretArn: env.TOURNIQUET_SECRETS_ARN,
+    env,
+    onRefreshError: (error) =>
+      log.warn("config refresh failed; using the last good config", { error: String(error) }),
+  });
+  await source.get();
+  return () => source.current();
+}
+
+/** `build(config)`, rebuilt only when the config is replaced by a refresh. */
+function derived<T>(config: () => TourniquetConfig, build: (config: TourniquetConfig) => T): () => T {
+  let last: TourniquetConfig | undefined;
+  let value: T | undefined;
+  return () => {
+    const current = config();
+    if (current !== last || value === undefined) {
+      value = build(current);
+      last = current;
+    }
+    return value;
+  };
+}
 
 const awsSealer = (env: Env) =>
   new KmsEnvelopeSealer({ kms: new KMSClient({}), keyId: required(env, "TOKEN_KEY_ID") });
 
 export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<IntakeDeps> {
-  const config = awsConfig(env);
+  const config = await awsConfig(log, env);
+  const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
   return {
-    config,
+    // Getters: a refreshed config (and the issuers built from it) reaches the next invocation.
+    get config() {
+      return config();
+    },
+    get issuers() {
+      return issuers();
+    },
     store: awsStore(env),
     queue: awsQueue(env),
     sealer: awsSealer(env),
@@ -62,26 +106,37 @@ export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<I
       onRefreshError: (error) =>
         log.warn("partner key refresh failed; using cached keys", { error: String(error) }),
     }),
-    issuers: IssuerRegistry.fromConfig(config),
     log,
   };
 }
 
 export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<WorkerDeps> {
-  const config = awsConfig(env);
-  return {
-    config,
-    store: awsStore(env),
-    issuers: IssuerRegistry.fromConfig(config),
-    sealer: awsSealer(env),
-    channels: createChannels(config, {
+  const config = await awsConfig(log, env);
+  const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
+  let ses: SESv2Client | undefined;
+  const channels = derived(config, (current) =>
+    createChannels(current, {
       outboxDir: env.OUTBOX_DIR ?? "/tmp/outbox",
-      ses: () => new SESv2Client({}),
+      ses: () => (ses ??= new SESv2Client({})),
     }),
+  );
+  return {
+    get config() {
+      return config();
+    },
+    get issuers() {
+      return issuers();
+    },
+    get channels() {
+      return channels();
+    },
+    store: awsStore(env),
+    sealer: awsSealer(env),
     templates: loadTemplates(),
     secrets: new SecretsManagerSecretStore(new SecretsManagerClient({}), {
       prefix: env.SECRETS_PREFIX ?? "tourniquet/replacements",
-      kmsKeyId: env.TOKEN_KEY_ID,
+      // The stack's data key (SECRETS_KEY_ID); the token key when only that is set.
+      kmsKeyId: env.SECRETS_KEY_ID ?? env.TOKEN_KEY_ID,
     }),
     log,
     workerId: `lambda:${env.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID()}`,

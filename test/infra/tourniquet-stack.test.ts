@@ -1,29 +1,30 @@
-import { readFileSync } from "node:fs";
-import { App } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { TourniquetStack, WORKER_TIMEOUT } from "../../infra/tourniquet-stack.js";
+import { TIME_TO_REVOKE_METRIC } from "../../infra/constructs/tourniquet-alarms.js";
+import { ADMIN_ROUTES } from "../../infra/constructs/tourniquet-api.js";
+import { FUNCTION_BUNDLES } from "../../infra/function-bundles.js";
+import {
+  FUNCTION_SIZING,
+  INITIAL_CONFIG,
+  INTAKE_TIMEOUT,
+  WORKER_BATCH_SIZE,
+  WORKER_MAX_CONCURRENCY,
+  WORKER_TIMEOUT,
+} from "../../infra/tourniquet-stack.js";
+import { parseConfig } from "../../lib/config.js";
 import { TABLE_INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from "../../lib/store/table-schema.js";
+import { environmentOf, functionId, onlyLogicalId, synth } from "./synth.js";
 
-// Synthesize with the same context (feature flags) that `cdk synth` reads from cdk.json.
-const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
-  context: Record<string, unknown>;
-};
-
-function synth(context: Record<string, unknown> = {}): { stack: TourniquetStack; template: Template } {
-  const app = new App({ context: { ...cdkJson.context, ...context } });
-  const stack = new TourniquetStack(app, "TourniquetStack");
-  return { stack, template: Template.fromStack(stack) };
-}
-
-function onlyLogicalId(template: Template, type: string, props?: object): string {
-  const ids = Object.keys(template.findResources(type, props));
-  expect(ids).toHaveLength(1);
-  return ids[0] as string;
-}
-
-const { stack, template } = synth();
-const keyId = onlyLogicalId(template, "AWS::KMS::Key");
+// One synthesis with the real esbuild bundles (slow); the other cases synthesize without bundling.
+const { app, stack, template } = synth({ bundle: true });
+const keyId = onlyLogicalId(template, "AWS::KMS::Key", {
+  Properties: { Description: "Tourniquet (dev): leak table, queues, secrets and alarm topic" },
+});
+const tokenKeyId = onlyLogicalId(template, "AWS::KMS::Key", {
+  Properties: { Description: "Tourniquet (dev): seals leaked tokens in remediation messages" },
+});
 const keyArn = { "Fn::GetAtt": [keyId, "Arn"] };
 const tableId = onlyLogicalId(template, "AWS::DynamoDB::Table");
 const queueId = onlyLogicalId(template, "AWS::SQS::Queue", {
@@ -32,14 +33,27 @@ const queueId = onlyLogicalId(template, "AWS::SQS::Queue", {
 const dlqId = onlyLogicalId(template, "AWS::SQS::Queue", {
   Properties: { RedrivePolicy: Match.absent() },
 });
+const fnIds = Object.fromEntries(FUNCTION_BUNDLES.map((b) => [b.id, functionId(template, b.id)])) as Record<
+  (typeof FUNCTION_BUNDLES)[number]["id"],
+  string
+>;
 
-describe("KMS key", () => {
-  it("is customer-managed with rotation on and is retained", () => {
-    template.hasResource("AWS::KMS::Key", {
-      Properties: { EnableKeyRotation: true },
-      DeletionPolicy: "Retain",
-      UpdateReplacePolicy: "Retain",
-    });
+describe("KMS keys", () => {
+  it("are two customer-managed keys (data, token sealing) with rotation on, retained", () => {
+    for (const id of [keyId, tokenKeyId]) {
+      expect(template.findResources("AWS::KMS::Key")[id]).toMatchObject({
+        Properties: { EnableKeyRotation: true },
+        DeletionPolicy: "Retain",
+        UpdateReplacePolicy: "Retain",
+      });
+    }
+  });
+
+  it("lets CloudWatch alarms publish to the encrypted alarm topic through the data key", () => {
+    const policy = template.findResources("AWS::KMS::Key")[keyId]?.Properties.KeyPolicy;
+    expect(JSON.stringify(policy)).toContain("cloudwatch.amazonaws.com");
+    const tokenPolicy = template.findResources("AWS::KMS::Key")[tokenKeyId]?.Properties.KeyPolicy;
+    expect(JSON.stringify(tokenPolicy)).not.toContain("cloudwatch.amazonaws.com");
   });
 });
 
@@ -156,6 +170,22 @@ describe("outputs", () => {
     template.hasOutput("TableName", { Value: { Ref: tableId } });
     template.hasOutput("QueueUrl", { Value: { Ref: queueId } });
     template.hasOutput("KeyArn", { Value: keyArn });
+    template.hasOutput("TokenKeyArn", { Value: { "Fn::GetAtt": [tokenKeyId, "Arn"] } });
+  });
+
+  it("exports the partner report URL, config parameter, secrets, alarm topic and admin user pool", () => {
+    const outputs = template.findOutputs("*");
+    expect(JSON.stringify(outputs.PartnerReportUrl?.Value)).toContain("v1/github/secret-scanning");
+    for (const name of [
+      "ApiUrl",
+      "ConfigParameterName",
+      "SecretsArn",
+      "AlarmTopicArn",
+      "AdminUserPoolId",
+      "AdminUserPoolClientId",
+    ]) {
+      expect(outputs[name], name).toBeDefined();
+    }
   });
 });
 
@@ -167,18 +197,226 @@ describe("stage", () => {
   });
 
   it("comes from the stage context value", () => {
-    const { stack: prod } = synth({ stage: "prod-eu" });
+    const { stack: prod } = synth({ context: { stage: "prod-eu" } });
     expect(prod.stackName).toBe("tourniquet-prod-eu");
   });
 
   it.each(["Prod", "prod_eu", "-dev", "dev-", "dev--eu", "", "a".repeat(33), 42])(
     "rejects %j with a clear error",
     (stage) => {
-      expect(() => synth({ stage })).toThrow(/^Invalid stage .*: use 1-32 lowercase letters, digits and/);
+      expect(() => synth({ context: { stage } })).toThrow(
+        /^Invalid stage .*: use 1-32 lowercase letters, digits and/,
+      );
     },
   );
 
   it("names the bad value in the error", () => {
-    expect(() => synth({ stage: "Prod_1" })).toThrow('Invalid stage "Prod_1"');
+    expect(() => synth({ context: { stage: "Prod_1" } })).toThrow('Invalid stage "Prod_1"');
+  });
+});
+
+describe("functions", () => {
+  it.each(FUNCTION_BUNDLES.map((b) => b.id))(
+    "%s runs Node.js 22 on ARM64 with its sizing and ESM bundle",
+    (id) => {
+      const fn = template.findResources("AWS::Lambda::Function")[fnIds[id]]?.Properties;
+      expect(fn).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        Timeout: FUNCTION_SIZING[id].timeout.toSeconds(),
+        MemorySize: FUNCTION_SIZING[id].memorySize,
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: "--enable-source-maps",
+            POWERTOOLS_SERVICE_NAME: "tourniquet",
+            POWERTOOLS_METRICS_NAMESPACE: "Tourniquet",
+            LOG_LEVEL: "DEBUG",
+          },
+        },
+      });
+    },
+  );
+
+  it("answers GitHub well inside API Gateway's 29 s: intake timeout 25 s, worker 30 s", () => {
+    expect(INTAKE_TIMEOUT.toSeconds()).toBeLessThan(29);
+    expect(FUNCTION_SIZING.PartnerReport.timeout.toSeconds()).toBe(25);
+    expect(FUNCTION_SIZING.Remediate.timeout).toBe(WORKER_TIMEOUT);
+  });
+
+  it.each(FUNCTION_BUNDLES.map((b) => b.id))(
+    "%s logs to its own retained log group with a retention",
+    (id) => {
+      const fn = template.findResources("AWS::Lambda::Function")[fnIds[id]]?.Properties;
+      const logGroupId = (fn?.LoggingConfig?.LogGroup as { Ref: string } | undefined)?.Ref ?? "";
+      expect(template.findResources("AWS::Logs::LogGroup")[logGroupId]).toMatchObject({
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: "Retain",
+      });
+    },
+  );
+
+  it("gives the worker the message templates, copied into its bundle", () => {
+    expect(environmentOf(template, fnIds.Remediate)).toMatchObject({
+      TOURNIQUET_TEMPLATES_DIR: "/var/task/templates",
+    });
+    expect(environmentOf(template, fnIds.PartnerReport)).not.toHaveProperty("TOURNIQUET_TEMPLATES_DIR");
+    const assets = readdirSync(app.outdir).filter((name) => name.startsWith("asset."));
+    const withTemplates = assets.filter((name) =>
+      existsSync(join(app.outdir, name, "templates", "leak-notification.txt")),
+    );
+    expect(withTemplates).toHaveLength(1);
+    expect(existsSync(join(app.outdir, withTemplates[0] as string, "index.mjs"))).toBe(true);
+    expect(existsSync(join(app.outdir, withTemplates[0] as string, "index.mjs.map"))).toBe(true);
+  });
+
+  it("consumes the queue with partial batch failures, a bounded batch and concurrency", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: fnIds.Remediate },
+      EventSourceArn: { "Fn::GetAtt": [queueId, "Arn"] },
+      BatchSize: WORKER_BATCH_SIZE,
+      ScalingConfig: { MaximumConcurrency: WORKER_MAX_CONCURRENCY },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+});
+
+describe("configuration", () => {
+  it("keeps the config in an SSM String parameter whose initial value is a valid config", () => {
+    const parameter = template.findResources("AWS::SSM::Parameter");
+    const props = Object.values(parameter)[0]?.Properties;
+    expect(props).toMatchObject({ Name: "/tourniquet/dev/config", Type: "String" });
+    expect(JSON.parse(props?.Value as string)).toEqual(INITIAL_CONFIG);
+    expect(() => parseConfig(JSON.parse(props?.Value as string), {})).not.toThrow();
+  });
+
+  it("keeps issuer and channel secrets in one secret, encrypted with the data key and retained", () => {
+    template.hasResource("AWS::SecretsManager::Secret", {
+      Properties: { Name: "tourniquet/dev/secrets", KmsKeyId: keyArn },
+      DeletionPolicy: "Retain",
+    });
+  });
+});
+
+describe("HTTP API", () => {
+  const routes = () =>
+    Object.values(template.findResources("AWS::ApiGatewayV2::Route")).map((r) => r.Properties);
+
+  it("has the partner, admin and health routes", () => {
+    expect(
+      routes()
+        .map((r) => r.RouteKey)
+        .sort(),
+    ).toEqual(
+      [
+        "POST /v1/github/secret-scanning",
+        "GET /healthz",
+        ...ADMIN_ROUTES.map(([method, path]) => `${method} ${path}`),
+      ].sort(),
+    );
+  });
+
+  it("puts every admin route, and only those, behind the JWT authorizer", () => {
+    const authorizerId = onlyLogicalId(template, "AWS::ApiGatewayV2::Authorizer", {
+      Properties: { AuthorizerType: "JWT" },
+    });
+    for (const route of routes()) {
+      if (String(route.RouteKey).includes("/v1/admin/")) {
+        expect(route, route.RouteKey).toMatchObject({
+          AuthorizationType: "JWT",
+          AuthorizerId: { Ref: authorizerId },
+        });
+      } else {
+        expect(route.AuthorizationType ?? "NONE", route.RouteKey).toBe("NONE");
+      }
+    }
+  });
+
+  it("creates a Cognito user pool for administrators: invite only, MFA required", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      MfaConfiguration: "ON",
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+  });
+
+  it("uses a given OIDC issuer instead of creating a user pool", () => {
+    const { template: withIssuer } = synth({
+      stages: { dev: { jwt: { issuer: "https://login.example.com/", audience: ["tourniquet-admin"] } } },
+    });
+    withIssuer.resourceCountIs("AWS::Cognito::UserPool", 0);
+    withIssuer.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "JWT",
+      JwtConfiguration: { Issuer: "https://login.example.com/", Audience: ["tourniquet-admin"] },
+    });
+  });
+
+  it("throttles the stage and writes JSON access logs", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp("requestId") },
+    });
+  });
+});
+
+describe("alarms", () => {
+  const alarms = () =>
+    Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+  const topicId = onlyLogicalId(template, "AWS::SNS::Topic");
+
+  it("sends every alarm to the encrypted alarm topic", () => {
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: keyArn });
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+
+  it("fires on any dead letter", () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlqId, "QueueName"] } }],
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+      }),
+    );
+  });
+
+  it.each(FUNCTION_BUNDLES.map((b) => b.id))("fires on %s errors and throttles", (id) => {
+    for (const metric of ["Errors", "Throttles"]) {
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          Namespace: "AWS/Lambda",
+          MetricName: metric,
+          Dimensions: [{ Name: "FunctionName", Value: { Ref: fnIds[id] } }],
+        }),
+      );
+    }
+  });
+
+  it("fires on API 4xx and 5xx spikes", () => {
+    const api = alarms()
+      .filter((a) => a.Namespace === "AWS/ApiGateway")
+      .map((a) => a.MetricName);
+    expect(api.sort()).toEqual(["4xx", "5xx"]);
+  });
+
+  it("fires when the p99 time to revoke is above 250 ms", () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: TIME_TO_REVOKE_METRIC.namespace,
+        MetricName: "TimeToRevoke",
+        ExtendedStatistic: "p99",
+        Threshold: 250,
+      }),
+    );
+  });
+
+  it("subscribes the stage's alarm email", () => {
+    template.resourceCountIs("AWS::SNS::Subscription", 0);
+    const { template: prod } = synth({ context: { stage: "prod" } });
+    prod.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "security@example.com",
+    });
   });
 });

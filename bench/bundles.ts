@@ -1,0 +1,176 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Metafile } from "esbuild";
+import {
+  type BuiltBundle,
+  buildBundles,
+  type Contributor,
+  REPO_ROOT,
+  topContributors,
+} from "../test/helpers/bundles.js";
+
+// `npm run bench` (second part): builds every Lambda handler exactly as the CDK stack bundles it
+// (infra/function-bundles.ts) and reports, per function, the minified bundle size (without its source
+// map) and the cold module-load time: the median over fresh `node` processes of the time from just
+// before `await import(bundle)` to just after, measured inside the child so process start-up is not
+// counted. Targets (issue 4): intake (PartnerReport) bundle < 400 KB, module load < 100 ms.
+
+const LOAD_RUNS = Math.max(7, Number(process.env.BENCH_LOAD_RUNS ?? 9));
+const INTAKE = "PartnerReport";
+const TARGETS = { intakeBundleKB: 400, moduleLoadMs: 100 };
+const KB = 1024;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** One fresh Node process: milliseconds spent in `await import(file)`, timed by the child itself. */
+function loadOnce(file: string, nodeOptions: string[] = []): number {
+  const code = [
+    "const start = performance.now();",
+    `await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    "process.stdout.write(String(performance.now() - start));",
+  ].join("\n");
+  const out = execFileSync(process.execPath, [...nodeOptions, "--input-type=module", "-e", code], {
+    encoding: "utf8",
+    // As on Lambda: nothing but the bundle; the SDK's Node-version reminder would only add noise.
+    env: { PATH: process.env.PATH ?? "", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const ms = Number(out.trim());
+  if (!Number.isFinite(ms)) throw new Error(`unexpected output from load of ${file}: ${out}`);
+  return ms;
+}
+
+function sumInputs(metafile: Metafile, match: (input: string) => boolean): number {
+  let bytes = 0;
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [name, { bytesInOutput }] of Object.entries(output.inputs))
+      if (match(name)) bytes += bytesInOutput;
+  }
+  return bytes;
+}
+
+/** Output bytes per input file, largest first: where inside the top packages the bytes come from. */
+function topInputs(metafile: Metafile, limit: number): Contributor[] {
+  return Object.values(metafile.outputs)
+    .flatMap((output) =>
+      Object.entries(output.inputs).map(([name, { bytesInOutput }]) => ({ name, bytes: bytesInOutput })),
+    )
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, limit);
+}
+
+// Inside the repository's node_modules, so the bundles find the AWS SDK there as they find the
+// runtime's copy on Lambda.
+const outDir = mkdtempSync(join(REPO_ROOT, "node_modules", ".tourniquet-bench-bundles-"));
+try {
+  const buildStart = performance.now();
+  const bundles: BuiltBundle[] = await buildBundles(outDir);
+  const buildMs = performance.now() - buildStart;
+
+  const intakeFile = bundles.find((b) => b.id === INTAKE)?.file ?? "";
+  // The stack sets NODE_OPTIONS=--enable-source-maps, which makes Node read the map at load time.
+  const sourceMaps = ["--enable-source-maps"];
+  const targets = [
+    ...bundles.map((b) => ({ id: b.id as string, file: b.file, options: [] as string[] })),
+    { id: "intakeSourceMaps", file: intakeFile, options: sourceMaps },
+  ];
+  // Rounds go across the targets, so a burst of load on the machine touches all of them alike.
+  // One untimed load first warms the file cache, as a fresh container's disk read is not our code.
+  const loads = new Map<string, number[]>(targets.map((t) => [t.id, []]));
+  for (const t of targets) loadOnce(t.file, t.options);
+  for (let run = 0; run < LOAD_RUNS; run++) {
+    for (const t of targets) loads.get(t.id)?.push(loadOnce(t.file, t.options));
+    process.stderr.write(`load run ${run + 1}/${LOAD_RUNS} done\n`);
+  }
+
+  const functions = bundles.map((b) => {
+    const samples = loads.get(b.id) ?? [];
+    return {
+      id: b.id,
+      bytes: b.bytes,
+      kb: round1(b.bytes / KB),
+      moduleLoadMs: {
+        median: round1(median(samples)),
+        min: round1(Math.min(...samples)),
+        samples: samples.map(round1),
+      },
+      topPackages: topContributors(b.metafile, 10).map((c) => ({ ...c, kb: round1(c.bytes / KB) })),
+    };
+  });
+  const intake = functions.find((f) => f.id === INTAKE);
+  const intakeBundle = bundles.find((b) => b.id === INTAKE);
+  if (!intake || !intakeBundle) throw new Error(`no ${INTAKE} bundle`);
+
+  const verdict = {
+    intakeBundle: intake.kb < TARGETS.intakeBundleKB ? "met" : "MISSED",
+    intakeModuleLoad: intake.moduleLoadMs.median < TARGETS.moduleLoadMs ? "met" : "MISSED",
+    moduleLoadPerFunction: Object.fromEntries(
+      functions.map((f) => [f.id, f.moduleLoadMs.median < TARGETS.moduleLoadMs ? "met" : "MISSED"]),
+    ),
+  };
+  const date = new Date().toISOString();
+  const out = {
+    date,
+    machine: { node: process.version, platform: process.platform, arch: process.arch },
+    setup: {
+      bundling:
+        "infra/function-bundles.ts BUNDLING (esm, node22, minified, source map, ESM main fields, AWS SDK from the runtime)",
+      sizes: "bytes of index.mjs, source map excluded; KB = 1024 bytes",
+      moduleLoad: `median of ${LOAD_RUNS} fresh node processes (after one untimed warm-up), timed inside the child around await import()`,
+      buildMs: Math.round(buildMs),
+    },
+    targets: TARGETS,
+    functions,
+    // Where the intake's bytes come from, so a miss points at what to cut.
+    intakeZodLocalesKB: round1(
+      sumInputs(intakeBundle.metafile, (name) => /node_modules\/zod\/.*\/locales\//.test(name)) / KB,
+    ),
+    intakeModuleLoadWithSourceMapsMs: round1(median(loads.get("intakeSourceMaps") ?? [])),
+    intakeTopInputs: topInputs(intakeBundle.metafile, 15).map((c) => ({ ...c, kb: round1(c.bytes / KB) })),
+    verdict,
+  };
+
+  mkdirSync("bench/results", { recursive: true });
+  const file = `bench/results/bundles-${date.replace(/[:.]/g, "-")}.json`;
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync("bench/results/bundles-latest.json", `${JSON.stringify(out, null, 2)}\n`);
+
+  const lines = [
+    `bundles (built in ${Math.round(buildMs)} ms; module load = median of ${LOAD_RUNS} fresh processes, on ${process.version}):`,
+    ...functions.map(
+      (f) =>
+        `  ${f.id.padEnd(14)} ${String(f.bytes).padStart(9)} B  ${f.kb.toFixed(1).padStart(7)} KB   load ${f.moduleLoadMs.median.toFixed(1).padStart(6)} ms (min ${f.moduleLoadMs.min.toFixed(1)})`,
+    ),
+    `intake bundle ${intake.kb.toFixed(1)} KB (target < ${TARGETS.intakeBundleKB} KB: ${verdict.intakeBundle})`,
+    `intake module load ${intake.moduleLoadMs.median.toFixed(1)} ms (target < ${TARGETS.moduleLoadMs} ms: ${verdict.intakeModuleLoad})`,
+  ];
+  if (verdict.intakeBundle === "MISSED") {
+    lines.push(
+      "intake bundle, largest packages:",
+      ...intake.topPackages
+        .slice(0, 8)
+        .map((c) => `  ${c.name.padEnd(36)} ${c.kb.toFixed(1).padStart(7)} KB`),
+      `  (of zod, ${out.intakeZodLocalesKB.toFixed(1)} KB are its locale messages)`,
+      "intake bundle, largest files:",
+      ...out.intakeTopInputs
+        .slice(0, 8)
+        .map((c) => `  ${c.name.padEnd(70)} ${c.kb.toFixed(1).padStart(7)} KB`),
+    );
+  }
+  lines.push(
+    `intake load with --enable-source-maps (the stack's NODE_OPTIONS): ${out.intakeModuleLoadWithSourceMapsMs.toFixed(1)} ms`,
+    `written to ${file}`,
+  );
+  process.stdout.write(`${lines.join("\n")}\n`);
+} finally {
+  rmSync(outDir, { recursive: true, force: true });
+}

@@ -1,0 +1,76 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+// Per-stage deployment settings: infra/stages.json (one entry per stage name), overridable by CDK
+// context `-c stageSettings='{"alarmEmail":"…"}'`. Validated at synth; a bad value stops the synth
+// with a message naming the stage and the field.
+
+/** Log retention values CloudWatch accepts (days). */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const stageSettingsSchema = z
+  .object({
+    /** SES identity (domain or address) the worker may send from; no SES permission when absent. */
+    sesIdentity: z.string().min(3).optional(),
+    /** Email subscribed to the alarm topic (confirm the subscription once). */
+    alarmEmail: z.email().optional(),
+    /** An existing OIDC issuer for the admin API; without it the stack creates a Cognito user pool. */
+    jwt: z
+      .object({
+        issuer: z.url({ protocol: /^https$/ }),
+        audience: z.array(z.string().min(1)).min(1),
+      })
+      .strict()
+      .optional(),
+    /** API Gateway stage throttling (requests per second, burst). */
+    throttle: z
+      .object({ rateLimit: z.number().positive().max(10_000), burstLimit: z.int().positive().max(5_000) })
+      .strict()
+      .prefault({ rateLimit: 50, burstLimit: 100 }),
+    logRetentionDays: z
+      .union(
+        RETENTION_DAYS.map((days) => z.literal(days)) as unknown as [
+          z.ZodLiteral<number>,
+          ...z.ZodLiteral<number>[],
+        ],
+      )
+      .default(90),
+    logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+    /** Time-to-revoke p99 alarm threshold, milliseconds. */
+    timeToRevokeTargetMs: z.int().positive().default(250),
+  })
+  .strict();
+
+export type StageSettings = z.infer<typeof stageSettingsSchema>;
+
+const STAGES_FILE = new URL("./stages.json", import.meta.url);
+
+/** Reads infra/stages.json. */
+export function readStagesFile(): Record<string, unknown> {
+  return JSON.parse(readFileSync(STAGES_FILE, "utf8")) as Record<string, unknown>;
+}
+
+/**
+ * The settings for `stage`: its entry in the stages file, with `overrides` (from context) on top.
+ * A stage with no entry takes the defaults.
+ */
+export function resolveStageSettings(
+  stage: string,
+  stages: Record<string, unknown> = readStagesFile(),
+  overrides: unknown = undefined,
+): StageSettings {
+  const fromFile = stages[stage] ?? {};
+  const extra = typeof overrides === "string" ? (JSON.parse(overrides) as unknown) : (overrides ?? {});
+  const result = stageSettingsSchema.safeParse({ ...(fromFile as object), ...(extra as object) });
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `  - ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+    throw new Error(
+      `Invalid settings for stage "${stage}" (infra/stages.json or -c stageSettings):\n${problems.join("\n")}`,
+    );
+  }
+  return result.data;
+}

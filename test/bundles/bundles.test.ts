@@ -1,0 +1,321 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+} from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { BUNDLING } from "../../infra/function-bundles.js";
+import { fingerprintToken } from "../../lib/intake/fingerprint.js";
+import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
+import { leakIdFor } from "../../lib/store/leak.js";
+import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
+import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
+import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
+import { type BuiltBundle, type BundleId, buildBundles, TEMPLATES_BUNDLE } from "../helpers/bundles.js";
+import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
+import { createPartnerSigner, type PartnerSigner } from "../helpers/partner-keys.js";
+import { apiEvent, lambdaContext, sqsEvent, sqsRecord } from "./events.js";
+import {
+  type FakeKms,
+  type FakeSqs,
+  type LoopbackServer,
+  serve,
+  startFakeKms,
+  startFakeSqs,
+} from "./fake-aws.js";
+
+// The handlers as Lambda runs them: each bundled exactly as the CDK stack bundles it (minified ESM with
+// the AWS SDK inside), loaded with Node's own `import()` (not vitest's transform), and invoked with API
+// Gateway v2 and SQS events against real local parts: dynalite for DynamoDB, loopback fakes of SQS and
+// KMS reached through the SDK's AWS_ENDPOINT_URL_* variables, the sandbox issuer over HTTP, and a
+// GitHub key-set server.
+
+type ApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+const TABLE_NAME = "tourniquet-leaks";
+const SANDBOX_TYPE = "tourniquet_sandbox_token";
+const SANDBOX_SECRET = "bundle-test-sandbox-secret-0123456789abcdef";
+
+/**
+ * The bundles are built under a `node_modules/` folder: vitest hands `.mjs` files there to Node's own
+ * loader instead of transforming them, so the bundle runs exactly as Lambda's Node would run it.
+ */
+const DIST = join("node_modules", "tourniquet-bundles");
+const PROBE = "probe.mjs";
+/** True when code in the bundles' folder runs under vitest's module runner rather than natively. */
+let transformedByVitest: unknown;
+
+let workDir: string;
+let bundles: BuiltBundle[];
+let dynamo: EmbeddedDynamo;
+let sqs: FakeSqs;
+let kms: FakeKms;
+let issuer: LoopbackServer;
+let keysServer: FakeGitHubKeysServer;
+let signer: PartnerSigner;
+const sandbox = new SandboxKeyService();
+const handlers = new Map<BundleId, unknown>();
+/** Everything the bundles wrote to stdout/stderr (their JSON logs). */
+const output: string[] = [];
+const savedEnv = { ...process.env };
+
+const apiHandler = (id: BundleId) => handlers.get(id) as ApiHandler;
+const sqsHandler = (id: BundleId) => handlers.get(id) as SqsHandler;
+
+beforeAll(async () => {
+  // Inside the repository's node_modules, so the bundles find the AWS SDK there as on Lambda they
+  // find the runtime's copy.
+  workDir = mkdtempSync(join(process.cwd(), "node_modules", ".tourniquet-bundles-"));
+  const dist = join(workDir, DIST);
+  bundles = await buildBundles(dist);
+  writeFileSync(
+    join(dist, PROBE),
+    'export const transformed = typeof __vite_ssr_import__ !== "undefined" || typeof __vite_ssr_exports__ !== "undefined";\n',
+  );
+
+  dynamo = await startEmbeddedDynamo();
+  await ensureLeakTable(dynamo.client, TABLE_NAME);
+  sqs = await startFakeSqs();
+  kms = await startFakeKms();
+  const sandboxRoutes = createSandboxHandler({ service: sandbox, secret: SANDBOX_SECRET });
+  issuer = await serve((req, res) => {
+    void sandboxRoutes(req, res, (req.url ?? "/").replace(/^\/sandbox/, "") || "/");
+  });
+  signer = createPartnerSigner();
+  keysServer = await FakeGitHubKeysServer.start([signer.published]);
+
+  const configPath = join(workDir, "tourniquet.config.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      issuers: {
+        sandbox: {
+          kind: "http",
+          url: `${issuer.url}/sandbox`,
+          secret: { env: "TOURNIQUET_SANDBOX_SECRET" },
+          timeout_ms: 5000,
+        },
+      },
+      token_types: { [SANDBOX_TYPE]: { issuer: "sandbox", mode: "revoke", channels: ["email"] } },
+      remediation: { max_receives: 3, step_attempts: 2, step_backoff_ms: 5 },
+      notifications: {
+        security_contact: "security@example.test",
+        admin_url: "https://tourniquet.example.test/v1/admin/leaks",
+        channels: { email: { kind: "outbox", format: "email" } },
+      },
+    }),
+  );
+
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
+    TABLE_NAME,
+    QUEUE_URL: sqs.queueUrl,
+    TOKEN_KEY_ID: kms.keyArn,
+    TOURNIQUET_CONFIG: configPath,
+    TOURNIQUET_SANDBOX_SECRET: SANDBOX_SECRET,
+    GITHUB_PUBLIC_KEYS_URL: keysServer.url,
+    OUTBOX_DIR: join(workDir, "outbox"),
+    SECRETS_PREFIX: "tourniquet-test/replacements",
+    // Where the stack puts the templates that travel with the remediate bundle.
+    TOURNIQUET_TEMPLATES_DIR: join(workDir, DIST, TEMPLATES_BUNDLE, "templates"),
+  });
+
+  // The bundles' Powertools loggers write JSON lines to stdout; keep them for the no-token check.
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, "write").mockImplementation((chunk: unknown) => {
+      output.push(String(chunk));
+      return true;
+    });
+  }
+  for (const b of bundles) {
+    const module = (await import(/* @vite-ignore */ pathToFileURL(b.file).href)) as { handler: unknown };
+    handlers.set(b.id, module.handler);
+  }
+  const probe = (await import(/* @vite-ignore */ pathToFileURL(join(dist, PROBE)).href)) as {
+    transformed: unknown;
+  };
+  transformedByVitest = probe.transformed;
+}, 120_000);
+
+afterAll(async () => {
+  vi.restoreAllMocks();
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+  await Promise.allSettled([sqs?.close(), kms?.close(), issuer?.close(), keysServer?.close()]);
+  await dynamo?.close();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+function signedReport(matches: unknown[]): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify(matches);
+  return {
+    body,
+    headers: {
+      "Content-Type": "application/json; charset=utf-8",
+      "Github-Public-Key-Identifier": signer.keyId,
+      "Github-Public-Key-Signature": signer.sign(body),
+    },
+  };
+}
+
+function filesUnder(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe("handler bundles", () => {
+  it("builds one minified ESM file per function (AWS SDK from the runtime), the templates next to the worker", () => {
+    expect(transformedByVitest).toBe(false);
+    expect(bundles.map((b) => b.id).sort()).toEqual(["AdminApi", "Healthz", "PartnerReport", "Remediate"]);
+    for (const b of bundles) {
+      const code = readFileSync(b.file, "utf8");
+      expect(code.startsWith(BUNDLING.banner)).toBe(true);
+      expect(statSync(`${b.file}.map`).size).toBeGreaterThan(0);
+      // Nothing left for Lambda's runtime to resolve but Node's own modules and its AWS SDK v3.
+      const external = Object.values(b.metafile.outputs).flatMap((o) =>
+        o.imports.filter((i) => i.external).map((i) => i.path),
+      );
+      expect(external.filter((path) => !isBuiltin(path) && !path.startsWith("@aws-sdk/"))).toEqual([]);
+      expect(typeof handlers.get(b.id)).toBe("function");
+    }
+    expect(
+      readdirSync(join(workDir, DIST, TEMPLATES_BUNDLE, "templates")).filter((f) => f.startsWith("leak-")),
+    ).toEqual(["leak-notification.html", "leak-notification.txt"]);
+  });
+
+  it("healthz answers 200", async () => {
+    const result = await apiHandler("Healthz")(apiEvent("GET /healthz"), lambdaContext("Healthz"));
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body ?? "")).toEqual({ status: "ok" });
+  });
+
+  describe("a sandbox key reported, remediated and listed", () => {
+    const issued = sandbox.issue({ email: "owner@example.test", name: "Bundle Owner" });
+    const fingerprint = fingerprintToken(issued.token);
+    const leakId = leakIdFor(fingerprint);
+
+    it("partner-report answers 200 with true_positive, records the leak and queues the token sealed", async () => {
+      const report = signedReport([
+        {
+          token: issued.token,
+          type: SANDBOX_TYPE,
+          url: "https://github.com/octo/app/blob/main/.env",
+          source: "content",
+        },
+      ]);
+      const result = await apiHandler("PartnerReport")(
+        apiEvent("POST /v1/github/secret-scanning", report),
+        lambdaContext("PartnerReport"),
+      );
+      expect(result.statusCode, result.body).toBe(200);
+      expect(JSON.parse(result.body ?? "")).toEqual([
+        { token_hash: fingerprint, token_type: SANDBOX_TYPE, label: "true_positive" },
+      ]);
+
+      const store = new DynamoLeakStore(dynamo.documents, TABLE_NAME);
+      const leak = await store.getLeak(leakId);
+      expect(leak).toMatchObject({ id: leakId, fingerprint, tokenType: SANDBOX_TYPE });
+      expect(keysServer.requestCount).toBe(1);
+
+      expect(sqs.sent).toHaveLength(1);
+      const sent = sqs.sent[0];
+      expect(sent?.queueUrl).toBe(sqs.queueUrl);
+      const message = JSON.parse(sent?.body ?? "") as { leakId: string; sealedToken: string };
+      expect(message.leakId).toBe(leakId);
+      expect(message.sealedToken).toMatch(/^v1\.kms\./);
+      expect(sent?.body).not.toContain(issued.token);
+      expect(kms.calls).toEqual(["GenerateDataKey"]);
+    });
+
+    it("an unsigned report gets a 4xx and queues nothing", async () => {
+      const report = signedReport([{ token: issued.token, type: SANDBOX_TYPE, url: "", source: "content" }]);
+      const result = await apiHandler("PartnerReport")(
+        apiEvent("POST /v1/github/secret-scanning", {
+          body: report.body,
+          headers: { "Content-Type": "application/json" },
+        }),
+        lambdaContext("PartnerReport"),
+      );
+      expect(result.statusCode).toBeGreaterThanOrEqual(400);
+      expect(result.statusCode).toBeLessThan(500);
+      expect(sqs.sent).toHaveLength(1);
+    });
+
+    it("remediate opens the sealed token through KMS and revokes the sandbox key", async () => {
+      const body = sqs.sent[0]?.body ?? "";
+      const result = await sqsHandler("Remediate")(sqsEvent(sqsRecord(body, 1)), lambdaContext("Remediate"));
+      expect(result).toEqual({ batchItemFailures: [] });
+      expect(sandbox.get(issued.keyId)).toMatchObject({ status: "revoked", revocations: 1 });
+      // A separate function instance: it had to ask KMS to unwrap the data key.
+      expect(kms.calls).toContain("Decrypt");
+      const leak = await new DynamoLeakStore(dynamo.documents, TABLE_NAME).getLeak(leakId);
+      expect(leak?.status).toBe("revoked");
+      const outbox = filesUnder(join(workDir, "outbox"));
+      expect(outbox.length).toBeGreaterThan(0);
+    });
+
+    it("remediate reports a garbled record as a batch item failure, and only that one", async () => {
+      const garbled = sqsRecord("{not json");
+      const redelivered = sqsRecord(sqs.sent[0]?.body ?? "", 2);
+      const result = await sqsHandler("Remediate")(
+        sqsEvent(garbled, redelivered),
+        lambdaContext("Remediate"),
+      );
+      expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: garbled.messageId }] });
+      // The redelivery did not revoke again.
+      expect(sandbox.get(issued.keyId)?.revocations).toBe(1);
+    });
+
+    it("admin-api lists the leak for a caller the JWT authorizer let through", async () => {
+      const result = await apiHandler("AdminApi")(
+        apiEvent("GET /v1/admin/leaks", { claims: { sub: "admin-1", email: "admin@example.test" } }),
+        lambdaContext("AdminApi"),
+      );
+      expect(result.statusCode, result.body).toBe(200);
+      const page = JSON.parse(result.body ?? "") as { items: { id: string; status: string }[] };
+      expect(page.items).toEqual([expect.objectContaining({ id: leakId, status: "revoked" })]);
+      expect(result.body).not.toContain(issued.token);
+    });
+
+    it("admin-api answers 401 without authorizer claims", async () => {
+      const result = await apiHandler("AdminApi")(apiEvent("GET /v1/admin/leaks"), lambdaContext("AdminApi"));
+      expect(result.statusCode).toBe(401);
+    });
+
+    it("the raw token is in no table item, log line or outbox file", async () => {
+      const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: TABLE_NAME }));
+      expect(Items.length).toBeGreaterThan(0);
+      expect(JSON.stringify(Items)).not.toContain(issued.token);
+      expect(output.join("").length).toBeGreaterThan(0);
+      expect(output.join("")).not.toContain(issued.token);
+      for (const file of filesUnder(join(workDir, "outbox"))) {
+        expect(readFileSync(file, "utf8")).not.toContain(issued.token);
+      }
+    });
+  });
+});

@@ -1,0 +1,180 @@
+import { App, Stack, Validations } from "aws-cdk-lib";
+import { Queue } from "aws-cdk-lib/aws-sqs";
+import { describe, expect, it } from "vitest";
+import { AwsSolutionsChecks } from "../../infra/nag.js";
+import {
+  actionsOf,
+  actionsOn,
+  environmentOf,
+  functionId,
+  names,
+  onlyLogicalId,
+  statementsOf,
+  synth,
+} from "./synth.js";
+
+// Who may do what: each function's IAM statements, read from the synthesized template.
+const { template } = synth();
+const fn = {
+  intake: functionId(template, "PartnerReport"),
+  worker: functionId(template, "Remediate"),
+  admin: functionId(template, "AdminApi"),
+  healthz: functionId(template, "Healthz"),
+};
+const tokenKey = onlyLogicalId(template, "AWS::KMS::Key", {
+  Properties: { Description: "Tourniquet (dev): seals leaked tokens in remediation messages" },
+});
+const dataKey = Object.keys(template.findResources("AWS::KMS::Key")).find((id) => id !== tokenKey) as string;
+const table = onlyLogicalId(template, "AWS::DynamoDB::Table");
+const queue = Object.keys(template.findResources("AWS::SQS::Queue")).find(
+  (id) => template.findResources("AWS::SQS::Queue")[id]?.Properties.RedrivePolicy,
+) as string;
+const parameter = onlyLogicalId(template, "AWS::SSM::Parameter");
+const secret = onlyLogicalId(template, "AWS::SecretsManager::Secret");
+
+const allActions = (fnId: string) => statementsOf(template, fnId).flatMap(actionsOf);
+
+describe("token key", () => {
+  it("the intake may only generate data keys with it: it can seal a token, never open one", () => {
+    expect(actionsOn(template, fn.intake, tokenKey)).toEqual(["kms:GenerateDataKey"]);
+  });
+
+  it("the worker may only decrypt with it", () => {
+    expect(actionsOn(template, fn.worker, tokenKey)).toEqual(["kms:Decrypt"]);
+  });
+
+  it("the admin API and the health check may not use it at all", () => {
+    expect(actionsOn(template, fn.admin, tokenKey)).toEqual([]);
+    expect(actionsOn(template, fn.healthz, tokenKey)).toEqual([]);
+  });
+
+  it("no function may decrypt with any key it is not meant to: only the worker holds kms:Decrypt on the token key", () => {
+    for (const id of [fn.intake, fn.admin, fn.healthz]) {
+      const decrypts = statementsOf(template, id).filter(
+        (s) => actionsOf(s).some((a) => a === "kms:Decrypt" || a === "kms:*") && names(s, tokenKey),
+      );
+      expect(decrypts).toEqual([]);
+    }
+  });
+});
+
+describe("email and secrets", () => {
+  it("only the worker may send email, and only from the configured SES identity", () => {
+    for (const id of [fn.intake, fn.admin, fn.healthz]) {
+      expect(allActions(id).filter((a) => a.startsWith("ses:"))).toEqual([]);
+    }
+    const ses = statementsOf(template, fn.worker).filter((s) => actionsOf(s).includes("ses:SendEmail"));
+    expect(ses).toHaveLength(1);
+    expect(JSON.stringify(ses[0]?.Resource)).toContain(":identity/example.com");
+    expect(JSON.stringify(ses[0]?.Resource)).not.toContain("*");
+  });
+
+  it("the worker may create and update secrets only under this stage's replacements prefix", () => {
+    const writes = statementsOf(template, fn.worker).filter((s) =>
+      actionsOf(s).includes("secretsmanager:CreateSecret"),
+    );
+    expect(writes).toHaveLength(1);
+    expect(actionsOf(writes[0] as never).sort()).toEqual([
+      "secretsmanager:CreateSecret",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:TagResource",
+    ]);
+    expect(JSON.stringify(writes[0]?.Resource)).toMatch(/:secret:tourniquet\/dev\/replacements\/\*"/);
+    for (const id of [fn.intake, fn.admin, fn.healthz]) {
+      expect(
+        allActions(id).filter(
+          (a) => a === "secretsmanager:CreateSecret" || a === "secretsmanager:PutSecretValue",
+        ),
+      ).toEqual([]);
+    }
+  });
+
+  it("the replacement secrets' key is usable by the worker only through Secrets Manager", () => {
+    const viaSecrets = statementsOf(template, fn.worker).filter(
+      (s) => names(s, dataKey) && JSON.stringify(s.Condition ?? {}).includes("secretsmanager."),
+    );
+    expect(viaSecrets.flatMap(actionsOf).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
+  });
+
+  it("the admin API reads no config, no secrets and sends no mail", () => {
+    expect(actionsOn(template, fn.admin, parameter)).toEqual([]);
+    expect(actionsOn(template, fn.admin, secret)).toEqual([]);
+  });
+
+  it("the health check has no permissions beyond its logs", () => {
+    expect(statementsOf(template, fn.healthz)).toEqual([]);
+  });
+
+  it("no function policy grants on every resource", () => {
+    for (const id of Object.values(fn)) {
+      expect(statementsOf(template, id).filter((s) => JSON.stringify(s.Resource) === '"*"')).toEqual([]);
+    }
+  });
+});
+
+describe("environment variables and grants go together", () => {
+  // Variable → the resource it names, and an action the holder must be allowed on it.
+  const pairs = {
+    TABLE_NAME: [table, "dynamodb:PutItem"],
+    QUEUE_URL: [queue, "sqs:SendMessage"],
+    TOKEN_KEY_ID: [tokenKey, undefined],
+    TOURNIQUET_CONFIG_PARAMETER: [parameter, "ssm:GetParameter"],
+    TOURNIQUET_SECRETS_ARN: [secret, "secretsmanager:GetSecretValue"],
+  } as const;
+
+  it.each(Object.entries(fn))(
+    "%s: each variable names its resource, with the grant; no grant without the variable",
+    (_name, id) => {
+      const env = environmentOf(template, id);
+      for (const [variable, [resource, action]] of Object.entries(pairs)) {
+        const granted = actionsOn(template, id, resource);
+        if (variable in env) {
+          expect(JSON.stringify(env[variable]), variable).toContain(`"${resource}"`);
+          if (action) expect(granted, variable).toContain(action);
+          else expect(granted.length, variable).toBeGreaterThan(0);
+        } else if (variable !== "QUEUE_URL" || id !== fn.worker) {
+          // (The worker consumes the queue through its event source: receive/delete, never send.)
+          expect(granted, `${variable} not set, yet granted`).toEqual([]);
+        }
+      }
+    },
+  );
+
+  it("the worker consumes the queue but may not send to it", () => {
+    const onQueue = actionsOn(template, fn.worker, queue);
+    expect(onQueue).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage"]));
+    expect(onQueue).not.toContain("sqs:SendMessage");
+  });
+
+  it("the intake and the worker get the config; the worker the SES identity and secrets prefix", () => {
+    for (const id of [fn.intake, fn.worker]) {
+      expect(environmentOf(template, id)).toMatchObject({
+        TOURNIQUET_CONFIG_PARAMETER: { Ref: parameter },
+        TOURNIQUET_SECRETS_ARN: { Ref: secret },
+      });
+    }
+    expect(environmentOf(template, fn.worker)).toMatchObject({
+      SES_IDENTITY: "example.com",
+      SECRETS_PREFIX: "tourniquet/dev/replacements",
+      SECRETS_KEY_ID: { "Fn::GetAtt": [dataKey, "Arn"] },
+    });
+    expect(environmentOf(template, fn.intake)).toMatchObject({
+      GITHUB_PUBLIC_KEYS_URL: "https://api.github.com/meta/public_keys/secret_scanning",
+    });
+  });
+});
+
+describe("cdk-nag AwsSolutions", () => {
+  it("finds nothing unacknowledged in the stack", () => {
+    const { app } = synth();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it("does fail the synth on a finding (the check is live)", () => {
+    const app = new App();
+    new Queue(new Stack(app, "Bad"), "Unencrypted");
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
+  });
+});
