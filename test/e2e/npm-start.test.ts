@@ -21,7 +21,11 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", TOURNIQUET_DATA_DIR: dataDir };
   delete env.TOURNIQUET_ADMIN_TOKEN;
   delete env.TOURNIQUET_CONFIG;
-  server = spawn(TSX, ["local/main.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  // One process (node with tsx's loader), so killing it leaves no child behind.
+  server = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
