@@ -142,16 +142,13 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
     detail: `token re-verified after revocation: ${after.status}`,
     data: { validity_before: "active", validity_after: after.status },
   });
+  const timeToRevokeMs = Date.parse(confirmedAt) - leak.receivedAtMs;
   await deps.store.updateLeak(
     leak,
-    {
-      status: "revoked",
-      revokedAt: confirmedAt,
-      timeToRevokeMs: Date.parse(confirmedAt) - leak.receivedAtMs,
-      lease: undefined,
-    },
+    { status: "revoked", revokedAt: confirmedAt, timeToRevokeMs, lease: undefined },
     events,
   );
+  deps.metrics?.revoked(timeToRevokeMs);
 }
 
 /**
@@ -264,4 +261,5 @@ async function recordFailure(deps: Run, leak: Leak, step: Step, error: unknown, 
     changes.failure = failure;
   }
   await deps.store.updateLeak(current, changes, [event]);
+  if (final && current.status !== "failed") deps.metrics?.failed(step);
 }

@@ -8,6 +8,7 @@ import type { TokenSealer } from "../queue/token-sealer.js";
 import type { SecretStore } from "../secrets/secret-store.js";
 import type { Leak } from "../store/leak.js";
 import type { LeakStore } from "../store/leak-store.js";
+import type { RemediationMetrics } from "./remediation-metrics.js";
 import { retryTransient } from "./retry.js";
 
 // What every remediation step shares: the worker's dependencies, its leases, retries and clock.
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   now?: () => number;
   /** How long a side effect (revoke, rotate, notify) may take before another worker may try it. */
   leaseMs?: number;
+  /** What operators alarm on (time to revoke, failures); none locally. */
+  metrics?: RemediationMetrics | undefined;
   /** Epoch ms by which this delivery must be done (Lambda: now + remaining time − margin). */
   deadline?: () => number | undefined;
 }

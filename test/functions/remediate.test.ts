@@ -90,3 +90,24 @@ describe("remediate handler", () => {
     expect(await t.stack.store.getLeak(message.leakId)).toEqual(before);
   });
 });
+
+describe("remediate handler metrics", () => {
+  it("records time to revoke for each revoked leak and flushes once per invocation", async () => {
+    const key = await t.issueKey();
+    await t.report([{ token: key.token, type: SANDBOX_TYPE, url: "", source: "commit" }]);
+    const message = t.sentMessage();
+    const recorded: number[] = [];
+    let flushes = 0;
+    const handler = createRemediateHandler(async () => deps, {
+      revoked: (ms) => recorded.push(ms),
+      failed: () => {},
+      flush: () => {
+        flushes++;
+      },
+    });
+    await handler({ Records: [record("m1", encodeRemediationMessage(message))] }, {} as never);
+    const leak = await t.stack.store.getLeak(message.leakId);
+    expect(recorded).toEqual([leak?.timeToRevokeMs]);
+    expect(flushes).toBe(1);
+  });
+});
