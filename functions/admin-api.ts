@@ -7,7 +7,8 @@ import { type ApiEvent, type ApiResult, jsonResponse, rawBody } from "../lib/htt
 import { httpErrors } from "../lib/http/error-response.js";
 import type { Log } from "../lib/log.js";
 import type { RemediationQueue } from "../lib/queue/remediation-queue.js";
-import { awsQueue, awsStore } from "../lib/runtime/aws-runtime.js";
+import { awsQueue } from "../lib/runtime/aws-queue.js";
+import { awsStore } from "../lib/runtime/aws-store.js";
 import { createLogger } from "../lib/runtime/logger.js";
 import type { LeakStore } from "../lib/store/leak-store.js";
 import { once } from "../lib/util/concurrency.js";

@@ -3,7 +3,7 @@ import { type ApiEvent, type ApiResult, header, jsonResponse, rawBody } from "..
 import { httpErrors } from "../lib/http/error-response.js";
 import { type IntakeDeps, receivePartnerReport } from "../lib/intake/receive-partner-report.js";
 import type { Log } from "../lib/log.js";
-import { awsIntakeDeps } from "../lib/runtime/aws-runtime.js";
+import { awsIntakeDeps } from "../lib/runtime/aws-intake.js";
 import { createLogger } from "../lib/runtime/logger.js";
 import { once } from "../lib/util/concurrency.js";
 

@@ -4,7 +4,7 @@ import type { Log } from "../lib/log.js";
 import { consumeSqsEvent } from "../lib/queue/sqs-queue.js";
 import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
 import { noMetrics, type RemediationMetrics } from "../lib/remediation/remediation-metrics.js";
-import { awsWorkerDeps } from "../lib/runtime/aws-runtime.js";
+import { awsWorkerDeps } from "../lib/runtime/aws-worker.js";
 import { createLogger } from "../lib/runtime/logger.js";
 import { createRemediationMetrics } from "../lib/runtime/metrics.js";
 import { once } from "../lib/util/concurrency.js";

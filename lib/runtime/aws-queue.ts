@@ -1,0 +1,6 @@
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { SqsRemediationQueue } from "../queue/sqs-queue.js";
+import { type Env, required } from "./aws-env.js";
+
+export const awsQueue = (env: Env = process.env) =>
+  new SqsRemediationQueue({ sqs: new SQSClient({}), queueUrl: required(env, "QUEUE_URL") });

@@ -1,0 +1,48 @@
+import { randomUUID } from "node:crypto";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { IssuerRegistry } from "../issuers/issuer-registry.js";
+import type { Log } from "../log.js";
+import { createChannels } from "../notify/channel-registry.js";
+import { loadTemplates } from "../notify/render-leak-message.js";
+import type { WorkerDeps } from "../remediation/remediate-leak.js";
+import { SecretsManagerSecretStore } from "../secrets/secrets-manager-store.js";
+import { awsConfig, derived } from "./aws-config.js";
+import type { Env } from "./aws-env.js";
+import { awsSealer } from "./aws-sealer.js";
+import { awsStore } from "./aws-store.js";
+
+// The remediation worker's wiring: the only function that sends email or stores replacement secrets.
+
+export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<WorkerDeps> {
+  const config = await awsConfig(log, env);
+  const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
+  let ses: SESv2Client | undefined;
+  const channels = derived(config, (current) =>
+    createChannels(current, {
+      outboxDir: env.OUTBOX_DIR ?? "/tmp/outbox",
+      ses: () => (ses ??= new SESv2Client({})),
+    }),
+  );
+  return {
+    get config() {
+      return config();
+    },
+    get issuers() {
+      return issuers();
+    },
+    get channels() {
+      return channels();
+    },
+    store: awsStore(env),
+    sealer: awsSealer(env),
+    templates: loadTemplates(),
+    secrets: new SecretsManagerSecretStore(new SecretsManagerClient({}), {
+      prefix: env.SECRETS_PREFIX ?? "tourniquet/replacements",
+      // The stack's data key (SECRETS_KEY_ID); the token key when only that is set.
+      kmsKeyId: env.SECRETS_KEY_ID ?? env.TOKEN_KEY_ID,
+    }),
+    log,
+    workerId: `lambda:${env.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID()}`,
+  };
+}
