@@ -17,3 +17,9 @@ export function isLoopbackHost(hostname: string): boolean {
   if (isIP(host) === 4) return host.startsWith("127.");
   return isIP(host) === 6 && host === "::1";
 }
+
+/** ` (ECONNREFUSED)` and the like: the system error behind a failed fetch, for error messages. */
+export function networkErrorCode(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === "string" ? ` (${cause.code})` : "";
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
-import { isLoopbackHost, isTransientStatus } from "../http/outbound.js";
+import { isLoopbackHost, isTransientStatus, networkErrorCode } from "../http/outbound.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -148,7 +148,7 @@ export class HttpIssuer implements Issuer {
         ? `no answer within ${this.timeoutMs} ms`
         : options?.signal?.aborted
           ? "aborted by caller"
-          : `network error${errorCode(error)}`;
+          : `network error${networkErrorCode(error)}`;
       throw fail(what, { transient: true, cause: error });
     }
 
@@ -227,11 +227,6 @@ function issuerErrorCode(raw: string): string {
   } catch {
     return "";
   }
-}
-
-function errorCode(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-  return typeof cause?.code === "string" ? ` (${cause.code})` : "";
 }
 
 function redact(message: string, token: string | undefined): string {

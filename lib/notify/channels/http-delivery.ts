@@ -1,5 +1,5 @@
 import { ConfigError, NotificationError } from "../../errors.js";
-import { isLoopbackHost } from "../../http/outbound.js";
+import { isLoopbackHost, networkErrorCode } from "../../http/outbound.js";
 import { parseRetryAfter } from "../../issuers/http-issuer.js";
 
 // What the Slack and webhook channels share: one POST that never follows redirects (a redirect would
@@ -46,7 +46,7 @@ export async function postOnce(input: PostInput): Promise<HttpAnswer> {
       ? `no answer within ${input.timeoutMs} ms`
       : input.signal?.aborted
         ? "aborted by caller"
-        : `network error${errorCode(error)}`;
+        : `network error${networkErrorCode(error)}`;
     throw new NotificationError(`${input.label}: ${what}`, { transient: true, cause: error });
   }
 }
@@ -76,9 +76,4 @@ export function errorCodeIn(body: string): string {
   } catch {
     return "";
   }
-}
-
-function errorCode(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-  return typeof cause?.code === "string" ? ` (${cause.code})` : "";
 }

@@ -1,5 +1,6 @@
 import { type SESv2Client, SendEmailCommand, type SendEmailCommandInput } from "@aws-sdk/client-sesv2";
 import { NotificationError } from "../../errors.js";
+import { oneLine } from "../../util/one-line.js";
 import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
 
 // Sends the owner's message through Amazon SES (v2 API) with the injected client, which keeps the SDK's
@@ -117,9 +118,4 @@ function sesError(label: string, error: unknown, signal: AbortSignal | undefined
   // SES's messages name identities and limits, not the email content; kept short and on one line.
   const detail = typeof e.message === "string" && e.message ? `: ${oneLine(e.message)}` : "";
   return new NotificationError(`${label}: ${name}${httpStatus}${detail}`, { transient, cause: error });
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length <= 200 ? line : `${line.slice(0, 199)}…`;
 }

@@ -1,5 +1,6 @@
 import nodemailer, { type NodemailerError, type SMTPTransportOptions, type Transporter } from "nodemailer";
 import { NotificationError } from "../../errors.js";
+import { oneLine } from "../../util/one-line.js";
 import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
 
 // Sends the owner's message over SMTP with nodemailer, for operators who host their own mail relay.
@@ -107,9 +108,4 @@ function smtpError(label: string, error: NodemailerError): NotificationError {
       cause: error,
     },
   );
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length <= 200 ? line : `${line.slice(0, 199)}…`;
 }
