@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { getLeak, listLeaks } from "../../lib/admin/leak-queries.js";
 import { BadRequestError, NotFoundError } from "../../lib/errors.js";
 import type { Leak } from "../../lib/store/leak.js";
-import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
-import { createTestStore, makeLeak, type TestStore } from "../helpers/dynamo.js";
+import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 
 describe("admin leak queries (embedded DynamoDB)", () => {
-  let engine: EmbeddedDynamo;
+  const engine = sharedEngine();
   let t: TestStore;
   let pending: Leak;
   let revoked: Leak;
   let active: Leak;
 
-  beforeAll(async () => {
-    engine = await startEmbeddedDynamo();
-  });
-  afterAll(async () => {
-    await engine.close();
-  });
-
   beforeEach(async () => {
-    t = await createTestStore(engine);
+    t = await createTestStore(engine());
     pending = makeLeak({ firstSeen: "2025-03-01T10:00:00.000Z", tokenType: "sandbox_key" });
     revoked = makeLeak({
       firstSeen: "2025-03-02T10:00:00.000Z",

@@ -20,16 +20,10 @@ import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
 import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
 import { type BuiltBundle, type BundleId, buildBundles, TEMPLATES_BUNDLE } from "../helpers/bundles.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
+import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
 import { createPartnerSigner, type PartnerSigner } from "../helpers/partner-keys.js";
 import { apiEvent, lambdaContext, sqsEvent, sqsRecord } from "./events.js";
-import {
-  type FakeKms,
-  type FakeSqs,
-  type LoopbackServer,
-  serve,
-  startFakeKms,
-  startFakeSqs,
-} from "./fake-aws.js";
+import { type FakeKms, type FakeSqs, startFakeKms, startFakeSqs } from "./fake-aws.js";
 
 // The handlers as Lambda runs them: each bundled exactly as the CDK stack bundles it (minified ESM with
 // the AWS SDK inside), loaded with Node's own `import()` (not vitest's transform), and invoked with API

@@ -1,15 +1,10 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
 
 // Just enough of SQS and KMS on 127.0.0.1 for the bundled handlers to run against: the SDK v3 finds
 // them through AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_KMS. Both speak the AWS JSON protocols the
 // clients use (SQS: awsJson1_0, target AmazonSQS.*; KMS: awsJson1_1, target TrentService.*).
-
-export interface LoopbackServer {
-  url: string;
-  close(): Promise<void>;
-}
 
 type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
 
@@ -24,26 +19,6 @@ export function listen(route: Route): Promise<LoopbackServer> {
       });
     });
   });
-}
-
-/** An HTTP server on a free loopback port. */
-export async function serve(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<LoopbackServer> {
-  const server: Server = createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
 }
 
 function awsJson(res: ServerResponse, version: "1.0" | "1.1", status: number, body: unknown): void {

@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { failTimes } from "../../local/sandbox/sandbox-faults.js";
+import { type LoopbackServer, readBody, serve } from "../helpers/loopback-server.js";
 import {
   ADMIN_TOKEN,
   readJson,
@@ -18,21 +17,15 @@ import {
 
 const ALLOWLISTED = "tqs_known_test_token_do_not_act_0000000";
 let t: TestStack;
-let hook: Server;
+let hook: LoopbackServer;
 let hookBodies: string[] = [];
 
 beforeAll(async () => {
-  hook = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      hookBodies.push(body);
-      res.writeHead(400, { "content-type": "application/json" }).end('{"error":"unsupported"}');
-    });
+  // A webhook receiver that refuses every message, as a misconfigured endpoint would.
+  hook = await serve(async (req, res) => {
+    hookBodies.push((await readBody(req)).toString("utf8"));
+    res.writeHead(400, { "content-type": "application/json" }).end('{"error":"unsupported"}');
   });
-  await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
   const sandbox = { issuer: "sandbox" };
   t = await startTestStack({
     env: { HOOK_SECRET: "hook-secret-for-tests" },
@@ -54,7 +47,7 @@ beforeAll(async () => {
           slack: { kind: "outbox", format: "slack" },
           hook: {
             kind: "webhook",
-            url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/tourniquet`,
+            url: `${hook.url}/tourniquet`,
             secret: { env: "HOOK_SECRET" },
           },
         },
@@ -64,7 +57,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.close();
-  await new Promise((resolve) => hook.close(resolve));
+  await hook.close();
 });
 
 const outboxFor = (leakId: string) =>

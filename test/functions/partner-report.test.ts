@@ -1,6 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPartnerReportHandler } from "../../functions/partner-report.js";
@@ -15,6 +13,7 @@ import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
 import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
 import { createTestStore, type TestStore } from "../helpers/dynamo.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
+import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
 import { readDocsSample, readPublishedKeySet } from "../helpers/partner-keys.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
@@ -22,7 +21,7 @@ import { recordingLog } from "../helpers/recording-log.js";
 // sample request, over the embedded DynamoDB engine, a fake GitHub key endpoint and the sandbox issuer.
 
 let keys: FakeGitHubKeysServer;
-let issuer: Server;
+let issuer: LoopbackServer;
 let store: TestStore;
 let queue: InProcessQueue;
 let handler: ReturnType<typeof createPartnerReportHandler>;
@@ -31,14 +30,13 @@ beforeAll(async () => {
   keys = await FakeGitHubKeysServer.start(readPublishedKeySet().public_keys);
   const secret = randomBytes(16).toString("hex");
   const sandbox = createSandboxHandler({ service: new SandboxKeyService(), secret });
-  issuer = createServer((req, res) => void sandbox(req, res, new URL(req.url ?? "/", "http://x").pathname));
-  await new Promise<void>((resolve) => issuer.listen(0, "127.0.0.1", resolve));
+  issuer = await serve((req, res) => void sandbox(req, res, new URL(req.url ?? "/", "http://x").pathname));
   const config = parseConfig(
     {
       issuers: {
         sandbox: {
           kind: "http",
-          url: `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`,
+          url: issuer.url,
           secret: { env: "SECRET" },
         },
       },
@@ -64,7 +62,7 @@ afterAll(async () => {
   queue.close();
   await store.close();
   await keys.close();
-  await new Promise((resolve) => issuer.close(resolve));
+  await issuer.close();
 });
 
 function event(body: string, headers: Record<string, string>, base64 = false): APIGatewayProxyEventV2 {

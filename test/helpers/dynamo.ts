@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll } from "vitest";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import { type Leak, leakIdFor } from "../../lib/store/leak.js";
 import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
@@ -71,5 +72,23 @@ export function makeLeak(overrides: Partial<Leak> = {}): Leak {
     timeline: [{ at: firstSeen, step: "intake", outcome: "ok", actor: "intake", detail: "report received" }],
     version: 1,
     ...overrides,
+  };
+}
+
+/**
+ * One engine for the calling test file (or describe block): started before its tests, stopped after.
+ * Returns a getter; pass its engine to `createTestStore` for a fresh table per test.
+ */
+export function sharedEngine(): () => EmbeddedDynamo {
+  let engine: EmbeddedDynamo | undefined;
+  beforeAll(async () => {
+    engine = await startEmbeddedDynamo();
+  });
+  afterAll(async () => {
+    await engine?.close();
+  });
+  return () => {
+    if (!engine) throw new Error("the shared engine is not started yet");
+    return engine;
   };
 }

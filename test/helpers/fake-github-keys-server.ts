@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type LoopbackServer, serve } from "./loopback-server.js";
 
 // A stand-in for GitHub's partner key endpoint (GET /meta/public_keys/secret_scanning) on 127.0.0.1:
 // serves a mutable key set, counts requests, and can fail, hang, serve garbage or answer slowly.
@@ -29,7 +29,7 @@ export class FakeGitHubKeysServer {
   readonly requests: { path: string; headers: IncomingMessage["headers"] }[] = [];
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: LoopbackServer,
     readonly url: string,
     keys: PublishedKey[],
   ) {
@@ -38,13 +38,8 @@ export class FakeGitHubKeysServer {
 
   static async start(keys: PublishedKey[] = []): Promise<FakeGitHubKeysServer> {
     let instance: FakeGitHubKeysServer | undefined;
-    const server = createServer((req, res) => instance?.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
-    });
-    const { port } = server.address() as AddressInfo;
-    instance = new FakeGitHubKeysServer(server, `http://127.0.0.1:${port}${KEY_SET_PATH}`, [...keys]);
+    const server = await serve((req, res) => instance?.handle(req, res));
+    instance = new FakeGitHubKeysServer(server, `${server.url}${KEY_SET_PATH}`, [...keys]);
     return instance;
   }
 
@@ -74,11 +69,8 @@ export class FakeGitHubKeysServer {
   }
 
   /** Stops listening and drops open (e.g. hanging) connections; later fetches get ECONNREFUSED. */
-  async close(): Promise<void> {
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

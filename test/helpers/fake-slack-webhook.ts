@@ -1,12 +1,6 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { SlackPayload } from "../../lib/notify/channels/slack-webhook-channel.js";
+import { type LoopbackServer, readBody, serve } from "./loopback-server.js";
 
 // A stand-in for a Slack incoming webhook on 127.0.0.1: records every request's raw bytes and answers
 // like Slack (200 "ok") unless told to answer otherwise, redirect, or hang. Only its secret path is
@@ -30,20 +24,15 @@ export class FakeSlackWebhook {
   private readonly answers: SlackAnswer[] = [];
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: LoopbackServer,
     /** The full webhook URL, secret path included. */
     readonly url: string,
   ) {}
 
   static async start(): Promise<FakeSlackWebhook> {
     let instance: FakeSlackWebhook | undefined;
-    const server = createServer((req, res) => void instance?.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
-    });
-    const { port } = server.address() as AddressInfo;
-    instance = new FakeSlackWebhook(server, `http://127.0.0.1:${port}${SLACK_HOOK_PATH}`);
+    const server = await serve((req, res) => void instance?.handle(req, res));
+    instance = new FakeSlackWebhook(server, `${server.url}${SLACK_HOOK_PATH}`);
     return instance;
   }
 
@@ -73,22 +62,18 @@ export class FakeSlackWebhook {
     return JSON.parse(last.body);
   }
 
-  async close(): Promise<void> {
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readBody(req);
     const path = req.url ?? "/";
     this.requests.push({
       method: req.method ?? "",
       path,
       headers: req.headers,
-      body: Buffer.concat(chunks).toString("utf8"),
+      body: raw.toString("utf8"),
     });
     if (req.method !== "POST" || path !== SLACK_HOOK_PATH) {
       res.writeHead(404, { "content-type": "text/plain" }).end("no_service");

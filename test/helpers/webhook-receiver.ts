@@ -1,12 +1,6 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { checkIssuerRequestSignature, type SignatureCheck } from "../../lib/issuers/http-issuer-signature.js";
+import { type LoopbackServer, readBody, serve } from "./loopback-server.js";
 
 // An operator's notification endpoint on 127.0.0.1, built the way docs/notification-webhooks.md tells
 // receivers to: verify the HMAC over the raw body (401 otherwise), then answer. It records every
@@ -31,20 +25,15 @@ export class WebhookReceiver {
   private readonly answers: Answer[] = [];
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: LoopbackServer,
     readonly url: string,
     private readonly secret: string,
   ) {}
 
   static async start(secret: string): Promise<WebhookReceiver> {
     let instance: WebhookReceiver | undefined;
-    const server = createServer((req, res) => void instance?.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
-    });
-    const { port } = server.address() as AddressInfo;
-    instance = new WebhookReceiver(server, `http://127.0.0.1:${port}/hooks/tourniquet`, secret);
+    const server = await serve((req, res) => void instance?.handle(req, res));
+    instance = new WebhookReceiver(server, `${server.url}/hooks/tourniquet`, secret);
     return instance;
   }
 
@@ -69,17 +58,13 @@ export class WebhookReceiver {
     return this.requests.map((r) => `${JSON.stringify(r.headers)}\n${r.body}`).join("\n");
   }
 
-  async close(): Promise<void> {
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
+    const raw = await readBody(req);
+    const body = raw.toString("utf8");
     const header = (name: string) => {
       const value = req.headers[name];
       return Array.isArray(value) ? value[0] : value;

@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, IssuerError } from "../../lib/errors.js";
 import { HttpIssuer, type HttpIssuerOptions, parseRetryAfter } from "../../lib/issuers/http-issuer.js";
@@ -10,6 +8,7 @@ import {
   failTimes,
   type SandboxFaults,
 } from "../../local/sandbox/sandbox-routes.js";
+import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
 
 // HttpIssuer against the real sandbox issuer on a real loopback server: the protocol's two ends
 // are tested together, faults are injected by the sandbox, not by mocking the client.
@@ -22,7 +21,7 @@ const service = new SandboxKeyService({
   deliverSecret: (_owner, keyId, token) => void delivered.push({ keyId, token }),
 });
 let faults: SandboxFaults | undefined;
-let server: Server;
+let server: LoopbackServer;
 let baseUrl: string;
 
 beforeAll(async () => {
@@ -31,17 +30,17 @@ beforeAll(async () => {
     secret: SECRET,
     faults: { next: (route) => faults?.next(route) },
   });
-  ({ server, baseUrl } = await listen((req, res) => {
+  server = await serve((req, res) => {
     const path = req.url ?? "/";
     if (path.startsWith("/sandbox/")) void handler(req, res, path.slice("/sandbox".length));
     else res.writeHead(404).end();
-  }));
-  baseUrl += "/sandbox";
+  });
+  baseUrl = `${server.url}/sandbox`;
 });
 afterEach(() => {
   faults = undefined;
 });
-afterAll(() => close(server));
+afterAll(() => server.close());
 
 function issuer(options: Partial<HttpIssuerOptions> = {}): HttpIssuer {
   return new HttpIssuer({ name: "sandbox", baseUrl, secret: SECRET, ...options });
@@ -200,8 +199,9 @@ describe("HttpIssuer against the sandbox issuer", () => {
   });
 
   it("treats an unreachable issuer as a transient network error", async () => {
-    const { server: closed, baseUrl: url } = await listen((_req, res) => res.end());
-    await close(closed);
+    const closed = await serve((_req, res) => res.end());
+    const url = closed.url;
+    await closed.close();
     const error = await issuerError(issuer({ baseUrl: url }).verify({ token: "tqs_x", type: TYPE }));
     expect(error.transient).toBe(true);
     expect(error.message).toMatch(/^issuer "sandbox" verify: network error/);
@@ -231,17 +231,17 @@ describe("HttpIssuer against the sandbox issuer", () => {
     expect(echoed.transient).toBe(false);
     expect(echoed.message).not.toContain(token);
 
-    const { server: redirecting, baseUrl: url } = await listen((_req, res) =>
+    const redirecting = await serve((_req, res) =>
       res.writeHead(307, { location: `${baseUrl}/verify` }).end(),
     );
     try {
-      const error = await issuerError(issuer({ baseUrl: url }).verify({ token, type: TYPE }));
+      const error = await issuerError(issuer({ baseUrl: redirecting.url }).verify({ token, type: TYPE }));
       expect(error).toMatchObject({
         transient: false,
         message: 'issuer "sandbox" verify: HTTP 307 from issuer',
       });
     } finally {
-      await close(redirecting);
+      await redirecting.close();
     }
   });
 
@@ -262,16 +262,3 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 });
-
-async function listen(
-  handle: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ server: Server; baseUrl: string }> {
-  const server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
-}

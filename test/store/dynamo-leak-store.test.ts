@@ -1,9 +1,8 @@
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ConflictError } from "../../lib/errors.js";
 import type { Leak, TimelineEvent } from "../../lib/store/leak.js";
-import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
-import { createTestStore, makeLeak, type TestStore } from "../helpers/dynamo.js";
+import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 
 const event = (step: string, at = "2025-03-01T12:05:00.000Z"): TimelineEvent => ({
   at,
@@ -14,17 +13,11 @@ const event = (step: string, at = "2025-03-01T12:05:00.000Z"): TimelineEvent => 
 });
 
 describe("DynamoLeakStore (embedded DynamoDB)", () => {
-  let engine: EmbeddedDynamo;
+  const engine = sharedEngine();
   let t: TestStore;
 
-  beforeAll(async () => {
-    engine = await startEmbeddedDynamo();
-  });
-  afterAll(async () => {
-    await engine.close();
-  });
   beforeEach(async () => {
-    t = await createTestStore(engine);
+    t = await createTestStore(engine());
   });
 
   const rawLeakItem = async (id: string) =>

@@ -1,27 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { BadRequestError } from "../../lib/errors.js";
 import type { Leak } from "../../lib/store/leak.js";
 import type { LeakQuery } from "../../lib/store/leak-store.js";
-import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
-import { createTestStore, makeLeak, type TestStore } from "../helpers/dynamo.js";
+import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 
 const b64 = (value: string) => Buffer.from(value).toString("base64url");
 
 describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
-  let engine: EmbeddedDynamo;
+  const engine = sharedEngine();
   let t: TestStore;
   let leaks: Record<string, Leak>;
 
-  beforeAll(async () => {
-    engine = await startEmbeddedDynamo();
-  });
-  afterAll(async () => {
-    await engine.close();
-  });
-
   // Five leaks, one a day, spread over statuses, token types and owners.
   beforeEach(async () => {
-    t = await createTestStore(engine);
+    t = await createTestStore(engine());
     leaks = {
       a: makeLeak({ firstSeen: "2025-03-01T10:00:00.000Z", status: "pending", tokenType: "sandbox_key" }),
       b: makeLeak({

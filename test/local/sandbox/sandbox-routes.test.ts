@@ -1,25 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIssuerRequest } from "../../../lib/issuers/http-issuer-signature.js";
 import { SandboxKeyService } from "../../../local/sandbox/sandbox-key-service.js";
 import { createSandboxHandler, SANDBOX_BODY_LIMIT_BYTES } from "../../../local/sandbox/sandbox-routes.js";
+import { type LoopbackServer, serve } from "../../helpers/loopback-server.js";
 
 // The sandbox's HTTP surface beyond what HttpIssuer exercises: local conveniences and request hygiene.
 
 const SECRET = "routes-secret";
 const service = new SandboxKeyService();
-let server: Server;
+let server: LoopbackServer;
 let base: string;
 
 beforeAll(async () => {
   const handler = createSandboxHandler({ service, secret: SECRET });
-  server = createServer((req, res) => void handler(req, res, (req.url ?? "/").replace(/^\/sandbox/, "")));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sandbox`;
+  server = await serve((req, res) => void handler(req, res, (req.url ?? "/").replace(/^\/sandbox/, "")));
+  base = `${server.url}/sandbox`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 function signed(body: string, headers: Record<string, string> = {}): RequestInit {
   const ts = Math.floor(Date.now() / 1000);
