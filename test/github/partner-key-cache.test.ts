@@ -5,6 +5,7 @@ import { PartnerKeyCache, type PartnerKeyCacheOptions } from "../../lib/github/p
 import { partnerKeySetLoader } from "../../lib/github/partner-key-set.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
 import { createPartnerSigner, type PartnerSigner } from "../helpers/partner-keys.js";
+import { rejection } from "../helpers/rejection.js";
 
 // PartnerKeyCache + partnerKeySetLoader against a real loopback key server: caching, refetch on
 // unknown ids (single flight, at most once a minute), TTL refresh, and outages with warm/cold caches.
@@ -34,12 +35,7 @@ function cache(options: Partial<PartnerKeyCacheOptions> & { timeoutMs?: number }
 
 const randomId = () => randomBytes(16).toString("hex");
 
-async function failure(call: Promise<unknown>): Promise<Error> {
-  return call.then(
-    () => expect.unreachable("get should have failed"),
-    (error: unknown) => error as Error,
-  );
-}
+const failure = (call: Promise<unknown>) => rejection(call, Error);
 
 describe("caching", () => {
   it("fetches once and serves later gets from the cache", async () => {

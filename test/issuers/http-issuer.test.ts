@@ -9,6 +9,7 @@ import {
   type SandboxFaults,
 } from "../../local/sandbox/sandbox-routes.js";
 import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
+import { rejection } from "../helpers/rejection.js";
 
 // HttpIssuer against the real sandbox issuer on a real loopback server: the protocol's two ends
 // are tested together, faults are injected by the sandbox, not by mocking the client.
@@ -46,15 +47,7 @@ function issuer(options: Partial<HttpIssuerOptions> = {}): HttpIssuer {
   return new HttpIssuer({ name: "sandbox", baseUrl, secret: SECRET, ...options });
 }
 
-/** The IssuerError a call rejects with; fails the test if it resolves or throws something else. */
-async function issuerError(call: Promise<unknown>): Promise<IssuerError> {
-  const error = await call.then(
-    () => expect.unreachable("call should have failed"),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(IssuerError);
-  return error as IssuerError;
-}
+const issuerError = (call: Promise<unknown>) => rejection(call, IssuerError);
 
 describe("HttpIssuer against the sandbox issuer", () => {
   it("verifies an active key with its owner and evidence", async () => {

@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { NotificationError } from "../../../lib/errors.js";
 import { SesEmailChannel, tagValue } from "../../../lib/notify/channels/ses-email-channel.js";
 import { makeLeakMessage } from "../../helpers/leak-message.js";
+import { rejection } from "../../helpers/rejection.js";
 
 // SesEmailChannel with the SES v2 client mocked at its send(): asserts the exact SendEmail input and
 // how each SES error is classified.
@@ -29,14 +30,7 @@ afterEach(() => {
 const channel = (extra: { configurationSetName?: string; replyTo?: string } = {}) =>
   new SesEmailChannel({ name: "email", ses, from: "Tourniquet <security@example.test>", ...extra });
 
-async function failure(promise: Promise<unknown>): Promise<NotificationError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(NotificationError);
-  return error as NotificationError;
-}
+const failure = (promise: Promise<unknown>) => rejection(promise, NotificationError);
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 

@@ -10,6 +10,7 @@ import {
 } from "../../../lib/notify/channels/slack-webhook-channel.js";
 import { FakeSlackWebhook, SLACK_HOOK_PATH } from "../../helpers/fake-slack-webhook.js";
 import { makeLeakMessage } from "../../helpers/leak-message.js";
+import { rejection } from "../../helpers/rejection.js";
 
 // SlackWebhookChannel against a fake Slack incoming webhook on loopback.
 
@@ -61,14 +62,7 @@ function sectionText(payload: SlackPayload, index: number): string {
   return (payload.blocks[index] as Block).text?.text ?? "";
 }
 
-async function failure(promise: Promise<unknown>): Promise<NotificationError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(NotificationError);
-  return error as NotificationError;
-}
+const failure = (promise: Promise<unknown>) => rejection(promise, NotificationError);
 
 describe("SlackWebhookChannel", () => {
   it("posts one readable Block Kit message to the webhook", async () => {

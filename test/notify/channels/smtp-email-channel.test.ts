@@ -5,6 +5,7 @@ import { NotificationError } from "../../../lib/errors.js";
 import { SmtpEmailChannel } from "../../../lib/notify/channels/smtp-email-channel.js";
 import { decodeMime, FakeSmtpServer } from "../../helpers/fake-smtp-server.js";
 import { makeLeakMessage } from "../../helpers/leak-message.js";
+import { rejection } from "../../helpers/rejection.js";
 
 // SmtpEmailChannel talking real SMTP to smtp-server on loopback (no auth, no TLS).
 
@@ -27,14 +28,7 @@ const channel = (port = smtp.port, timeoutMs?: number) =>
     timeoutMs,
   });
 
-async function failure(promise: Promise<unknown>): Promise<NotificationError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(NotificationError);
-  return error as NotificationError;
-}
+const failure = (promise: Promise<unknown>) => rejection(promise, NotificationError);
 
 describe("SmtpEmailChannel", () => {
   it("sends text and HTML with a Message-ID derived from the message id and the leak id header", async () => {

@@ -4,6 +4,7 @@ import { ConfigError, NotificationError } from "../../../lib/errors.js";
 import { signIssuerRequest } from "../../../lib/issuers/http-issuer-signature.js";
 import { WebhookChannel, webhookPayload } from "../../../lib/notify/channels/webhook-channel.js";
 import { makeLeakMessage } from "../../helpers/leak-message.js";
+import { rejection } from "../../helpers/rejection.js";
 import { WebhookReceiver } from "../../helpers/webhook-receiver.js";
 
 // WebhookChannel against a receiver that verifies signatures the documented way, on loopback.
@@ -30,14 +31,7 @@ const channel = (options: { secret?: string; timeoutMs?: number; url?: string } 
     now: () => NOW,
   });
 
-async function failure(promise: Promise<unknown>): Promise<NotificationError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(NotificationError);
-  return error as NotificationError;
-}
+const failure = (promise: Promise<unknown>) => rejection(promise, NotificationError);
 
 describe("WebhookChannel", () => {
   it("posts the signed leak.notification payload", async () => {
