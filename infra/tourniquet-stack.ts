@@ -1,4 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -54,10 +56,20 @@ export const FUNCTION_SIZING = {
     timeout: Duration.seconds(3),
     memorySize: 128,
   },
+  Sweep: {
+    description: "Scheduled sweep: save GitHub's partner keys, re-send leaks whose message was lost",
+    // One key-set fetch and at most a few thousand index reads and conditional writes: a minute is
+    // ample, and well inside the schedule's rate, so runs do not pile up.
+    timeout: Duration.minutes(1),
+    memorySize: 256,
+  },
 } as const satisfies Record<
   (typeof FUNCTION_BUNDLES)[number]["id"],
   Pick<TourniquetFunctionProps, "description" | "timeout" | "memorySize">
 >;
+
+/** How often the sweep runs (local/local-stack.ts runs it at the same rate). */
+export const SWEEP_RATE = Duration.minutes(5);
 
 /** Worker batch: a few leaks per invocation, few invocations at once (issuers' rate limits). */
 export const WORKER_BATCH_SIZE = 5;
@@ -181,7 +193,13 @@ export class TourniquetStack extends Stack {
         withTemplates: bundle.id === "Remediate",
       });
     this.functions = Object.fromEntries(FUNCTION_BUNDLES.map((b) => [b.id, fn(b)])) as typeof this.functions;
-    const { PartnerReport: intake, Remediate: worker, AdminApi: admin, Healthz: healthz } = this.functions;
+    const {
+      PartnerReport: intake,
+      Remediate: worker,
+      AdminApi: admin,
+      Healthz: healthz,
+      Sweep: sweep,
+    } = this.functions;
 
     // Who may touch what: each line sets an environment variable and grants access to what it names.
     intake.access
@@ -206,6 +224,19 @@ export class TourniquetStack extends Stack {
 
     // Read-mostly: retry and dismiss write the leak, retry re-queues it (without the token).
     admin.access.table("TABLE_NAME", leaks.table, "readWrite").queue("QUEUE_URL", remediation.queue, "send");
+
+    // Re-sends leaks with their token still sealed: no token key, no config, no secrets.
+    sweep.access
+      .table("TABLE_NAME", leaks.table, "readWrite")
+      .queue("QUEUE_URL", remediation.queue, "send")
+      .setting("GITHUB_PUBLIC_KEYS_URL", DEFAULT_GITHUB_PUBLIC_KEYS_URL);
+    // A missed run is made up by the next one: no retries, so runs never overlap by design.
+    sweep.fn.configureAsyncInvoke({ retryAttempts: 0 });
+    new Rule(this, "SweepSchedule", {
+      description: `Tourniquet (${stage}): periodic sweep (partner key set, stuck leaks)`,
+      schedule: Schedule.rate(SWEEP_RATE),
+      targets: [new LambdaFunction(sweep.fn, { retryAttempts: 0 })],
+    });
 
     worker.fn.addEventSource(
       new SqsEventSource(remediation.queue, {

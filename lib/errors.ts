@@ -75,6 +75,25 @@ export class ExternalCallError extends TourniquetError {
   }
 }
 
+/**
+ * An AWS API answered with an error (or could not be reached). `code` is the service's error type
+ * (`ConditionalCheckFailedException`, `ThrottlingException`, ...); `transient` says a retry may work.
+ */
+export class AwsError extends ExternalCallError {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly httpStatus: number | undefined,
+    options: { transient: boolean; cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True when `error` is an AwsError with one of these codes. */
+export const isAwsError = (error: unknown, ...codes: string[]): error is AwsError =>
+  error instanceof AwsError && codes.includes(error.code);
+
 /** An issuer call failed; a permanent failure fails the leak at once. */
 export class IssuerError extends ExternalCallError {}
 

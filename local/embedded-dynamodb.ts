@@ -1,24 +1,25 @@
 import { Worker } from "node:worker_threads";
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { AwsJsonClient, DYNAMODB } from "../lib/aws/aws-json-client.js";
+import { isAwsError } from "../lib/errors.js";
 import { TABLE_INDEXES, TABLE_KEYS } from "../lib/store/table-schema.js";
 
 // The local stack's DynamoDB: dynalite, a DynamoDB-compatible engine, on loopback in a worker thread.
-// With `path` the data lives in LevelDB files there; without, in memory (tests).
-
-const LOCAL_AUTHORIZATION =
-  "AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=local";
+// With `path` the data lives in LevelDB files there; without, in memory (tests). It speaks DynamoDB's
+// wire protocol, so the store reaches it with the same client it uses in AWS.
 
 export interface EmbeddedDynamo {
   endpoint: string;
-  client: DynamoDBClient;
-  documents: DynamoDBDocumentClient;
+  client: AwsJsonClient;
   close(): Promise<void>;
+}
+
+/** A DynamoDB client for a local engine (which checks that requests are signed, not by whom). */
+export function localDynamoClient(endpoint: string): AwsJsonClient {
+  return new AwsJsonClient(DYNAMODB, {
+    endpoint,
+    region: "local",
+    credentials: () => ({ accessKeyId: "local", secretAccessKey: "local" }),
+  });
 }
 
 export async function startEmbeddedDynamo(
@@ -32,27 +33,10 @@ export async function startEmbeddedDynamo(
     worker.once("message", (message: { port: number }) => resolve(message.port));
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "local",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    // The local engine checks that a signature is there, not what it says; computing a real one for
-    // every call would only spend the handlers' CPU.
-    signer: {
-      sign: async (request) => {
-        const headers = (request as { headers: Record<string, string> }).headers;
-        headers.authorization = LOCAL_AUTHORIZATION;
-        headers["x-amz-date"] = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
-        return request;
-      },
-    },
-  });
   return {
     endpoint,
-    client,
-    documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    client: localDynamoClient(endpoint),
     close: async () => {
-      client.destroy();
       await new Promise<void>((resolve) => {
         worker.once("message", () => resolve());
         worker.postMessage("close");
@@ -62,37 +46,38 @@ export async function startEmbeddedDynamo(
   };
 }
 
+interface TableDescription {
+  Table?: { TableStatus?: string; GlobalSecondaryIndexes?: { IndexStatus?: string }[] };
+}
+
 /** Creates the leak table as the CDK stack defines it, unless it exists. */
-export async function ensureLeakTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureLeakTable(client: AwsJsonClient, tableName: string): Promise<void> {
   const attributes = new Set<string>([TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey]);
   for (const index of TABLE_INDEXES) attributes.add(index.partitionKey).add(index.sortKey);
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: "S" })),
+    await client.call("CreateTable", {
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: "S" })),
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: "HASH" },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
+        IndexName: index.indexName,
         KeySchema: [
-          { AttributeName: TABLE_KEYS.partitionKey, KeyType: "HASH" },
-          { AttributeName: TABLE_KEYS.sortKey, KeyType: "RANGE" },
+          { AttributeName: index.partitionKey, KeyType: "HASH" },
+          { AttributeName: index.sortKey, KeyType: "RANGE" },
         ],
-        GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
-          IndexName: index.indexName,
-          KeySchema: [
-            { AttributeName: index.partitionKey, KeyType: "HASH" },
-            { AttributeName: index.sortKey, KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: "ALL" },
-        })),
-      }),
-    );
+        Projection: { ProjectionType: "ALL" },
+      })),
+    });
   } catch (error) {
-    if (!(error instanceof ResourceInUseException || (error as Error).name === "ResourceInUseException"))
-      throw error;
+    if (!isAwsError(error, "ResourceInUseException")) throw error;
   }
   // Even with no creation delay the engine activates a table and its indexes asynchronously.
   for (let tries = 0; ; tries++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.call<TableDescription>("DescribeTable", { TableName: tableName });
     const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
       (index) => index.IndexStatus === "ACTIVE",
     );

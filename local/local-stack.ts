@@ -9,7 +9,8 @@ import { handler as healthzHandler } from "../functions/healthz.js";
 import { createPartnerReportHandler } from "../functions/partner-report.js";
 import { loadConfig, type TourniquetConfig } from "../lib/config.js";
 import { PartnerKeyCache } from "../lib/github/partner-key-cache.js";
-import { partnerKeySetLoader } from "../lib/github/partner-key-set.js";
+import { partnerKeySetFetcher, partnerKeySetLoader } from "../lib/github/partner-key-set.js";
+import { savedPartnerKeysLoader } from "../lib/github/saved-partner-keys.js";
 import type { IntakeDeps } from "../lib/intake/receive-partner-report.js";
 import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
 import { describeError, type Log } from "../lib/log.js";
@@ -17,10 +18,13 @@ import { createChannels } from "../lib/notify/channel-registry.js";
 import { loadTemplates } from "../lib/notify/render-leak-message.js";
 import { InProcessQueue } from "../lib/queue/in-process-queue.js";
 import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
+import type { ReconcileOptions } from "../lib/remediation/reconcile-leaks.js";
 import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
 import { createLogger } from "../lib/runtime/logger.js";
+import { runSweep, type SweepDeps, type SweepResult } from "../lib/schedule/run-sweep.js";
 import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
 import { DynamoLeakStore } from "../lib/store/dynamo-leak-store.js";
+import { DynamoSavedPartnerKeys } from "../lib/store/dynamo-saved-partner-keys.js";
 import {
   apiRoute,
   BodyTooLargeError,
@@ -42,6 +46,8 @@ import { createSandboxHandler } from "./sandbox/sandbox-routes.js";
 
 export const DEFAULT_CONFIG_PATH = resolve(dirname(fileURLToPath(import.meta.url)), "../config/local.json");
 const TABLE_NAME = "tourniquet-local";
+/** The deployed schedule's rate (infra/tourniquet-stack.ts SWEEP_RATE). */
+const SWEEP_INTERVAL_MS = 5 * 60_000;
 
 type Env = Record<string, string | undefined>;
 
@@ -70,6 +76,8 @@ export interface LocalStack {
   store: DynamoLeakStore;
   sandbox: SandboxKeyService;
   dbEndpoint: string;
+  /** One run of the scheduled sweep (it also runs at start and every 5 minutes). */
+  sweep(options?: ReconcileOptions): Promise<SweepResult>;
   close(): Promise<void>;
 }
 
@@ -112,7 +120,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const db = await startEmbeddedDynamo({ path: options.inMemoryDb ? undefined : join(dataDir, "db") });
   await ensureLeakTable(db.client, TABLE_NAME);
-  const store = new DynamoLeakStore(db.documents, TABLE_NAME);
+  const store = new DynamoLeakStore(db.client, TABLE_NAME);
+  const savedPartnerKeys = new DynamoSavedPartnerKeys(db.client, TABLE_NAME);
+  const keySetSource = { url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` };
   const localKey = LocalKeySealer.loadKey(join(dataDir, "queue.key"));
   const sealer = new LocalKeySealer(localKey);
   const issuers = IssuerRegistry.fromConfig(config);
@@ -170,11 +180,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     issuers,
     log,
     keys: new PartnerKeyCache({
-      load: partnerKeySetLoader({ url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` }),
+      load: partnerKeySetLoader(keySetSource),
+      coldFallback: savedPartnerKeysLoader(savedPartnerKeys),
       onRefreshError: (error) =>
         log.warn("partner key refresh failed; using cached keys", { error: describeError(error) }),
     }),
   };
+
+  // The scheduled sweep, as EventBridge runs it deployed. The first run, at start, takes every open
+  // leak no worker holds: the in-process queue starts empty, so their messages were lost with the
+  // previous process.
+  const sweepDeps: SweepDeps = {
+    store,
+    queue,
+    log,
+    fetchPartnerKeys: partnerKeySetFetcher(keySetSource),
+    savedPartnerKeys,
+  };
+  const sweep = (options?: ReconcileOptions) => runSweep(sweepDeps, options);
+  const sweeping = sweep({ staleAfterMs: 0 }).catch(() => undefined);
+  const sweepTimer = setInterval(() => void sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
 
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
   const adminApi = createAdminApiHandler(async () => ({ store, queue, adminToken }), log);
@@ -244,7 +270,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     store,
     sandbox,
     dbEndpoint: db.endpoint,
+    sweep,
     close: async () => {
+      clearInterval(sweepTimer);
+      await sweeping;
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();

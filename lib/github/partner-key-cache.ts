@@ -4,6 +4,11 @@ import type { PartnerKeys } from "./partner-key-set.js";
 
 export interface PartnerKeyCacheOptions {
   load: () => Promise<PartnerKeys>;
+  /**
+   * A last known key set (saved by the scheduled sweep) for a cold cache when `load` fails, so a new
+   * container can take reports while GitHub's key endpoint is down.
+   */
+  coldFallback?: () => Promise<PartnerKeys | undefined>;
   /** Age after which the set is refreshed on next use; a failed refresh keeps the old set. */
   ttlMs?: number;
   /** At most one refetch per interval for key ids the cache does not know (negative cache). */
@@ -19,6 +24,8 @@ export interface PartnerKeyCacheOptions {
  */
 export class PartnerKeyCache {
   private keys: PartnerKeys | undefined;
+  /** The keys came from the saved copy, not from GitHub. */
+  private fromFallback = false;
   private loadedAt = 0;
   private lastUnknownRefetch = Number.NEGATIVE_INFINITY;
   private inflight: Promise<PartnerKeys> | undefined;
@@ -35,8 +42,10 @@ export class PartnerKeyCache {
   async get(keyId: string): Promise<KeyObject> {
     let justLoaded = false;
     if (!this.keys) {
-      await this.refresh(); // cold: nothing to fall back on, so an outage is the caller's 503
-      justLoaded = true;
+      justLoaded = await this.refresh().then(
+        () => true,
+        (error: unknown) => this.fallBack(error),
+      );
     } else if (this.now() - this.loadedAt > this.ttlMs) {
       await this.refresh().catch((error: unknown) => {
         // Keep serving the cached set, and try again after a pause rather than on every request.
@@ -47,6 +56,12 @@ export class PartnerKeyCache {
     const known = this.keys?.get(keyId);
     if (known) return known;
     if (justLoaded) throw new SignatureError(`unknown public key identifier ${keyId}`);
+    if (this.fromFallback) {
+      // The key may be newer than the saved set: GitHub should retry, not be told the signature is bad.
+      throw new KeySetUnavailableError(
+        `public key identifier ${keyId} is not in the saved key set and GitHub's key endpoint is unavailable`,
+      );
+    }
 
     if (this.inflight) {
       // A refetch for another unknown id is under way: the new key may be in it.
@@ -60,12 +75,29 @@ export class PartnerKeyCache {
     return fresh;
   }
 
+  /**
+   * Cold cache, `load` failed: the saved key set if there is one (GitHub is tried again after a
+   * pause), else the caller's 503. Answers false: the keys were not just fetched from GitHub.
+   */
+  private async fallBack(error: unknown): Promise<false> {
+    const saved = await this.options.coldFallback?.().catch(() => undefined);
+    if (!saved) throw error;
+    this.options.onRefreshError?.(error);
+    if (!this.keys) {
+      this.keys = saved;
+      this.fromFallback = true;
+      this.loadedAt = this.now() - this.ttlMs + this.unknownKeyRefetchMs;
+    }
+    return false;
+  }
+
   /** Fetches the key set, sharing one request among concurrent callers. */
   refresh(): Promise<PartnerKeys> {
     this.inflight ??= this.options
       .load()
       .then((keys) => {
         this.keys = keys;
+        this.fromFallback = false;
         this.loadedAt = this.now();
         return keys;
       })

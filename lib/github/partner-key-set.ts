@@ -19,10 +19,16 @@ const keySetSchema = z.object({
 
 export type PartnerKeys = ReadonlyMap<string, KeyObject>;
 
+/** The key set as GitHub publishes it, validated: what the sweep saves for cold starts. */
+export type PartnerKeySetDocument = z.infer<typeof keySetSchema>;
+
 export function parsePartnerKeySet(json: unknown): PartnerKeys {
-  const parsed = keySetSchema.parse(json);
+  return keysOf(keySetSchema.parse(json));
+}
+
+export function keysOf(document: PartnerKeySetDocument): PartnerKeys {
   const keys = new Map<string, KeyObject>();
-  for (const entry of parsed.public_keys) {
+  for (const entry of document.public_keys) {
     keys.set(entry.key_identifier, createPublicKey(entry.key));
   }
   return keys;
@@ -37,6 +43,12 @@ export interface KeySetFetchOptions {
 }
 
 export function partnerKeySetLoader(options: KeySetFetchOptions): () => Promise<PartnerKeys> {
+  const fetchDocument = partnerKeySetFetcher(options);
+  return async () => keysOf(await fetchDocument());
+}
+
+/** GET of the key set, checked: every key parses as a public key, or KeySetUnavailableError. */
+export function partnerKeySetFetcher(options: KeySetFetchOptions): () => Promise<PartnerKeySetDocument> {
   const doFetch = options.fetch ?? globalThis.fetch;
   return async () => {
     const headers: Record<string, string> = { accept: "application/json", "user-agent": "tourniquet" };
@@ -54,7 +66,9 @@ export function partnerKeySetLoader(options: KeySetFetchOptions): () => Promise<
       throw new KeySetUnavailableError(`partner signing keys: HTTP ${response.status} from ${options.url}`);
     }
     try {
-      return parsePartnerKeySet(await response.json());
+      const document = keySetSchema.parse(await response.json());
+      keysOf(document);
+      return document;
     } catch (cause) {
       throw new KeySetUnavailableError(`partner signing keys from ${options.url} are malformed`, { cause });
     }

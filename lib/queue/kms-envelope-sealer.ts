@@ -1,5 +1,5 @@
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
-import { SealError } from "../errors.js";
+import type { AwsJsonClient } from "../aws/aws-json-client.js";
+import { isAwsError, SealError } from "../errors.js";
 import { formatBox, gcmOpen, gcmSeal, parseBox } from "./aes-gcm.js";
 import type { TokenSealer } from "./token-sealer.js";
 
@@ -13,10 +13,26 @@ const ENCRYPTION_CONTEXT = { purpose: "tourniquet-token" };
 /** Decrypted data keys kept for `open`; the worker sees few distinct keys, so this rarely evicts. */
 const OPEN_CACHE_SIZE = 100;
 /** KMS errors that mean "this blob is not ours or was altered", as opposed to an outage. */
-const BAD_CIPHERTEXT = new Set(["InvalidCiphertextException", "IncorrectKeyException"]);
+const BAD_CIPHERTEXT = ["InvalidCiphertextException", "IncorrectKeyException"];
+
+/** GenerateDataKey / Decrypt outputs in the awsJson1_1 protocol: blobs are base64 strings. */
+interface GenerateDataKeyOutput {
+  Plaintext?: string;
+  CiphertextBlob?: string;
+  KeyId?: string;
+}
+interface DecryptOutput {
+  Plaintext?: string;
+  KeyId?: string;
+}
+
+/** A base64 blob from a JSON answer; empty when absent or not a string. */
+const blobOf = (value: unknown): Buffer =>
+  typeof value === "string" ? Buffer.from(value, "base64") : Buffer.alloc(0);
 
 export interface KmsEnvelopeSealerOptions {
-  kms: KMSClient;
+  /** A client for the KMS service (awsClientFromEnv(KMS, env)). */
+  kms: AwsJsonClient;
   /** Key id, key ARN, alias name or alias ARN of the KMS key that wraps the data keys. */
   keyId: string;
   /** How long one data key is used for sealing and kept decrypted for opening. Default 5 minutes. */
@@ -40,7 +56,7 @@ interface OpeningKey {
 }
 
 export class KmsEnvelopeSealer implements TokenSealer {
-  private readonly kms: KMSClient;
+  private readonly kms: AwsJsonClient;
   private readonly keyId: string;
   private readonly ttlMs: number;
   private readonly maxUses: number;
@@ -97,18 +113,15 @@ export class KmsEnvelopeSealer implements TokenSealer {
   }
 
   private async generate(): Promise<SealingKey> {
-    const out = await this.kms.send(
-      new GenerateDataKeyCommand({
-        KeyId: this.keyId,
-        KeySpec: "AES_256",
-        EncryptionContext: ENCRYPTION_CONTEXT,
-      }),
-    );
-    if (out.Plaintext?.length !== 32 || !out.CiphertextBlob?.length) {
-      throw new SealError("KMS returned no usable data key");
-    }
-    const key = Buffer.from(out.Plaintext);
-    const blob = Buffer.from(out.CiphertextBlob).toString("base64url");
+    const out = await this.kms.call<GenerateDataKeyOutput>("GenerateDataKey", {
+      KeyId: this.keyId,
+      KeySpec: "AES_256",
+      EncryptionContext: ENCRYPTION_CONTEXT,
+    });
+    const key = blobOf(out.Plaintext);
+    const wrapped = blobOf(out.CiphertextBlob);
+    if (key.length !== 32 || wrapped.length === 0) throw new SealError("KMS returned no usable data key");
+    const blob = wrapped.toString("base64url");
     const expiresAt = this.now() + this.ttlMs;
     this.current = { key, blob, expiresAt, uses: 0 };
     // Tokens sealed in this process can be opened without a Decrypt call.
@@ -131,18 +144,18 @@ export class KmsEnvelopeSealer implements TokenSealer {
 
   private async decrypt(blob: string): Promise<Buffer> {
     try {
-      const out = await this.kms.send(
-        new DecryptCommand({
-          KeyId: this.keyId,
-          CiphertextBlob: Buffer.from(blob, "base64url"),
-          EncryptionContext: ENCRYPTION_CONTEXT,
-        }),
-      );
-      if (out.Plaintext?.length !== 32) throw new SealError("KMS returned no usable data key");
-      return Buffer.from(out.Plaintext);
+      const out = await this.kms.call<DecryptOutput>("Decrypt", {
+        KeyId: this.keyId,
+        CiphertextBlob: Buffer.from(blob, "base64url").toString("base64"),
+        EncryptionContext: ENCRYPTION_CONTEXT,
+      });
+      const key = blobOf(out.Plaintext);
+      if (key.length !== 32) throw new SealError("KMS returned no usable data key");
+      return key;
     } catch (error) {
-      // A forged or foreign data key is a SealError; outages stay as they are, so they are retried.
-      if (error instanceof Error && BAD_CIPHERTEXT.has(error.name)) {
+      // A forged or foreign data key is a SealError; outages (transient AwsErrors) stay as they are,
+      // so the delivery is retried.
+      if (isAwsError(error, ...BAD_CIPHERTEXT)) {
         throw new SealError("sealed token's data key does not decrypt with this KMS key", { cause: error });
       }
       throw error;

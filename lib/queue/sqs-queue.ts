@@ -1,9 +1,6 @@
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { createHash } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { AwsJsonClient } from "../aws/aws-json-client.js";
 import { TourniquetError } from "../errors.js";
 import {
   type Delivery,
@@ -22,13 +19,24 @@ const BATCH_SIZE = 10;
 /** Batches in flight at once; one intake call may queue 1,000 messages (100 batches). */
 const PARALLEL_BATCHES = 5;
 
+/** SendMessageBatch in the awsJson1_0 protocol (target AmazonSQS.SendMessageBatch). */
+interface SendMessageBatchEntry {
+  Id: string;
+  MessageBody: string;
+}
+interface SendMessageBatchOutput {
+  Successful?: { Id?: string; MessageId?: string; MD5OfMessageBody?: string }[];
+  Failed?: { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[];
+}
+
 export interface SqsRemediationQueueOptions {
-  sqs: SQSClient;
+  /** A client for the SQS service (awsClientFromEnv(SQS, env)). */
+  sqs: AwsJsonClient;
   queueUrl: string;
 }
 
 export class SqsRemediationQueue implements RemediationQueue {
-  private readonly sqs: SQSClient;
+  private readonly sqs: AwsJsonClient;
   private readonly queueUrl: string;
 
   constructor(options: SqsRemediationQueueOptions) {
@@ -66,20 +74,41 @@ export class SqsRemediationQueue implements RemediationQueue {
   private async sendChunk(
     chunk: readonly RemediationMessage[],
   ): Promise<{ failed: number; codes: string[] }> {
-    let entries: SendMessageBatchRequestEntry[] = chunk.map((message, index) => ({
+    let entries: SendMessageBatchEntry[] = chunk.map((message, index) => ({
       Id: String(index),
       MessageBody: encodeRemediationMessage(message),
     }));
     let codes: string[] = [];
     for (let attempt = 0; attempt < 2 && entries.length > 0; attempt++) {
-      const out = await this.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
-      );
+      const out = await this.sqs.call<SendMessageBatchOutput>("SendMessageBatch", {
+        QueueUrl: this.queueUrl,
+        Entries: entries,
+      });
+      checkBodyDigests(entries, out);
       const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
       codes = (out.Failed ?? []).map((f) => f.Code ?? "unknown");
       entries = entries.filter((entry) => failedIds.has(entry.Id));
     }
     return { failed: entries.length, codes };
+  }
+}
+
+/**
+ * SQS answers the MD5 of each body it accepted; a mismatch means the body was altered on the way. The
+ * SDK's client refused such an answer (Invalid MD5 checksum), and so do we: the caller sees an error.
+ */
+function checkBodyDigests(entries: readonly SendMessageBatchEntry[], out: SendMessageBatchOutput): void {
+  const bodies = new Map(entries.map((entry) => [entry.Id, entry.MessageBody]));
+  const altered: string[] = [];
+  for (const entry of out.Successful ?? []) {
+    const body = entry.Id === undefined ? undefined : bodies.get(entry.Id);
+    if (body === undefined) continue;
+    if (entry.MD5OfMessageBody !== createHash("md5").update(body, "utf8").digest("hex")) {
+      altered.push(entry.MessageId ?? `entry ${entry.Id}`);
+    }
+  }
+  if (altered.length > 0) {
+    throw new TourniquetError(`SQS acknowledged messages with a wrong body MD5: ${altered.join(", ")}`);
   }
 }
 

@@ -1,7 +1,6 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import type { AwsJsonClient } from "../aws/aws-json-client.js";
 import { parseConfig, type TourniquetConfig } from "../config.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, isAwsError } from "../errors.js";
 
 // The deployed config: the Tourniquet config JSON in an SSM String parameter, and the issuer and
 // channel secrets in one Secrets Manager secret (a JSON object NAME → value). The secret's keys are
@@ -15,8 +14,10 @@ type Env = Record<string, string | undefined>;
 export const CONFIG_TTL_MS = 5 * 60 * 1000;
 
 export interface AwsConfigSourceOptions {
-  ssm: SSMClient;
-  secretsManager: SecretsManagerClient;
+  /** An SSM client (`AwsJsonClient` for `SSM`). */
+  ssm: AwsJsonClient;
+  /** A Secrets Manager client (`AwsJsonClient` for `SECRETS_MANAGER`). */
+  secretsManager: AwsJsonClient;
   /** SSM parameter holding the config JSON (`/tourniquet/<stage>/config`). */
   parameterName: string;
   /** Secret holding NAME → value; none when the config references only the environment. */
@@ -96,8 +97,29 @@ export class AwsConfigSource {
   }
 }
 
+/** SSM GetParameter's output, the fields read here. */
+interface GetParameterOutput {
+  Parameter?: { Name?: string; Value?: string; Version?: number; Type?: string };
+}
+
+/** Secrets Manager GetSecretValue's output, the fields read here. */
+interface GetSecretValueOutput {
+  ARN?: string;
+  Name?: string;
+  SecretString?: string;
+  VersionId?: string;
+}
+
 async function readParameter(options: AwsConfigSourceOptions): Promise<string> {
-  const result = await options.ssm.send(new GetParameterCommand({ Name: options.parameterName }));
+  let result: GetParameterOutput;
+  try {
+    result = await options.ssm.call<GetParameterOutput>("GetParameter", { Name: options.parameterName });
+  } catch (error) {
+    if (isAwsError(error, "ParameterNotFound")) {
+      throw new ConfigError(`SSM parameter ${options.parameterName} does not exist`, { cause: error });
+    }
+    throw error;
+  }
   const value = result.Parameter?.Value;
   if (!value) throw new ConfigError(`SSM parameter ${options.parameterName} has no value`);
   return value;
@@ -105,9 +127,19 @@ async function readParameter(options: AwsConfigSourceOptions): Promise<string> {
 
 async function readSecrets(options: AwsConfigSourceOptions): Promise<Record<string, string>> {
   if (!options.secretArn) return {};
-  const result = await options.secretsManager.send(
-    new GetSecretValueCommand({ SecretId: options.secretArn }),
-  );
+  let result: GetSecretValueOutput;
+  try {
+    result = await options.secretsManager.call<GetSecretValueOutput>("GetSecretValue", {
+      SecretId: options.secretArn,
+    });
+  } catch (error) {
+    if (isAwsError(error, "ResourceNotFoundException")) {
+      throw new ConfigError(`secret ${options.secretArn} does not exist or has no current value`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
   // Messages name the secret and the offending key, never a value.
   const where = `secret ${options.secretArn}`;
   let parsed: unknown;

@@ -1,5 +1,4 @@
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SSMClient } from "@aws-sdk/client-ssm";
+import { awsClientFromEnv, SECRETS_MANAGER, SSM } from "../aws/aws-json-client.js";
 import { loadConfig, type TourniquetConfig } from "../config.js";
 import type { Log } from "../log.js";
 import { AwsConfigSource } from "./aws-config-source.js";
@@ -17,8 +16,8 @@ export async function awsConfig(log: Log, env: Env): Promise<() => TourniquetCon
     return () => config;
   }
   const source = new AwsConfigSource({
-    ssm: new SSMClient({}),
-    secretsManager: new SecretsManagerClient({}),
+    ssm: awsClientFromEnv(SSM, env),
+    secretsManager: awsClientFromEnv(SECRETS_MANAGER, env),
     parameterName,
     secretArn: env.TOURNIQUET_SECRETS_ARN,
     env,

@@ -1,13 +1,15 @@
 import { PartnerKeyCache } from "../github/partner-key-cache.js";
-import { DEFAULT_GITHUB_PUBLIC_KEYS_URL, partnerKeySetLoader } from "../github/partner-key-set.js";
+import { partnerKeySetLoader } from "../github/partner-key-set.js";
+import { savedPartnerKeysLoader } from "../github/saved-partner-keys.js";
 import type { IntakeDeps } from "../intake/receive-partner-report.js";
 import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import { awsConfig, derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
+import { awsGithubKeySetSource } from "./aws-github-keys.js";
 import { awsQueue } from "./aws-queue.js";
 import { awsSealer } from "./aws-sealer.js";
-import { awsStore } from "./aws-store.js";
+import { awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
 
 // The intake Lambda's wiring. Called once per container (the handler memoises it), so clients and the
 // key cache live across invocations.
@@ -15,6 +17,7 @@ import { awsStore } from "./aws-store.js";
 export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<IntakeDeps> {
   const config = await awsConfig(log, env);
   const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
+  const table = awsTable(env);
   return {
     // Getters: a refreshed config (and the issuers built from it) reaches the next invocation.
     get config() {
@@ -23,14 +26,12 @@ export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<I
     get issuers() {
       return issuers();
     },
-    store: awsStore(env),
+    store: awsStore(env, table),
     queue: awsQueue(env),
     sealer: awsSealer(env),
     keys: new PartnerKeyCache({
-      load: partnerKeySetLoader({
-        url: env.GITHUB_PUBLIC_KEYS_URL ?? DEFAULT_GITHUB_PUBLIC_KEYS_URL,
-        token: env.GITHUB_TOKEN,
-      }),
+      load: partnerKeySetLoader(awsGithubKeySetSource(env)),
+      coldFallback: savedPartnerKeysLoader(awsSavedPartnerKeys(env, table)),
       onRefreshError: (error) =>
         log.warn("partner key refresh failed; using cached keys", { error: String(error) }),
     }),

@@ -1,11 +1,22 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AwsJsonClient, awsClientFromEnv, DYNAMODB } from "../aws/aws-json-client.js";
 import { DynamoLeakStore } from "../store/dynamo-leak-store.js";
+import { DynamoSavedPartnerKeys } from "../store/dynamo-saved-partner-keys.js";
 import { type Env, required } from "./aws-env.js";
 
-export function awsStore(env: Env = process.env) {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return new DynamoLeakStore(client, required(env, "TABLE_NAME"));
+/** The leak table TABLE_NAME and one DynamoDB client for everything kept in it. */
+export interface AwsTable {
+  client: AwsJsonClient;
+  tableName: string;
+}
+
+export function awsTable(env: Env = process.env): AwsTable {
+  return { client: awsClientFromEnv(DYNAMODB, env), tableName: required(env, "TABLE_NAME") };
+}
+
+export function awsStore(env: Env = process.env, table: AwsTable = awsTable(env)) {
+  return new DynamoLeakStore(table.client, table.tableName);
+}
+
+export function awsSavedPartnerKeys(env: Env = process.env, table: AwsTable = awsTable(env)) {
+  return new DynamoSavedPartnerKeys(table.client, table.tableName);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { awsClientFromEnv, SECRETS_MANAGER } from "../aws/aws-json-client.js";
 import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import { createChannels } from "../notify/channel-registry.js";
@@ -37,7 +37,7 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
     store: awsStore(env),
     sealer: awsSealer(env),
     templates: loadTemplates(),
-    secrets: new SecretsManagerSecretStore(new SecretsManagerClient({}), {
+    secrets: new SecretsManagerSecretStore(awsClientFromEnv(SECRETS_MANAGER, env), {
       prefix: env.SECRETS_PREFIX ?? "tourniquet/replacements",
       // The stack's data key (SECRETS_KEY_ID); the token key when only that is set.
       kmsKeyId: env.SECRETS_KEY_ID ?? env.TOKEN_KEY_ID,

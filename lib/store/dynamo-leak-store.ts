@@ -1,13 +1,6 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { BadRequestError, ConflictError } from "../errors.js";
+import type { AwsJsonClient } from "../aws/aws-json-client.js";
+import { type AttributeMap, fromAttributes, toAttributes } from "../aws/dynamo-attributes.js";
+import { BadRequestError, ConflictError, isAwsError } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import {
   CLOSED_STATUSES,
@@ -64,26 +57,38 @@ function toItem(leak: Leak): Record<string, unknown> {
   return item;
 }
 
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException ||
-  (error as { name?: string })?.name === "ConditionalCheckFailedException";
+const isConditionFailure = (error: unknown) => isAwsError(error, "ConditionalCheckFailedException");
+
+interface ItemOutput {
+  Item?: AttributeMap;
+  Attributes?: AttributeMap;
+}
+
+interface QueryOutput {
+  Items?: AttributeMap[];
+  LastEvaluatedKey?: AttributeMap;
+}
+
+const page = (output: QueryOutput) => ({
+  items: (output.Items ?? []).map(fromAttributes),
+  lastKey: output.LastEvaluatedKey ? fromAttributes(output.LastEvaluatedKey) : undefined,
+});
 
 /** The leak store on a DynamoDB table laid out as table-schema.ts describes. */
 export class DynamoLeakStore implements LeakStore {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    /** A DynamoDB client (lib/aws/aws-json-client.ts). */
+    private readonly client: AwsJsonClient,
     private readonly tableName: string,
   ) {}
 
   async createLeak(leak: Leak): Promise<{ leak: Leak; created: boolean }> {
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(leak),
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      );
+      await this.client.call("PutItem", {
+        TableName: this.tableName,
+        Item: toAttributes(toItem(leak)),
+        ConditionExpression: "attribute_not_exists(pk)",
+      });
       return { leak, created: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -94,52 +99,48 @@ export class DynamoLeakStore implements LeakStore {
   }
 
   async recordSighting(leakId: string, sighting: NewSighting, at: string): Promise<Sighting> {
-    const result = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: leakPk(leakId), sk: sightingSk(sighting.url, sighting.source) },
-        UpdateExpression:
-          "SET entity = :entity, #url = :url, #source = :source, firstSeen = if_not_exists(firstSeen, :at), lastSeen = :at ADD reports :one",
-        ExpressionAttributeNames: { "#url": "url", "#source": "source" },
-        ExpressionAttributeValues: {
-          ":entity": "sighting",
-          ":url": sighting.url,
-          ":source": sighting.source,
-          ":at": at,
-          ":one": 1,
-        },
-        ReturnValues: "ALL_NEW",
+    const result = await this.client.call<ItemOutput>("UpdateItem", {
+      TableName: this.tableName,
+      Key: toAttributes({ pk: leakPk(leakId), sk: sightingSk(sighting.url, sighting.source) }),
+      UpdateExpression:
+        "SET entity = :entity, #url = :url, #source = :source, firstSeen = if_not_exists(firstSeen, :at), lastSeen = :at ADD reports :one",
+      ExpressionAttributeNames: { "#url": "url", "#source": "source" },
+      ExpressionAttributeValues: toAttributes({
+        ":entity": "sighting",
+        ":url": sighting.url,
+        ":source": sighting.source,
+        ":at": at,
+        ":one": 1,
       }),
-    );
-    return toSighting(result.Attributes ?? {});
+      ReturnValues: "ALL_NEW",
+    });
+    return toSighting(fromAttributes(result.Attributes ?? {}));
   }
 
   async getLeak(id: string): Promise<Leak | undefined> {
-    const result = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: leakPk(id), sk: LEAK_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return result.Item ? toLeak(result.Item) : undefined;
+    const result = await this.client.call<ItemOutput>("GetItem", {
+      TableName: this.tableName,
+      Key: toAttributes({ pk: leakPk(id), sk: LEAK_SK }),
+      ConsistentRead: true,
+    });
+    return result.Item ? toLeak(fromAttributes(result.Item)) : undefined;
   }
 
   async getLeakDetails(id: string): Promise<LeakDetails | undefined> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
+      const result = page(
+        await this.client.call<QueryOutput>("Query", {
           TableName: this.tableName,
           KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": leakPk(id) },
+          ExpressionAttributeValues: toAttributes({ ":pk": leakPk(id) }),
           ConsistentRead: true,
-          ExclusiveStartKey: start,
+          ExclusiveStartKey: start && toAttributes(start),
         }),
       );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
+      items.push(...result.items);
+      start = result.lastKey;
     } while (start);
     const leakItem = items.find((item) => item.sk === LEAK_SK);
     if (!leakItem) return undefined;
@@ -159,14 +160,12 @@ export class DynamoLeakStore implements LeakStore {
     };
     try {
       // The whole item is rewritten so the index keys always follow the fields they derive from.
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(next),
-          ConditionExpression: "version = :expected",
-          ExpressionAttributeValues: { ":expected": leak.version },
-        }),
-      );
+      await this.client.call("PutItem", {
+        TableName: this.tableName,
+        Item: toAttributes(toItem(next)),
+        ConditionExpression: "version = :expected",
+        ExpressionAttributeValues: toAttributes({ ":expected": leak.version }),
+      });
       return next;
     } catch (error) {
       if (isConditionFailure(error)) {
@@ -183,47 +182,48 @@ export class DynamoLeakStore implements LeakStore {
       "#pk": `${index}pk`,
       ...(query.since || query.until ? { "#sk": `${index}sk` } : {}),
     };
-    const values: Record<string, unknown> = { ":pk": partition };
+    const keyValues: Record<string, unknown> = { ":pk": partition };
     let keyCondition = "#pk = :pk";
     if (query.since && query.until) {
       keyCondition += " AND #sk BETWEEN :since AND :until";
-      Object.assign(values, { ":since": query.since, ":until": `${query.until}~` });
+      Object.assign(keyValues, { ":since": query.since, ":until": `${query.until}~` });
     } else if (query.since) {
       keyCondition += " AND #sk >= :since";
-      values[":since"] = query.since;
+      keyValues[":since"] = query.since;
     } else if (query.until) {
       keyCondition += " AND #sk <= :until";
-      values[":until"] = `${query.until}~`;
+      keyValues[":until"] = `${query.until}~`;
     }
     const filters: string[] = [];
     if (query.status && index !== "gsi1") {
       filters.push("#status = :status");
       names["#status"] = "status";
-      values[":status"] = query.status;
+      keyValues[":status"] = query.status;
     }
     if (query.tokenType && index !== "gsi2") {
       filters.push("tokenType = :type");
-      values[":type"] = query.tokenType;
+      keyValues[":type"] = query.tokenType;
     }
-    const input: QueryCommandInput = {
+    const input = {
       TableName: this.tableName,
       IndexName: index,
       KeyConditionExpression: keyCondition,
       ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+      ExpressionAttributeValues: toAttributes(keyValues),
       ScanIndexForward: false, // newest first
       Limit: query.limit,
-      ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor) : undefined,
+      ExclusiveStartKey: query.cursor ? toAttributes(decodeCursor(query.cursor)) : undefined,
+      FilterExpression: filters.length > 0 ? filters.join(" AND ") : undefined,
     };
-    if (filters.length > 0) input.FilterExpression = filters.join(" AND ");
-    const page = await this.client.send(new QueryCommand(input)).catch((error: unknown) => {
+    const output = await this.client.call<QueryOutput>("Query", input).catch((error: unknown) => {
       // A cursor of the right shape from another listing is still not a start key for this one.
-      if (query.cursor && (error as Error).name === "ValidationException") {
+      if (query.cursor && isAwsError(error, "ValidationException")) {
         throw new BadRequestError("cursor does not belong to this listing", { cause: error });
       }
       throw error;
     });
-    return { items: (page.Items ?? []).map(toLeak), nextCursor: encodeCursor(page.LastEvaluatedKey) };
+    const result = page(output);
+    return { items: result.items.map(toLeak), nextCursor: encodeCursor(result.lastKey) };
   }
 
   private async listByFingerprint(query: LeakQuery): Promise<LeakPage> {

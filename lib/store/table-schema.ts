@@ -7,6 +7,7 @@
 //   leaks by token type and time                            → gsi2pk=TYPE#<type>,     gsi2sk=<first seen>#<id>
 //   all leaks by time                                       → gsi3pk=LEAKS,           gsi3sk=<first seen>#<id>
 //   leaks by owner and time                                 → gsi4pk=OWNER#<email|id>, gsi4sk=<first seen>#<id>
+//   GitHub's partner key set, as the sweep last fetched it  → pk=GITHUB#PARTNER_KEYS, sk=CURRENT
 // The timeline lives inside the leak item so that a state change and its event are one conditional write.
 
 export const TABLE_KEYS = { partitionKey: "pk", sortKey: "sk" } as const;

@@ -2,28 +2,30 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { isBuiltin } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   Context,
+  ScheduledEvent,
   SQSBatchResponse,
   SQSEvent,
 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BUNDLING } from "../../infra/function-bundles.js";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
+import type { SweepResult } from "../../lib/schedule/run-sweep.js";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import { leakIdFor } from "../../lib/store/leak.js";
 import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
 import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
 import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
 import { type BuiltBundle, type BundleId, buildBundles, TEMPLATES_BUNDLE } from "../helpers/bundles.js";
+import { makeLeak } from "../helpers/dynamo.js";
+import { type FakeKms, type FakeSqs, startFakeKms, startFakeSqs } from "../helpers/fake-aws.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
 import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
 import { createPartnerSigner, type PartnerSigner } from "../helpers/partner-keys.js";
 import { apiEvent, lambdaContext, sqsEvent, sqsRecord } from "./events.js";
-import { type FakeKms, type FakeSqs, startFakeKms, startFakeSqs } from "./fake-aws.js";
 
 // The handlers as Lambda runs them: each bundled exactly as the CDK stack bundles it (minified ESM with
 // the AWS SDK inside), loaded with Node's own `import()` (not vitest's transform), and invoked with API
@@ -36,6 +38,7 @@ type ApiHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+type SweepHandler = (event: ScheduledEvent, context: Context) => Promise<SweepResult>;
 
 const TABLE_NAME = "tourniquet-leaks";
 const SANDBOX_TYPE = "tourniquet_sandbox_token";
@@ -185,7 +188,13 @@ function filesUnder(dir: string): string[] {
 describe("handler bundles", () => {
   it("builds one minified ESM file per function (AWS SDK from the runtime), the templates next to the worker", () => {
     expect(transformedByVitest).toBe(false);
-    expect(bundles.map((b) => b.id).sort()).toEqual(["AdminApi", "Healthz", "PartnerReport", "Remediate"]);
+    expect(bundles.map((b) => b.id).sort()).toEqual([
+      "AdminApi",
+      "Healthz",
+      "PartnerReport",
+      "Remediate",
+      "Sweep",
+    ]);
     for (const b of bundles) {
       const code = readFileSync(b.file, "utf8");
       expect(code.startsWith(BUNDLING.banner)).toBe(true);
@@ -231,7 +240,7 @@ describe("handler bundles", () => {
         { token_hash: fingerprint, token_type: SANDBOX_TYPE, label: "true_positive" },
       ]);
 
-      const store = new DynamoLeakStore(dynamo.documents, TABLE_NAME);
+      const store = new DynamoLeakStore(dynamo.client, TABLE_NAME);
       const leak = await store.getLeak(leakId);
       expect(leak).toMatchObject({ id: leakId, fingerprint, tokenType: SANDBOX_TYPE });
       expect(keysServer.requestCount).toBe(1);
@@ -267,7 +276,7 @@ describe("handler bundles", () => {
       expect(sandbox.get(issued.keyId)).toMatchObject({ status: "revoked", revocations: 1 });
       // A separate function instance: it had to ask KMS to unwrap the data key.
       expect(kms.calls).toContain("Decrypt");
-      const leak = await new DynamoLeakStore(dynamo.documents, TABLE_NAME).getLeak(leakId);
+      const leak = await new DynamoLeakStore(dynamo.client, TABLE_NAME).getLeak(leakId);
       expect(leak?.status).toBe("revoked");
       const outbox = filesUnder(join(workDir, "outbox"));
       expect(outbox.length).toBeGreaterThan(0);
@@ -302,13 +311,78 @@ describe("handler bundles", () => {
     });
 
     it("the raw token is in no table item, log line or outbox file", async () => {
-      const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: TABLE_NAME }));
+      const { Items = [] } = await dynamo.client.call<{ Items?: unknown[] }>("Scan", {
+        TableName: TABLE_NAME,
+      });
       expect(Items.length).toBeGreaterThan(0);
       expect(JSON.stringify(Items)).not.toContain(issued.token);
       expect(output.join("").length).toBeGreaterThan(0);
       expect(output.join("")).not.toContain(issued.token);
       for (const file of filesUnder(join(workDir, "outbox"))) {
         expect(readFileSync(file, "utf8")).not.toContain(issued.token);
+      }
+    });
+  });
+  describe("the scheduled sweep", () => {
+    const scheduled: ScheduledEvent = {
+      version: "0",
+      id: "00000000-0000-4000-8000-000000000001",
+      "detail-type": "Scheduled Event",
+      source: "aws.events",
+      account: "000000000000",
+      time: new Date().toISOString(),
+      region: "us-east-1",
+      resources: ["arn:aws:events:us-east-1:000000000000:rule/tourniquet-dev-SweepSchedule"],
+      detail: {},
+    };
+
+    it("saves GitHub's key set and sends a leak whose message was lost back to the worker", async () => {
+      const store = new DynamoLeakStore(dynamo.client, TABLE_NAME);
+      const longAgo = new Date(Date.now() - 60 * 60_000).toISOString();
+      const lost = makeLeak({
+        firstSeen: longAgo,
+        sealedToken: "v1.kms.sealed-elsewhere",
+        timeline: [{ at: longAgo, step: "intake", outcome: "ok", actor: "intake", detail: "report" }],
+      });
+      await store.createLeak(lost);
+      const fetchesBefore = keysServer.requestCount;
+      const sentBefore = sqs.sent.length;
+
+      const result = await (handlers.get("Sweep") as SweepHandler)(scheduled, lambdaContext("Sweep"));
+
+      expect(result.partnerKeys).toMatchObject({ saved: true, keys: 1 });
+      expect(result.reconcile.requeued).toBe(1);
+      expect(keysServer.requestCount).toBe(fetchesBefore + 1);
+      const resent = sqs.sent.slice(sentBefore).map((m) => JSON.parse(m.body) as { leakId: string });
+      expect(resent).toEqual([{ leakId: lost.id, sealedToken: "v1.kms.sealed-elsewhere" }]);
+      expect((await store.getLeak(lost.id))?.timeline.at(-1)).toMatchObject({
+        step: "reconcile",
+        actor: "sweep",
+      });
+    });
+
+    it("lets a cold intake verify reports with the saved key set while GitHub's key endpoint is down", async () => {
+      keysServer.failWith(503);
+      try {
+        const bundle = bundles.find((b) => b.id === "PartnerReport")?.file ?? "";
+        // A fresh module instance: a new container, with an empty key cache.
+        const cold = (await import(/* @vite-ignore */ `${pathToFileURL(bundle).href}?cold`)) as {
+          handler: ApiHandler;
+        };
+        const fresh = sandbox.issue({ email: "cold@example.test" });
+        const report = signedReport([
+          { token: fresh.token, type: SANDBOX_TYPE, url: "https://gist.github.com/x", source: "gist" },
+        ]);
+        const result = await cold.handler(
+          apiEvent("POST /v1/github/secret-scanning", report),
+          lambdaContext("PartnerReport"),
+        );
+        expect(result.statusCode, result.body).toBe(200);
+        expect(JSON.parse(result.body ?? "")).toEqual([
+          { token_hash: fingerprintToken(fresh.token), token_type: SANDBOX_TYPE, label: "true_positive" },
+        ]);
+      } finally {
+        keysServer.recover();
       }
     });
   });

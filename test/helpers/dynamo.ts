@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
+import type { AwsJsonClient } from "../../lib/aws/aws-json-client.js";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import { type Leak, leakIdFor } from "../../lib/store/leak.js";
 import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
@@ -11,8 +10,8 @@ import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../..
 
 export interface TestStore {
   store: DynamoLeakStore;
-  documents: DynamoDBDocumentClient;
-  client: DynamoDBClient;
+  /** The engine's DynamoDB client, to look at raw items. */
+  client: AwsJsonClient;
   tableName: string;
   /** Closes the engine if this call started it; a shared engine is left running. */
   close(): Promise<void>;
@@ -33,8 +32,7 @@ export async function createTestStore(engine?: EmbeddedDynamo): Promise<TestStor
     throw error;
   }
   return {
-    store: new DynamoLeakStore(dynamo.documents, tableName),
-    documents: dynamo.documents,
+    store: new DynamoLeakStore(dynamo.client, tableName),
     client: dynamo.client,
     tableName,
     close: async () => {

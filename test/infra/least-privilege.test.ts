@@ -20,6 +20,7 @@ const fn = {
   worker: functionId(template, "Remediate"),
   admin: functionId(template, "AdminApi"),
   healthz: functionId(template, "Healthz"),
+  sweep: functionId(template, "Sweep"),
 };
 const tokenKey = onlyLogicalId(template, "AWS::KMS::Key", {
   Properties: { Description: "Tourniquet (dev): seals leaked tokens in remediation messages" },
@@ -43,13 +44,14 @@ describe("token key", () => {
     expect(actionsOn(template, fn.worker, tokenKey)).toEqual(["kms:Decrypt"]);
   });
 
-  it("the admin API and the health check may not use it at all", () => {
+  it("the admin API, the health check and the sweep may not use it at all", () => {
     expect(actionsOn(template, fn.admin, tokenKey)).toEqual([]);
     expect(actionsOn(template, fn.healthz, tokenKey)).toEqual([]);
+    expect(actionsOn(template, fn.sweep, tokenKey)).toEqual([]);
   });
 
   it("no function may decrypt with any key it is not meant to: only the worker holds kms:Decrypt on the token key", () => {
-    for (const id of [fn.intake, fn.admin, fn.healthz]) {
+    for (const id of [fn.intake, fn.admin, fn.healthz, fn.sweep]) {
       const decrypts = statementsOf(template, id).filter(
         (s) => actionsOf(s).some((a) => a === "kms:Decrypt" || a === "kms:*") && names(s, tokenKey),
       );
@@ -60,7 +62,7 @@ describe("token key", () => {
 
 describe("email and secrets", () => {
   it("only the worker may send email, and only from the configured SES identity", () => {
-    for (const id of [fn.intake, fn.admin, fn.healthz]) {
+    for (const id of [fn.intake, fn.admin, fn.healthz, fn.sweep]) {
       expect(allActions(id).filter((a) => a.startsWith("ses:"))).toEqual([]);
     }
     const ses = statementsOf(template, fn.worker).filter((s) => actionsOf(s).includes("ses:SendEmail"));
@@ -99,6 +101,17 @@ describe("email and secrets", () => {
   it("the admin API reads no config, no secrets and sends no mail", () => {
     expect(actionsOn(template, fn.admin, parameter)).toEqual([]);
     expect(actionsOn(template, fn.admin, secret)).toEqual([]);
+  });
+
+  it("the sweep reads no config and no secrets, sends no mail, and may only send to the queue", () => {
+    expect(actionsOn(template, fn.sweep, parameter)).toEqual([]);
+    expect(actionsOn(template, fn.sweep, secret)).toEqual([]);
+    expect(
+      allActions(fn.sweep).filter((a) => a.startsWith("ses:") || a.startsWith("secretsmanager:")),
+    ).toEqual([]);
+    const onQueue = actionsOn(template, fn.sweep, queue);
+    expect(onQueue).toContain("sqs:SendMessage");
+    expect(onQueue.filter((a) => a === "sqs:ReceiveMessage" || a === "sqs:DeleteMessage")).toEqual([]);
   });
 
   it("the health check has no permissions beyond its logs", () => {
@@ -158,9 +171,11 @@ describe("environment variables and grants go together", () => {
       SECRETS_PREFIX: "tourniquet/dev/replacements",
       SECRETS_KEY_ID: { "Fn::GetAtt": [dataKey, "Arn"] },
     });
-    expect(environmentOf(template, fn.intake)).toMatchObject({
-      GITHUB_PUBLIC_KEYS_URL: "https://api.github.com/meta/public_keys/secret_scanning",
-    });
+    for (const id of [fn.intake, fn.sweep]) {
+      expect(environmentOf(template, id)).toMatchObject({
+        GITHUB_PUBLIC_KEYS_URL: "https://api.github.com/meta/public_keys/secret_scanning",
+      });
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import {
   FUNCTION_SIZING,
   INITIAL_CONFIG,
   INTAKE_TIMEOUT,
+  SWEEP_RATE,
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
   WORKER_TIMEOUT,
@@ -278,6 +279,36 @@ describe("functions", () => {
       ScalingConfig: { MaximumConcurrency: WORKER_MAX_CONCURRENCY },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
     });
+  });
+});
+
+describe("schedule", () => {
+  it("runs the sweep every 5 minutes, without retries that could overlap the next run", () => {
+    const rules = Object.values(template.findResources("AWS::Events::Rule"));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties).toMatchObject({
+      ScheduleExpression: `rate(${SWEEP_RATE.toMinutes()} minutes)`,
+      State: "ENABLED",
+      Targets: [
+        expect.objectContaining({
+          Arn: { "Fn::GetAtt": [fnIds.Sweep, "Arn"] },
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
+      ],
+    });
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: fnIds.Sweep },
+      MaximumRetryAttempts: 0,
+    });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: { "Fn::GetAtt": [fnIds.Sweep, "Arn"] },
+      Principal: "events.amazonaws.com",
+    });
+  });
+
+  it("gives a run a minute, well inside the rate, so runs do not pile up", () => {
+    expect(FUNCTION_SIZING.Sweep.timeout.toSeconds()).toBeLessThan(SWEEP_RATE.toSeconds() / 2);
   });
 });
 

@@ -1,22 +1,44 @@
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
-import { TourniquetError } from "../../lib/errors.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { AwsJsonClient, SQS } from "../../lib/aws/aws-json-client.js";
+import { AwsError, TourniquetError } from "../../lib/errors.js";
 import type { Delivery, RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { consumeSqsEvent, deliveriesFromSqsEvent, SqsRemediationQueue } from "../../lib/queue/sqs-queue.js";
+import { type AwsRequest, errorFault, type FakeSqs, startFakeSqs } from "../helpers/fake-aws.js";
 
-const QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/tourniquet-remediation";
 const RAW_TOKEN = "tqs_live_4f8a1c9e2b7d6035aa91f2a";
 
-const sqs = mockClient(SQSClient);
-const queue = () =>
-  new SqsRemediationQueue({ sqs: new SQSClient({ region: "us-east-1" }), queueUrl: QUEUE_URL });
+interface BatchInput {
+  QueueUrl: string;
+  Entries: { Id: string; MessageBody: string }[];
+}
+
+let fake: FakeSqs;
+beforeAll(async () => {
+  fake = await startFakeSqs();
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+const client = (options: { timeoutMs?: number } = {}) =>
+  new AwsJsonClient(SQS, {
+    region: "us-east-1",
+    endpoint: fake.url,
+    credentials: () => ({ accessKeyId: "test", secretAccessKey: "test" }),
+    baseDelayMs: 1,
+    ...options,
+  });
+const queue = (options: { queueUrl?: string; timeoutMs?: number } = {}) =>
+  new SqsRemediationQueue({ sqs: client(options), queueUrl: options.queueUrl ?? fake.queueUrl });
 const messages = (n: number): RemediationMessage[] =>
   Array.from({ length: n }, (_, i) => ({ leakId: `leak-${i}`, sealedToken: `v1.kms.blob.iv.ct${i}.tag` }));
-const entriesOf = (call: number) =>
-  sqs.commandCalls(SendMessageBatchCommand)[call]?.args[0].input.Entries as SendMessageBatchRequestEntry[];
+/** The SendMessageBatch requests the fake received, in order. */
+const batches = (): AwsRequest[] => fake.requests.filter((r) => r.target === "AmazonSQS.SendMessageBatch");
+const inputOf = (call: number) => batches()[call]?.input as BatchInput;
+const entriesOf = (call: number) => inputOf(call).Entries;
+const leakIdsOf = (call: number) => entriesOf(call).map((e) => JSON.parse(e.MessageBody).leakId as string);
 
 function record(messageId: string, body: string, receiveCount?: string): SQSRecord {
   return {
@@ -39,30 +61,55 @@ function record(messageId: string, body: string, receiveCount?: string): SQSReco
 const body = (i: number) => encodeRemediationMessage({ leakId: `leak-${i}`, sealedToken: `sealed-${i}` });
 
 describe("SqsRemediationQueue.send", () => {
-  beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-  });
+  beforeEach(() => fake.reset());
 
   it("sends 25 messages as batches of 10, 10 and 5 with ids local to each batch", async () => {
     await queue().send(messages(25));
-    const calls = sqs.commandCalls(SendMessageBatchCommand);
-    expect(calls.map((c) => c.args[0].input.Entries?.length).sort()).toEqual([10, 10, 5].sort());
+    const calls = batches();
+    expect(calls.map((c) => (c.input as BatchInput).Entries.length).sort()).toEqual([10, 10, 5].sort());
     for (const call of calls) {
-      expect(call.args[0].input.QueueUrl).toBe(QUEUE_URL);
-      expect(call.args[0].input.Entries?.map((e) => e.Id)).toEqual(
-        Array.from({ length: call.args[0].input.Entries?.length ?? 0 }, (_, i) => String(i)),
+      const input = call.input as BatchInput;
+      expect(input.QueueUrl).toBe(fake.queueUrl);
+      expect(input.Entries.map((e) => e.Id)).toEqual(
+        Array.from({ length: input.Entries.length }, (_, i) => String(i)),
       );
     }
-    const leakIds = calls.flatMap((c) =>
-      c.args[0].input.Entries?.map((e) => JSON.parse(e.MessageBody ?? "").leakId),
-    );
+    const leakIds = calls.flatMap((_, i) => leakIdsOf(i));
     expect(new Set(leakIds)).toEqual(new Set(messages(25).map((m) => m.leakId)));
+    expect(fake.sent).toHaveLength(25);
+  });
+
+  it("speaks awsJson1_0 to SQS, signed with SigV4 for the sqs service", async () => {
+    await queue().send(messages(1));
+    const [request] = batches();
+    expect(request?.headers["content-type"]).toBe("application/x-amz-json-1.0");
+    expect(request?.headers["x-amz-target"]).toBe("AmazonSQS.SendMessageBatch");
+    expect(request?.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/us-east-1\/sqs\/aws4_request, SignedHeaders=[\w;-]+, Signature=[0-9a-f]{64}$/,
+    );
+  });
+
+  it("sends at most 5 batches at once", async () => {
+    // SQS holds every request until released: the send has as many batches in flight as it allows.
+    let release = () => {};
+    const until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    fake.faults.push(...Array.from({ length: 12 }, () => ({ kind: "hold" as const, until })));
+    const sending = queue().send(messages(120));
+    await vi.waitFor(() => expect(batches()).toHaveLength(5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches()).toHaveLength(5);
+    release();
+    await sending;
+    expect(batches()).toHaveLength(12);
+    expect(fake.sent).toHaveLength(120);
+    expect(fake.peakConcurrency).toBe(5);
   });
 
   it("sends nothing for an empty list", async () => {
     await queue().send([]);
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(fake.requests).toHaveLength(0);
   });
 
   it("puts the sealed token in the body, never the raw one", async () => {
@@ -70,43 +117,111 @@ describe("SqsRemediationQueue.send", () => {
     await queue().send([{ leakId: "leak-1", sealedToken }]);
     const [entry] = entriesOf(0);
     expect(JSON.parse(entry?.MessageBody ?? "")).toEqual({ leakId: "leak-1", sealedToken });
-    expect(JSON.stringify(sqs.calls().map((c) => c.args[0].input))).not.toContain(RAW_TOKEN);
+    expect(fake.sent.map((m) => JSON.parse(m.body))).toEqual([{ leakId: "leak-1", sealedToken }]);
+    expect(JSON.stringify(fake.requests.map((r) => r.input))).not.toContain(RAW_TOKEN);
   });
 
   it("resends only the failed entries once and succeeds if they go through", async () => {
-    sqs
-      .on(SendMessageBatchCommand)
-      .resolvesOnce({
-        Successful: [],
-        Failed: [
-          { Id: "2", Code: "InternalError", SenderFault: false },
-          { Id: "7", Code: "InternalError", SenderFault: false },
-        ],
-      })
-      .resolves({ Successful: [], Failed: [] });
+    fake.failEntry = (entry, call) =>
+      call === 1 && (entry.Id === "2" || entry.Id === "7")
+        ? { Code: "InternalError", SenderFault: false, Message: "Internal error" }
+        : undefined;
     await queue().send(messages(10));
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(2);
-    expect(entriesOf(1).map((e) => JSON.parse(e.MessageBody ?? "").leakId)).toEqual(["leak-2", "leak-7"]);
+    expect(batches()).toHaveLength(2);
+    expect(leakIdsOf(1)).toEqual(["leak-2", "leak-7"]);
+    expect(fake.sent).toHaveLength(10);
   });
 
-  it("throws a TourniquetError naming how many failed when the retry fails too", async () => {
-    sqs.on(SendMessageBatchCommand).callsFake(async (input: { Entries: SendMessageBatchRequestEntry[] }) => ({
-      Successful: [],
-      Failed: input.Entries.filter((e) => e.Id === "0").map((e) => ({
-        Id: e.Id,
-        Code: "InternalError",
-        SenderFault: false,
-        Message: `failed ${e.MessageBody}`,
-      })),
-    }));
+  it("throws a TourniquetError naming how many failed, and the codes only, when the retry fails too", async () => {
+    fake.failEntry = (entry) =>
+      entry.Id === "0"
+        ? { Code: "InternalError", SenderFault: false, Message: `failed ${entry.MessageBody}` }
+        : undefined;
     const error = await queue()
       .send(messages(12))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TourniquetError);
-    expect((error as Error).message).toMatch(/^2 of 12 remediation messages could not be queued/);
+    expect((error as Error).message).toBe("2 of 12 remediation messages could not be queued (InternalError)");
     expect((error as Error).message).not.toContain("v1.kms");
     // Two batches, each sent once and its failed entry resent once.
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(4);
+    expect(batches()).toHaveLength(4);
+    expect(fake.sent).toHaveLength(10);
+  });
+
+  it("names every distinct code of the entries that still failed after the resend", async () => {
+    const codes: Record<string, string> = { "1": "KmsThrottled", "4": "InvalidParameterValue" };
+    fake.failEntry = (entry) => {
+      const code = codes[entry.Id];
+      return code ? { Code: code, SenderFault: code === "InvalidParameterValue", Message: "no" } : undefined;
+    };
+    const error = await queue()
+      .send(messages(5))
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      "2 of 5 remediation messages could not be queued (KmsThrottled, InvalidParameterValue)",
+    );
+    expect(batches()).toHaveLength(2);
+    expect(entriesOf(1).map((e) => e.Id)).toEqual(["1", "4"]);
+  });
+
+  it("lets the client retry a throttled batch (403 RequestThrottled) and a 5xx", async () => {
+    fake.faults.push(
+      errorFault(403, "com.amazonaws.sqs#RequestThrottled", "Request is throttled.", {
+        "x-amzn-query-error": "RequestThrottled;Sender",
+      }),
+      errorFault(503, "com.amazonaws.sqs#ServiceUnavailable", "Service is unavailable."),
+    );
+    await queue().send(messages(3));
+    expect(batches()).toHaveLength(3);
+    expect(fake.sent).toHaveLength(3);
+  });
+
+  it("lets the client retry a dropped connection and a timed-out request", async () => {
+    fake.faults.push({ kind: "drop" }, { kind: "delay", ms: 500 });
+    await queue({ timeoutMs: 100 }).send(messages(2));
+    expect(batches()).toHaveLength(3);
+    expect(fake.sent).toHaveLength(2);
+  });
+
+  it("throws the transient AwsError when SQS stays throttled past the client's attempts", async () => {
+    fake.faults.push(
+      ...Array.from({ length: 3 }, () =>
+        errorFault(403, "com.amazonaws.sqs#RequestThrottled", "Request is throttled."),
+      ),
+    );
+    const error = await queue()
+      .send(messages(1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AwsError);
+    expect(error).toMatchObject({ code: "RequestThrottled", httpStatus: 403, transient: true });
+    expect(batches()).toHaveLength(3);
+    expect(fake.sent).toHaveLength(0);
+  });
+
+  it("throws a permanent AwsError, at once, for a queue that does not exist", async () => {
+    const error = await queue({ queueUrl: `${fake.url}/000000000000/no-such-queue` })
+      .send(messages(1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AwsError);
+    expect(error).toMatchObject({ code: "QueueDoesNotExist", httpStatus: 400, transient: false });
+    expect(batches()).toHaveLength(1);
+  });
+
+  it("refuses an acknowledgement whose body MD5 does not match what was sent", async () => {
+    fake.faults.push({
+      kind: "respond",
+      status: 200,
+      body: {
+        Successful: [{ Id: "0", MessageId: "m-altered", MD5OfMessageBody: "0".repeat(32) }],
+        Failed: [],
+      },
+    });
+    const error = await queue()
+      .send(messages(1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TourniquetError);
+    expect((error as Error).message).toContain("m-altered");
+    expect((error as Error).message).not.toContain("v1.kms");
   });
 });
 

@@ -1,46 +1,99 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
-import { ConfigError } from "../../lib/errors.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  AwsJsonClient,
+  type AwsJsonClientOptions,
+  type AwsJsonService,
+  SECRETS_MANAGER,
+  SSM,
+} from "../../lib/aws/aws-json-client.js";
+import { AwsError, ConfigError } from "../../lib/errors.js";
+import { awsConfig } from "../../lib/runtime/aws-config.js";
 import { AwsConfigSource, CONFIG_TTL_MS, loadAwsConfig } from "../../lib/runtime/aws-config-source.js";
+import {
+  ACCESS_DENIED,
+  type FakeSecretsManager,
+  type FakeSsm,
+  startFakeSecretsManager,
+  startFakeSsm,
+  THROTTLED,
+} from "../helpers/fake-aws-config.js";
+import { recordingLog } from "../helpers/recording-log.js";
 
-const ssm = mockClient(SSMClient);
-const secretsManager = mockClient(SecretsManagerClient);
+// The deployed config source against loopback SSM and Secrets Manager fakes that speak the services'
+// wire protocol (awsJson1_1, SigV4), including their failures.
 
 const PARAMETER = "/tourniquet/dev/config";
-const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tourniquet/dev/secrets-AbCdEf";
+const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tourniquet/dev/secrets-AbCdEf";
+const SSM_INTERNAL_ERROR = {
+  error: "InternalServerError",
+  status: 500,
+  message: "An internal error occurred",
+};
+const SM_INTERNAL_ERROR = {
+  error: "InternalServiceError",
+  status: 500,
+  message: "An internal error occurred",
+};
+
+let ssm: FakeSsm;
+let sm: FakeSecretsManager;
+
+beforeAll(async () => {
+  [ssm, sm] = await Promise.all([startFakeSsm(), startFakeSecretsManager()]);
+});
+
+afterAll(async () => {
+  await Promise.all([ssm?.close(), sm?.close()]);
+});
+
+beforeEach(() => {
+  for (const fake of [ssm, sm]) {
+    fake.calls.length = 0;
+    fake.clearFailures();
+  }
+  ssm.parameters.clear();
+  sm.secrets.clear();
+});
+
+const client = (service: AwsJsonService, endpoint: string, extra: Partial<AwsJsonClientOptions> = {}) =>
+  new AwsJsonClient(service, {
+    region: "us-east-1",
+    endpoint,
+    credentials: () => ({ accessKeyId: "test", secretAccessKey: "test" }),
+    baseDelayMs: 1,
+    ...extra,
+  });
 
 const config = (url = "https://keys.example.com/tourniquet") => ({
   issuers: { acme: { kind: "http", url, secret: { env: "ACME_HMAC" } } },
   token_types: { acme_api_key: { issuer: "acme" } },
 });
 
-function putParameter(value: unknown) {
-  ssm.on(GetParameterCommand, { Name: PARAMETER }).resolves({
-    Parameter: { Name: PARAMETER, Value: typeof value === "string" ? value : JSON.stringify(value) },
-  });
-}
-
-function putSecret(value: unknown) {
-  secretsManager
-    .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
-    .resolves({ SecretString: typeof value === "string" ? value : JSON.stringify(value) });
-}
+const text = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
+const putParameter = (value: unknown) => ssm.putParameter(PARAMETER, text(value));
+const putSecret = (value: unknown) => sm.putSecret(SECRET_ARN, text(value));
 
 const options = (extra: Partial<Parameters<typeof loadAwsConfig>[0]> = {}) => ({
-  ssm: new SSMClient({}),
-  secretsManager: new SecretsManagerClient({}),
+  ssm: client(SSM, ssm.url),
+  secretsManager: client(SECRETS_MANAGER, sm.url),
   parameterName: PARAMETER,
   secretArn: SECRET_ARN,
   env: {},
   ...extra,
 });
 
-beforeEach(() => {
-  ssm.reset();
-  secretsManager.reset();
-});
+const failure = async (promise: Promise<unknown>) =>
+  (await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as Error;
+
+/** Neither the message nor any cause in the chain mentions `value`. */
+function expectNotEchoed(error: Error, value: string) {
+  for (let e: unknown = error; e; e = (e as Error).cause) {
+    expect(String((e as Error).message ?? e)).not.toContain(value);
+  }
+}
 
 describe("loadAwsConfig", () => {
   it("resolves the config's secret references from the secret's keys", async () => {
@@ -49,6 +102,9 @@ describe("loadAwsConfig", () => {
     const loaded = await loadAwsConfig(options());
     expect(loaded.secrets).toEqual({ acme: "s3cret-from-secrets-manager" });
     expect(loaded.token_types.acme_api_key?.issuer).toBe("acme");
+    // The documented request shapes, one call each.
+    expect(ssm.callsOf("GetParameter")).toEqual([{ Name: PARAMETER }]);
+    expect(sm.callsOf("GetSecretValue")).toEqual([{ SecretId: SECRET_ARN }]);
   });
 
   it("merges the secret over the environment, which still fills the config's variable references", async () => {
@@ -66,7 +122,7 @@ describe("loadAwsConfig", () => {
     putParameter(config());
     const loaded = await loadAwsConfig(options({ secretArn: undefined, env: { ACME_HMAC: "env" } }));
     expect(loaded.secrets.acme).toBe("env");
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    expect(sm.calls).toHaveLength(0);
   });
 
   it("names the parameter and the field when the config is invalid", async () => {
@@ -80,10 +136,10 @@ describe("loadAwsConfig", () => {
   it("names a missing secret key without printing any secret value", async () => {
     putParameter(config());
     putSecret({ OTHER: "do-not-print-me" });
-    const error = (await loadAwsConfig(options()).catch((e: unknown) => e)) as Error;
+    const error = await failure(loadAwsConfig(options()));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toMatch(/ACME_HMAC is not set/);
-    expect(error.message).not.toContain("do-not-print-me");
+    expectNotEchoed(error, "do-not-print-me");
   });
 
   it("rejects a parameter that is not JSON", async () => {
@@ -93,16 +149,112 @@ describe("loadAwsConfig", () => {
   });
 
   it.each([
-    ["not JSON", "nope"],
-    ["an array", "[]"],
-    ["a non-string value", JSON.stringify({ ACME_HMAC: 42 })],
-  ])("rejects a secret that is %s, without echoing it", async (_what, value) => {
+    ["not JSON", "nope do-not-print-me", "do-not-print-me"],
+    ["an array", '["do-not-print-me"]', "do-not-print-me"],
+    ["a non-string value", JSON.stringify({ ACME_HMAC: 4242 }), "4242"],
+    ["a JSON string", JSON.stringify("do-not-print-me"), "do-not-print-me"],
+  ])("rejects a secret that is %s, without echoing it", async (_what, value, marker) => {
     putParameter(config());
     putSecret(value);
-    const error = (await loadAwsConfig(options()).catch((e: unknown) => e)) as Error;
+    const error = await failure(loadAwsConfig(options()));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(SECRET_ARN);
-    expect(error.message).not.toContain("42");
+    expectNotEchoed(error, marker);
+  });
+
+  it("names the parameter when it does not exist (SSM ParameterNotFound), without retrying", async () => {
+    putSecret({ ACME_HMAC: "v1" });
+    const error = await failure(loadAwsConfig(options()));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(`SSM parameter ${PARAMETER} does not exist`);
+    expect(error.cause).toMatchObject({ code: "ParameterNotFound", httpStatus: 400, transient: false });
+    expect(ssm.callsOf("GetParameter")).toHaveLength(1);
+  });
+
+  it("names the secret when it does not exist (ResourceNotFoundException)", async () => {
+    putParameter(config());
+    const error = await failure(loadAwsConfig(options()));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(`secret ${SECRET_ARN} does not exist`);
+    expect(error.cause).toMatchObject({ code: "ResourceNotFoundException", transient: false });
+    expect(sm.callsOf("GetSecretValue")).toHaveLength(1);
+  });
+
+  it("fails at once on AccessDeniedException, naming the call", async () => {
+    putParameter(config());
+    putSecret({ ACME_HMAC: "v1" });
+    sm.failNext("GetSecretValue", ACCESS_DENIED);
+    const error = await failure(loadAwsConfig(options()));
+    expect(error).toBeInstanceOf(AwsError);
+    expect(error).toMatchObject({ code: "AccessDeniedException", httpStatus: 400, transient: false });
+    expect(error.message).toMatch(/secretsmanager:GetSecretValue failed with 400 AccessDeniedException/);
+    expect(sm.callsOf("GetSecretValue")).toHaveLength(1);
+  });
+
+  it.each([
+    ["a 5xx", SSM_INTERNAL_ERROR],
+    ["throttling", THROTTLED],
+    ["a proxy's 503 page", { status: 503, raw: "<html><body>Service Unavailable</body></html>" }],
+    ["a dropped connection", { drop: true as const }],
+  ])("retries the parameter read after %s", async (_what, injected) => {
+    putParameter(config());
+    putSecret({ ACME_HMAC: "v1" });
+    ssm.failNext("GetParameter", injected);
+    expect((await loadAwsConfig(options())).secrets.acme).toBe("v1");
+    expect(ssm.callsOf("GetParameter")).toHaveLength(2);
+  });
+
+  it.each([
+    ["throttles", THROTTLED],
+    ["answers 5xx", SM_INTERNAL_ERROR],
+  ])(
+    "retries the secret read while Secrets Manager %s, up to the client's attempts",
+    async (_what, injected) => {
+      putParameter(config());
+      putSecret({ ACME_HMAC: "v1" });
+      sm.failNext("GetSecretValue", injected, 2);
+      expect((await loadAwsConfig(options())).secrets.acme).toBe("v1");
+      expect(sm.callsOf("GetSecretValue")).toHaveLength(3);
+    },
+  );
+
+  it("gives up after the client's attempts with a transient error when SSM keeps failing", async () => {
+    putParameter(config());
+    putSecret({ ACME_HMAC: "v1" });
+    ssm.failNext("GetParameter", SSM_INTERNAL_ERROR, Number.POSITIVE_INFINITY);
+    const error = await failure(loadAwsConfig(options()));
+    expect(error).toMatchObject({ code: "InternalServerError", httpStatus: 500, transient: true });
+    expect(ssm.callsOf("GetParameter")).toHaveLength(3);
+  });
+
+  it("times out a read that gets no answer, and retries it", async () => {
+    putParameter(config());
+    putSecret({ ACME_HMAC: "v1" });
+    ssm.failNext("GetParameter", { hang: true });
+    const loaded = await loadAwsConfig(options({ ssm: client(SSM, ssm.url, { timeoutMs: 100 }) }));
+    expect(loaded.secrets.acme).toBe("v1");
+    expect(ssm.callsOf("GetParameter")).toHaveLength(2);
+
+    ssm.failNext("GetParameter", { hang: true }, Number.POSITIVE_INFINITY);
+    const error = await failure(
+      loadAwsConfig(options({ ssm: client(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 2 }) })),
+    );
+    expect(error).toMatchObject({ code: "NetworkingError", transient: true });
+    expect(error.message).toMatch(/ssm:GetParameter timed out after 100 ms/);
+  });
+
+  it("is refused by the fakes when signed with other credentials (the fakes check SigV4)", async () => {
+    putParameter(config());
+    const wrong = client(SSM, ssm.url, {
+      credentials: () => ({ accessKeyId: "test", secretAccessKey: "not-the-secret" }),
+    });
+    const error = await failure(loadAwsConfig(options({ ssm: wrong, secretArn: undefined })));
+    expect(error).toMatchObject({ code: "InvalidSignatureException", transient: false });
+    // A client signing for the wrong service is refused as well.
+    const misrouted = client(SECRETS_MANAGER, ssm.url);
+    await expect(misrouted.call("GetParameter", { Name: PARAMETER })).rejects.toMatchObject({
+      code: "InvalidSignatureException",
+    });
   });
 });
 
@@ -131,8 +283,8 @@ describe("AwsConfigSource", () => {
     advance(CONFIG_TTL_MS - 1);
     expect(await s.get()).toBe(a);
     expect(s.current()).toBe(a);
-    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect(ssm.callsOf("GetParameter")).toHaveLength(1);
+    expect(sm.callsOf("GetSecretValue")).toHaveLength(1);
   });
 
   it("reads again after the TTL and picks up a changed config and a rotated secret", async () => {
@@ -165,16 +317,121 @@ describe("AwsConfigSource", () => {
     expect(String(errors[0])).toMatch(/not valid JSON/);
     // Not retried on every call: only after another TTL.
     expect(await s.get()).toBe(first);
-    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
+    expect(ssm.callsOf("GetParameter")).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      "SSM keeps answering 5xx",
+      () => ssm.failNext("GetParameter", SSM_INTERNAL_ERROR, Infinity),
+      /500 InternalServerError/,
+    ],
+    [
+      "Secrets Manager keeps throttling",
+      () => sm.failNext("GetSecretValue", THROTTLED, Infinity),
+      /ThrottlingException/,
+    ],
+    [
+      "access to the secret is revoked",
+      () => sm.failNext("GetSecretValue", ACCESS_DENIED, Infinity),
+      /AccessDeniedException/,
+    ],
+    [
+      "the parameter was deleted",
+      () => ssm.deleteParameter(PARAMETER),
+      /SSM parameter \/tourniquet\/dev\/config does not exist/,
+    ],
+    ["the secret was deleted", () => sm.secrets.clear(), /does not exist/],
+  ])("keeps the last good config when a refresh fails because %s", async (_what, breakIt, reported) => {
+    const { s, errors, advance } = source();
+    const first = await s.get();
+    breakIt();
+    advance(CONFIG_TTL_MS);
+    expect(await s.get()).toBe(first);
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toMatch(reported);
+    // The background path too: current() keeps answering the good config while refreshes fail.
+    advance(CONFIG_TTL_MS);
+    expect(s.current()).toBe(first);
+    await expect.poll(() => errors.length).toBe(2);
+    expect(s.current()).toBe(first);
+  });
+
+  it("keeps the last good config when a refresh times out", async () => {
+    const { s, errors, advance } = source({
+      ssm: client(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 1 }),
+    });
+    const first = await s.get();
+    ssm.failNext("GetParameter", { hang: true });
+    advance(CONFIG_TTL_MS);
+    expect(await s.get()).toBe(first);
+    expect(errors[0]).toMatchObject({ code: "NetworkingError", transient: true });
   });
 
   it("throws when the first load fails, and tries again on the next call", async () => {
-    ssm.reset();
-    ssm.on(GetParameterCommand).rejects(new Error("AccessDenied"));
+    ssm.failNext("GetParameter", ACCESS_DENIED);
     const { s } = source();
-    await expect(s.get()).rejects.toThrow("AccessDenied");
+    const error = await failure(s.get());
+    expect(error).toMatchObject({ code: "AccessDeniedException", transient: false });
+    expect(error.message).toMatch(/AccessDenied/);
+    expect(() => s.current()).toThrow(ConfigError);
+    expect((await s.get()).secrets.acme).toBe("v1");
+    expect(ssm.callsOf("GetParameter")).toHaveLength(2);
+  });
+
+  it("throws a ConfigError naming the parameter when the first load finds none, and loads once it exists", async () => {
+    ssm.deleteParameter(PARAMETER);
+    const { s } = source();
+    await expect(s.get()).rejects.toThrow(new ConfigError(`SSM parameter ${PARAMETER} does not exist`));
     expect(() => s.current()).toThrow(ConfigError);
     putParameter(config());
     expect((await s.get()).secrets.acme).toBe("v1");
+  });
+});
+
+describe("awsConfig (the Lambda wiring)", () => {
+  const env = () => ({
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_SESSION_TOKEN: "session-token",
+    AWS_ENDPOINT_URL_SSM: ssm.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+    TOURNIQUET_CONFIG_PARAMETER: PARAMETER,
+    TOURNIQUET_SECRETS_ARN: SECRET_ARN,
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("reads the parameter and the secret through the endpoints and credentials of the environment", async () => {
+    putParameter(config());
+    putSecret({ ACME_HMAC: "from-secrets-manager" });
+    const current = await awsConfig(recordingLog().log, env());
+    expect(current().secrets.acme).toBe("from-secrets-manager");
+    expect(ssm.callsOf("GetParameter")).toEqual([{ Name: PARAMETER }]);
+    expect(sm.callsOf("GetSecretValue")).toEqual([{ SecretId: SECRET_ARN }]);
+  });
+
+  it("fails the cold start with the ConfigError when the parameter does not exist", async () => {
+    putSecret({ ACME_HMAC: "v1" });
+    await expect(awsConfig(recordingLog().log, env())).rejects.toThrow(
+      new ConfigError(`SSM parameter ${PARAMETER} does not exist`),
+    );
+  });
+
+  it("logs a failed refresh and keeps the last good config", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    putParameter(config());
+    putSecret({ ACME_HMAC: "v1" });
+    const { log, lines } = recordingLog();
+    const current = await awsConfig(log, env());
+    const first = current();
+    ssm.failNext("GetParameter", ACCESS_DENIED);
+    vi.setSystemTime(Date.now() + CONFIG_TTL_MS);
+    expect(current()).toBe(first);
+    await expect.poll(() => lines.join("\n")).toMatch(/config refresh failed.*AccessDeniedException/);
+    expect(current()).toBe(first);
   });
 });

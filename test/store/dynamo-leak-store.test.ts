@@ -1,5 +1,5 @@
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
+import { type AttributeMap, fromAttributes, toAttributes } from "../../lib/aws/dynamo-attributes.js";
 import { ConflictError } from "../../lib/errors.js";
 import type { Leak, TimelineEvent } from "../../lib/store/leak.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
@@ -20,16 +20,14 @@ describe("DynamoLeakStore (embedded DynamoDB)", () => {
     t = await createTestStore(engine());
   });
 
-  const rawLeakItem = async (id: string) =>
-    (
-      await t.documents.send(
-        new GetCommand({
-          TableName: t.tableName,
-          Key: { pk: `LEAK#${id}`, sk: "LEAK" },
-          ConsistentRead: true,
-        }),
-      )
-    ).Item;
+  const rawLeakItem = async (id: string) => {
+    const { Item } = await t.client.call<{ Item?: AttributeMap }>("GetItem", {
+      TableName: t.tableName,
+      Key: toAttributes({ pk: `LEAK#${id}`, sk: "LEAK" }),
+      ConsistentRead: true,
+    });
+    return Item && fromAttributes(Item);
+  };
 
   describe("createLeak", () => {
     it("creates the leak once and reads it back without key attributes", async () => {
@@ -325,13 +323,11 @@ describe("DynamoLeakStore (embedded DynamoDB)", () => {
         leak.firstSeen,
       );
       await t.store.updateLeak(leak, { status: "active" }, []);
-      const query = await t.documents.send(
-        new QueryCommand({
-          TableName: t.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": `LEAK#${leak.id}` },
-        }),
-      );
+      const query = await t.client.call<{ Items?: AttributeMap[] }>("Query", {
+        TableName: t.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: toAttributes({ ":pk": `LEAK#${leak.id}` }),
+      });
       expect(query.Items).toHaveLength(2);
       expect((await t.store.getLeakDetails(leak.id))?.sightings).toHaveLength(1);
     });

@@ -1,0 +1,56 @@
+import { TourniquetError } from "../errors.js";
+import type { PartnerKeySetDocument } from "../github/partner-key-set.js";
+import type { SavedPartnerKeysStore } from "../github/saved-partner-keys.js";
+import { describeError, type Log } from "../log.js";
+import { type ReconcileDeps, type ReconcileOptions, reconcileLeaks } from "../remediation/reconcile-leaks.js";
+
+// The scheduled sweep (EventBridge, every few minutes; locally a timer): the periodic work nothing
+// else triggers. Both jobs run every time, and a failure of one does not skip the other.
+//   - partner keys: fetch GitHub's key set and save it, so a cold intake survives a key-endpoint outage;
+//   - reconcile: send leaks whose queue message was lost back to the worker (reconcile-leaks.ts).
+
+export interface SweepDeps extends ReconcileDeps {
+  /** GitHub's partner key set, fetched and checked; none where no key endpoint is configured. */
+  fetchPartnerKeys?: (() => Promise<PartnerKeySetDocument>) | undefined;
+  savedPartnerKeys?: SavedPartnerKeysStore | undefined;
+  log: Log;
+}
+
+export interface SweepResult {
+  partnerKeys: { saved: boolean; keys?: number; fetchedAt?: string };
+  reconcile: { examined: number; requeued: number };
+}
+
+export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}): Promise<SweepResult> {
+  const now = deps.now ?? Date.now;
+  const [keys, reconcile] = await Promise.allSettled([
+    refreshSavedKeys(deps, now),
+    reconcileLeaks({ ...deps, now }, options),
+  ]);
+  const failures = [
+    ...(keys.status === "rejected" ? [`partner keys: ${describeError(keys.reason)}`] : []),
+    ...(reconcile.status === "rejected" ? [`reconcile: ${describeError(reconcile.reason)}`] : []),
+  ];
+  if (failures.length > 0) {
+    deps.log.error("sweep failed", { failures });
+    // Thrown, so the function's error metric (and its alarm) sees it.
+    throw new TourniquetError(`sweep failed: ${failures.join("; ")}`);
+  }
+  const result: SweepResult = {
+    partnerKeys: keys.status === "fulfilled" ? keys.value : { saved: false },
+    reconcile:
+      reconcile.status === "fulfilled"
+        ? { examined: reconcile.value.examined, requeued: reconcile.value.requeued.length }
+        : { examined: 0, requeued: 0 },
+  };
+  deps.log.info("sweep done", { ...result });
+  return result;
+}
+
+async function refreshSavedKeys(deps: SweepDeps, now: () => number): Promise<SweepResult["partnerKeys"]> {
+  if (!deps.fetchPartnerKeys || !deps.savedPartnerKeys) return { saved: false };
+  const document = await deps.fetchPartnerKeys();
+  const fetchedAt = new Date(now()).toISOString();
+  await deps.savedPartnerKeys.save({ document, fetchedAt });
+  return { saved: true, keys: document.public_keys.length, fetchedAt };
+}

@@ -1,0 +1,165 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { ConflictError, TourniquetError } from "../../lib/errors.js";
+import type { RemediationMessage, RemediationQueue } from "../../lib/queue/remediation-queue.js";
+import { reconcileLeaks } from "../../lib/remediation/reconcile-leaks.js";
+import type { Leak } from "../../lib/store/leak.js";
+import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
+import { recordingLog } from "../helpers/recording-log.js";
+import { rejection } from "../helpers/rejection.js";
+
+const NOW = Date.parse("2026-11-25T12:00:00.000Z");
+const minutesAgo = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();
+
+function recordingQueue(failWith?: Error): RemediationQueue & { sent: RemediationMessage[] } {
+  const sent: RemediationMessage[] = [];
+  return {
+    sent,
+    async send(messages) {
+      if (failWith) throw failWith;
+      sent.push(...messages);
+    },
+  };
+}
+
+/** A leak whose last event happened `idleMinutes` ago. */
+function idleLeak(idleMinutes: number, overrides: Partial<Leak> = {}): Leak {
+  const at = minutesAgo(idleMinutes);
+  return makeLeak({
+    firstSeen: minutesAgo(idleMinutes + 1),
+    sealedToken: "v1.local.sealed-box",
+    timeline: [
+      { at: minutesAgo(idleMinutes + 1), step: "intake", outcome: "ok", actor: "intake", detail: "report" },
+      { at, step: "verify", outcome: "ok", actor: "worker", detail: "verified" },
+    ],
+    ...overrides,
+  });
+}
+
+describe("reconcileLeaks (embedded DynamoDB)", () => {
+  const engine = sharedEngine();
+  let t: TestStore;
+
+  beforeEach(async () => {
+    t = await createTestStore(engine());
+  });
+
+  const seed = async (...leaks: Leak[]) => {
+    for (const leak of leaks) await t.store.createLeak(leak);
+    return leaks;
+  };
+
+  it("re-queues a leak idle past the threshold that no worker holds, with its sealed token", async () => {
+    const [stuck] = await seed(idleLeak(30, { status: "active" }));
+    const queue = recordingQueue();
+    const { log, lines } = recordingLog();
+
+    const result = await reconcileLeaks({ store: t.store, queue, log, now: () => NOW });
+
+    expect(result.requeued).toEqual([stuck?.id]);
+    expect(queue.sent).toEqual([{ leakId: stuck?.id, sealedToken: "v1.local.sealed-box" }]);
+    const after = await t.store.getLeak(stuck?.id ?? "");
+    expect(after?.timeline.at(-1)).toMatchObject({ step: "reconcile", actor: "sweep", outcome: "ok" });
+    expect(after?.timeline.at(-1)?.detail).toContain(minutesAgo(30));
+    expect(after?.status).toBe("active");
+    expect(lines.join("\n")).toContain("re-queued stuck leaks");
+  });
+
+  it("leaves alone leaks a worker holds, leaks with recent activity, and leaks with nothing left to do", async () => {
+    await seed(
+      idleLeak(30, { lease: { step: "revoke", holder: "w1", until: NOW + 60_000 } }),
+      idleLeak(5),
+      idleLeak(30, { status: "revoked", notification: { status: "sent", at: minutesAgo(30) } }),
+      idleLeak(30, { status: "failed", failure: { step: "revoke", reason: "403", at: minutesAgo(30) } }),
+      idleLeak(30, { status: "dismissed" }),
+      idleLeak(30, { status: "false_positive" }),
+    );
+    const queue = recordingQueue();
+
+    const result = await reconcileLeaks({ store: t.store, queue, log: recordingLog().log, now: () => NOW });
+
+    expect(result.requeued).toEqual([]);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it("re-queues an expired lease and a revoked leak whose owner was never told", async () => {
+    const [expired, untold] = await seed(
+      idleLeak(30, { status: "active", lease: { step: "revoke", holder: "w1", until: NOW - 1 } }),
+      idleLeak(30, { status: "revoked" }),
+    );
+    const queue = recordingQueue();
+
+    const result = await reconcileLeaks({ store: t.store, queue, log: recordingLog().log, now: () => NOW });
+
+    expect(result.requeued.sort()).toEqual([expired?.id, untold?.id].sort());
+  });
+
+  it("sends a stuck leak once per threshold, not on every sweep", async () => {
+    await seed(idleLeak(30));
+    const queue = recordingQueue();
+    const deps = { store: t.store, queue, log: recordingLog().log };
+
+    await reconcileLeaks({ ...deps, now: () => NOW });
+    await reconcileLeaks({ ...deps, now: () => NOW + 5 * 60_000 });
+    expect(queue.sent).toHaveLength(1);
+
+    await reconcileLeaks({ ...deps, now: () => NOW + 16 * 60_000 });
+    expect(queue.sent).toHaveLength(2);
+  });
+
+  it("records nothing when the queue refuses the message, so the next sweep tries again", async () => {
+    const [stuck] = await seed(idleLeak(30));
+    const queue = recordingQueue(new TourniquetError("1 of 1 remediation messages could not be queued"));
+
+    const error = await rejection(
+      reconcileLeaks({ store: t.store, queue, log: recordingLog().log, now: () => NOW }),
+      TourniquetError,
+    );
+
+    expect(error.message).toContain("could not be queued");
+    const after = await t.store.getLeak(stuck?.id ?? "");
+    expect(after?.timeline.map((e) => e.step)).not.toContain("reconcile");
+    expect(after?.version).toBe(stuck?.version);
+  });
+
+  it("lets a worker that moved the leak meanwhile keep its write", async () => {
+    const [stuck] = await seed(idleLeak(30));
+    const queue = recordingQueue();
+    let conflicts = 0;
+    const racingStore = {
+      ...t.store,
+      listLeaks: t.store.listLeaks.bind(t.store),
+      updateLeak: async () => {
+        conflicts++;
+        throw new ConflictError("leak changed");
+      },
+    } as unknown as typeof t.store;
+
+    const result = await reconcileLeaks({
+      store: racingStore,
+      queue,
+      log: recordingLog().log,
+      now: () => NOW,
+    });
+
+    expect(conflicts).toBe(1);
+    expect(result.requeued).toEqual([stuck?.id]);
+  });
+
+  it("pages through many stuck leaks, and stops at the per-run cap with a warning", async () => {
+    const leaks = await seed(...Array.from({ length: 5 }, () => idleLeak(30)));
+    const queue = recordingQueue();
+    const all = await reconcileLeaks(
+      { store: t.store, queue, log: recordingLog().log, now: () => NOW },
+      { pageSize: 2 },
+    );
+    expect(all.requeued.sort()).toEqual(leaks.map((l) => l.id).sort());
+
+    const { log, lines } = recordingLog();
+    const capped = await reconcileLeaks(
+      { store: t.store, queue: recordingQueue(), log, now: () => NOW + 60 * 60_000 },
+      { pageSize: 2, maxPerStatus: 2 },
+    );
+    expect(capped.requeued).toHaveLength(2);
+    expect(lines.join("\n")).toContain("reconcile stopped early");
+  });
+});
