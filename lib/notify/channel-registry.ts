@@ -11,8 +11,8 @@ import type { NotificationChannel } from "./leak-message.js";
 export interface ChannelEnvironment {
   /** Where outbox channels write (the local stack's data dir, or /tmp in Lambda). */
   outboxDir: string;
-  /** Built on demand: only an SES channel needs it. */
-  ses?: () => SESv2Client;
+  /** Built on demand, on the first send: only an SES channel needs it. */
+  ses?: () => Promise<SESv2Client>;
   fetch?: typeof fetch;
 }
 
@@ -34,7 +34,7 @@ export function createChannels(
           name,
           new SesEmailChannel({
             name,
-            ses: env.ses(),
+            ses: env.ses,
             from: settings.from,
             configurationSetName: settings.configuration_set,
           }),

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SESv2Client } from "@aws-sdk/client-sesv2";
+import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import { awsClientFromEnv, SECRETS_MANAGER } from "../aws/aws-json-client.js";
 import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
@@ -17,11 +17,12 @@ import { awsStore } from "./aws-store.js";
 export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<WorkerDeps> {
   const config = await awsConfig(log, env);
   const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
-  let ses: SESv2Client | undefined;
+  // The SES client loads with the first email, not at cold start (ses-email-channel.ts).
+  let ses: Promise<SESv2Client> | undefined;
   const channels = derived(config, (current) =>
     createChannels(current, {
       outboxDir: env.OUTBOX_DIR ?? "/tmp/outbox",
-      ses: () => (ses ??= new SESv2Client({})),
+      ses: () => (ses ??= import("@aws-sdk/client-sesv2").then(({ SESv2Client }) => new SESv2Client({}))),
     }),
   );
   return {

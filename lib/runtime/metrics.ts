@@ -1,5 +1,13 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { IntakeMetrics } from "../intake/intake-metrics.js";
 import type { RemediationMetrics } from "../remediation/remediation-metrics.js";
+
+const namespace = () => process.env.POWERTOOLS_METRICS_NAMESPACE ?? "Tourniquet";
+
+/** Publishes what an invocation recorded; an invocation that recorded nothing writes nothing (no warning). */
+const flushOf = (metrics: Metrics) => () => {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+};
 
 /**
  * Powertools metrics (CloudWatch embedded metric format, written to the log) under the namespace and
@@ -7,13 +15,34 @@ import type { RemediationMetrics } from "../remediation/remediation-metrics.js";
  * read `TimeToRevoke` and `LeaksFailed`. `flush()` publishes what one invocation recorded.
  */
 export function createRemediationMetrics(): RemediationMetrics & { flush(): void } {
-  const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "Tourniquet" });
+  const metrics = new Metrics({ namespace: namespace() });
   return {
     revoked: (ms) => {
       metrics.addMetric("TimeToRevoke", MetricUnit.Milliseconds, ms);
       metrics.addMetric("LeaksRevoked", MetricUnit.Count, 1);
     },
     failed: () => metrics.addMetric("LeaksFailed", MetricUnit.Count, 1),
-    flush: () => metrics.publishStoredMetrics(),
+    flush: flushOf(metrics),
+  };
+}
+
+/**
+ * The intake's: `ReportsReceived` (accepted reports), `TokensReported` (distinct tokens in them),
+ * `TokensVerified` (those inline verification labelled), `TruePositives` (labelled live or once live).
+ */
+export function createIntakeMetrics(): IntakeMetrics {
+  const metrics = new Metrics({ namespace: namespace() });
+  return {
+    reported: (feedback) => {
+      metrics.addMetric("ReportsReceived", MetricUnit.Count, 1);
+      metrics.addMetric("TokensReported", MetricUnit.Count, feedback.length);
+      metrics.addMetric("TokensVerified", MetricUnit.Count, feedback.filter((f) => f.label).length);
+      metrics.addMetric(
+        "TruePositives",
+        MetricUnit.Count,
+        feedback.filter((f) => f.label === "true_positive").length,
+      );
+    },
+    flush: flushOf(metrics),
   };
 }

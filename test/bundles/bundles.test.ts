@@ -204,6 +204,12 @@ describe("handler bundles", () => {
         o.imports.filter((i) => i.external).map((i) => i.path),
       );
       expect(external.filter((path) => !isBuiltin(path) && !path.startsWith("@aws-sdk/"))).toEqual([]);
+      // The AWS SDK is never loaded at cold start: AWS APIs go through lib/aws, and the one SDK client
+      // left (SES, worker only) is imported on the first email.
+      const staticSdk = Object.values(b.metafile.outputs).flatMap((o) =>
+        o.imports.filter((i) => i.external && i.kind !== "dynamic-import" && i.path.startsWith("@aws-sdk/")),
+      );
+      expect(staticSdk, b.id).toEqual([]);
       expect(typeof handlers.get(b.id)).toBe("function");
     }
     expect(
@@ -253,6 +259,19 @@ describe("handler bundles", () => {
       expect(message.sealedToken).toMatch(/^v1\.kms\./);
       expect(sent?.body).not.toContain(issued.token);
       expect(kms.calls).toEqual(["GenerateDataKey"]);
+      // The intake's EMF record (CloudWatch embedded metric format) for this report.
+      const emf = output
+        .flatMap((chunk) => chunk.split("\n"))
+        .filter((line) => line.includes('"_aws"') && line.includes("ReportsReceived"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(emf).toEqual([
+        expect.objectContaining({
+          ReportsReceived: 1,
+          TokensReported: 1,
+          TokensVerified: 1,
+          TruePositives: 1,
+        }),
+      ]);
     });
 
     it("an unsigned report gets a 4xx and queues nothing", async () => {

@@ -25,6 +25,7 @@ let issuer: LoopbackServer;
 let store: TestStore;
 let queue: InProcessQueue;
 let handler: ReturnType<typeof createPartnerReportHandler>;
+let handlerDeps: () => Promise<IntakeDeps>;
 
 beforeAll(async () => {
   keys = await FakeGitHubKeysServer.start(readPublishedKeySet().public_keys);
@@ -55,7 +56,8 @@ beforeAll(async () => {
     issuers: IssuerRegistry.fromConfig(config),
     log: recordingLog().log,
   };
-  handler = createPartnerReportHandler(async () => deps, deps.log);
+  handlerDeps = async () => deps;
+  handler = createPartnerReportHandler(handlerDeps, deps.log);
 });
 
 afterAll(async () => {
@@ -131,5 +133,25 @@ describe("partner-report handler", () => {
       error: "signature",
       message: expect.stringMatching(/does not verify/),
     });
+  });
+
+  it("counts accepted reports and what verification made of their tokens, and flushes on every call", async () => {
+    const reported: unknown[] = [];
+    let flushes = 0;
+    const counted = createPartnerReportHandler(handlerDeps, recordingLog().log, {
+      reported: (feedback) => reported.push(feedback),
+      flush: () => flushes++,
+    });
+    const sample = readDocsSample();
+
+    const ok = await counted(event(sample.body, sample.headers), {} as never);
+    const tampered = await counted(
+      event(sample.body.replace("some_token", "some_tokeN"), sample.headers),
+      {} as never,
+    );
+
+    expect([ok.statusCode, tampered.statusCode]).toEqual([200, 401]);
+    expect(reported).toEqual([[expect.objectContaining({ label: "false_positive" })]]);
+    expect(flushes).toBe(2);
   });
 });

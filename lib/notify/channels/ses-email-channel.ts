@@ -1,4 +1,4 @@
-import { type SESv2Client, SendEmailCommand, type SendEmailCommandInput } from "@aws-sdk/client-sesv2";
+import type { SESv2Client, SendEmailCommandInput } from "@aws-sdk/client-sesv2";
 import { NotificationError } from "../../errors.js";
 import { oneLine } from "../../util/one-line.js";
 import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
@@ -8,7 +8,8 @@ import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-m
 
 export interface SesEmailChannelOptions {
   name: string;
-  ses: SESv2Client;
+  /** The client, or a provider that makes it on the first send (the SDK then loads only if mail is sent). */
+  ses: SESv2Client | (() => Promise<SESv2Client>);
   /** A verified SES identity, e.g. `Tourniquet <security@example.com>`. */
   from: string;
   configurationSetName?: string | undefined;
@@ -78,9 +79,14 @@ export class SesEmailChannel implements NotificationChannel {
         : {}),
     };
     try {
-      const output = await this.options.ses.send(new SendEmailCommand(input), {
-        abortSignal: options?.signal,
-      });
+      const ses = this.options.ses;
+      // Imported here, not at the top: loading the SDK client at cold start would cost every
+      // invocation of the worker ~100 ms before its first revocation, email or not.
+      const [client, { SendEmailCommand }] = await Promise.all([
+        typeof ses === "function" ? ses() : ses,
+        import("@aws-sdk/client-sesv2"),
+      ]);
+      const output = await client.send(new SendEmailCommand(input), { abortSignal: options?.signal });
       return { duplicate: false, providerMessageId: output.MessageId };
     } catch (error) {
       throw sesError(this.label, error, options?.signal);

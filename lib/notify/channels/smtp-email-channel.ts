@@ -1,4 +1,4 @@
-import nodemailer, { type NodemailerError, type SMTPTransportOptions, type Transporter } from "nodemailer";
+import type { NodemailerError, SMTPTransportOptions, Transporter } from "nodemailer";
 import { NotificationError } from "../../errors.js";
 import { oneLine } from "../../util/one-line.js";
 import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
@@ -24,7 +24,8 @@ export class SmtpEmailChannel implements NotificationChannel {
   readonly name: string;
   readonly kind = "email";
   private readonly label: string;
-  private readonly transporter: Transporter;
+  private transporter: Promise<Transporter> | undefined;
+  private readonly transport: Transporter | SMTPTransportOptions;
   private readonly from: string;
   private readonly timeoutMs: number;
 
@@ -33,18 +34,26 @@ export class SmtpEmailChannel implements NotificationChannel {
     this.label = `smtp channel "${options.name}"`;
     this.from = options.from;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const t = options.transport;
+    this.transport = options.transport;
+  }
+
+  /** Made on the first send: nodemailer is loaded only by a worker that sends mail over SMTP. */
+  private getTransporter(): Promise<Transporter> {
+    const t = this.transport;
     // Nodemailer's own defaults wait minutes for a silent server. The per-delivery signal is the limit;
     // these only back it up, a little later, so a timeout always reads the same.
     const backstop = this.timeoutMs + 1000;
-    this.transporter = isTransporter(t)
-      ? t
-      : nodemailer.createTransport({
-          connectionTimeout: backstop,
-          greetingTimeout: backstop,
-          socketTimeout: backstop,
-          ...t,
-        });
+    this.transporter ??= isTransporter(t)
+      ? Promise.resolve(t)
+      : import("nodemailer").then(({ default: nodemailer }) =>
+          nodemailer.createTransport({
+            connectionTimeout: backstop,
+            greetingTimeout: backstop,
+            socketTimeout: backstop,
+            ...t,
+          }),
+        );
+    return this.transporter;
   }
 
   async deliver(message: LeakMessage, options?: { signal?: AbortSignal }): Promise<DeliveryResult> {
@@ -60,7 +69,8 @@ export class SmtpEmailChannel implements NotificationChannel {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = options?.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     try {
-      const info = await this.transporter.sendMail({
+      const transporter = await this.getTransporter();
+      const info = await transporter.sendMail({
         from: this.from,
         to: message.recipient.name ? { name: message.recipient.name, address } : address,
         subject: message.subject,
