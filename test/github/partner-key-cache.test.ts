@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createPublicKey, randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KeySetUnavailableError, SignatureError } from "../../lib/errors.js";
 import { PartnerKeyCache, type PartnerKeyCacheOptions } from "../../lib/github/partner-key-cache.js";
@@ -279,5 +279,68 @@ describe("malformed key sets", () => {
     const error = await failure(cache().get(current.keyId));
     expect(error).toBeInstanceOf(KeySetUnavailableError);
     expect(error.message).toMatch(/malformed/);
+  });
+});
+
+describe("cold start with GitHub's key endpoint down, and a saved key set (coldFallback)", () => {
+  const saved =
+    (...signers: PartnerSigner[]) =>
+    async () =>
+      new Map(signers.map((s) => [s.keyId, createPublicKey(s.published.key)] as const));
+
+  it("serves a key from the saved set, reports the outage, and tries GitHub again after a pause", async () => {
+    server.failWith(503);
+    const keys = cache({ coldFallback: saved(current) });
+    const key = await keys.get(current.keyId);
+    expect(key.asymmetricKeyType).toBe("ec");
+    expect(refreshErrors).toHaveLength(1);
+    expect(server.requestCount).toBe(1);
+
+    await keys.get(current.keyId);
+    expect(server.requestCount).toBe(1); // not on every request
+
+    server.recover();
+    clock += 61_000;
+    await keys.get(current.keyId);
+    expect(server.requestCount).toBe(2);
+  });
+
+  it("answers 503, not 401, for a key id the saved set does not know: it may be newer than the copy", async () => {
+    server.failWith(503);
+    const keys = cache({ coldFallback: saved(current) });
+    const error = await failure(keys.get(randomId()));
+    expect(error).toBeInstanceOf(KeySetUnavailableError);
+    expect(error.message).toMatch(/not in the saved key set/);
+  });
+
+  it("once GitHub answers again, unknown ids are refused as bad signatures as usual", async () => {
+    server.failWith(503);
+    const keys = cache({ coldFallback: saved(current) });
+    await keys.get(current.keyId);
+    server.recover();
+    clock += 61_000;
+    expect(await failure(keys.get(randomId()))).toBeInstanceOf(SignatureError);
+  });
+
+  it("answers 503 when there is no saved set, or reading it fails", async () => {
+    server.failWith(503);
+    for (const coldFallback of [async () => undefined, async () => Promise.reject(new Error("table down"))]) {
+      const error = await failure(cache({ coldFallback }).get(current.keyId));
+      expect(error).toBeInstanceOf(KeySetUnavailableError);
+      expect(error.message).toMatch(/HTTP 503/);
+    }
+  });
+
+  it("does not consult the saved set when GitHub answers", async () => {
+    let consulted = 0;
+    const keys = cache({
+      coldFallback: async () => {
+        consulted++;
+        return undefined;
+      },
+    });
+    await keys.get(current.keyId);
+    expect(await failure(keys.get(randomId()))).toBeInstanceOf(SignatureError);
+    expect(consulted).toBe(0);
   });
 });
