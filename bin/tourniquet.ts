@@ -31,8 +31,13 @@ async function main(args: string[]): Promise<number> {
   }
   if (command === "config" && sub === "check") {
     const path = file ?? process.env.TOURNIQUET_CONFIG ?? DEFAULT_CONFIG_PATH;
-    // The local config takes its sandbox secret from the data dir at start; any value does for a check.
-    const config = loadConfig(path, { TOURNIQUET_SANDBOX_SECRET: "check", ...process.env });
+    // The local config takes its secrets from the data dir at start; any value does for a check.
+    const config = loadConfig(path, {
+      TOURNIQUET_SANDBOX_SECRET: "check",
+      TOURNIQUET_GITHUB_WEBHOOK_SECRET: "check",
+      TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "check",
+      ...process.env,
+    });
     const types = Object.keys(config.token_types);
     process.stdout.write(
       `${path}: valid (${Object.keys(config.issuers).length} issuers, ${types.length} token types)\n`,

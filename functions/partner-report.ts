@@ -1,6 +1,4 @@
-import middy from "@middy/core";
-import { type ApiEvent, type ApiResult, header, jsonResponse, rawBody } from "../lib/http/api-event.js";
-import { httpErrors } from "../lib/http/error-response.js";
+import { signedDeliveryRoute } from "../lib/http/signed-delivery-route.js";
 import { type IntakeMetrics, noIntakeMetrics } from "../lib/intake/intake-metrics.js";
 import { type IntakeDeps, receivePartnerReport } from "../lib/intake/receive-partner-report.js";
 import type { Log } from "../lib/log.js";
@@ -15,20 +13,12 @@ export function createPartnerReportHandler(
   log: Log,
   metrics: IntakeMetrics = noIntakeMetrics,
 ) {
-  return middy<ApiEvent, ApiResult>()
-    .use(httpErrors(log))
-    .handler(async (event) => {
-      try {
-        const feedback = await receivePartnerReport(await deps(), {
-          header: (name) => header(event, name),
-          body: rawBody(event),
-        });
-        metrics.reported(feedback);
-        return jsonResponse(200, feedback);
-      } finally {
-        metrics.flush();
-      }
-    });
+  return signedDeliveryRoute({
+    deps,
+    log,
+    metrics,
+    receive: async (intake, report) => ({ status: 200, body: await receivePartnerReport(intake, report) }),
+  });
 }
 
 const log = createLogger();

@@ -16,6 +16,7 @@ export const FUNCTION_BUNDLES = [
   { id: "AdminApi", entry: "functions/admin-api.ts", handler: "handler" },
   { id: "Healthz", entry: "functions/healthz.ts", handler: "handler" },
   { id: "Sweep", entry: "functions/sweep.ts", handler: "handler" },
+  { id: "GithubWebhook", entry: "functions/github-webhook.ts", handler: "handler" },
 ] as const satisfies readonly FunctionBundle[];
 
 /** esbuild settings, as NodejsFunction's `bundling` will apply them (ESM for Node 22 on ARM64). */

@@ -38,6 +38,13 @@ export const FUNCTION_SIZING = {
     // 1 GB keeps cold starts short, and the function runs for well under a second.
     memorySize: 1024,
   },
+  GithubWebhook: {
+    description: "GitHub App webhooks: verify the HMAC, fetch the alert's secret, record, label, enqueue",
+    // GitHub gives a webhook 10 s; the handler fetches the alert through GitHub's API within that and
+    // verifies inline within the config's time box. 1 GB for the same cold-start reason as the intake.
+    timeout: Duration.seconds(10),
+    memorySize: 1024,
+  },
   Remediate: {
     description: "Remediation worker: verify, revoke, re-verify, rotate, notify",
     // 30 s: several issuer calls, each time-boxed (issuer timeout_ms ≤ 25 s, usually 5 s) with retries
@@ -199,6 +206,7 @@ export class TourniquetStack extends Stack {
       AdminApi: admin,
       Healthz: healthz,
       Sweep: sweep,
+      GithubWebhook: webhook,
     } = this.functions;
 
     // Who may touch what: each line sets an environment variable and grants access to what it names.
@@ -209,6 +217,15 @@ export class TourniquetStack extends Stack {
       .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
       .secret("TOURNIQUET_SECRETS_ARN", configSecrets, "read")
       .setting("GITHUB_PUBLIC_KEYS_URL", DEFAULT_GITHUB_PUBLIC_KEYS_URL);
+
+    // The same intake, fed by GitHub App alerts: the App's key and webhook secret come with the config's
+    // secrets.
+    webhook.access
+      .table("TABLE_NAME", leaks.table, "readWrite")
+      .queue("QUEUE_URL", remediation.queue, "send")
+      .key("TOKEN_KEY_ID", tokenKey, "encrypt")
+      .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
+      .secret("TOURNIQUET_SECRETS_ARN", configSecrets, "read");
 
     worker.access
       .table("TABLE_NAME", leaks.table, "readWrite")
@@ -264,6 +281,7 @@ export class TourniquetStack extends Stack {
       settings,
       logRetention,
       partnerReport: intake.fn,
+      githubWebhook: webhook.fn,
       adminApi: admin.fn,
       healthz: healthz.fn,
     });
@@ -282,6 +300,10 @@ export class TourniquetStack extends Stack {
     new CfnOutput(this, "PartnerReportUrl", {
       value: `${api.stage.url}v1/github/secret-scanning`,
       description: "Give this URL to GitHub's secret scanning partner program",
+    });
+    new CfnOutput(this, "GithubWebhookUrl", {
+      value: `${api.stage.url}v1/github/webhooks`,
+      description: "Webhook URL for the GitHub App (secret_scanning_alert events)",
     });
     new CfnOutput(this, "TableName", { value: leaks.table.tableName, description: "Leak store table" });
     new CfnOutput(this, "QueueUrl", { value: remediation.queue.queueUrl, description: "Remediation queue" });

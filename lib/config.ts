@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 import { ConfigError } from "./errors.js";
+import { isLoopbackHost } from "./http/outbound.js";
 
 // The Tourniquet config file (TOURNIQUET_CONFIG): token types → issuers, intake limits, remediation and
 // notification settings. Validated once at start; a bad file stops the service with a message naming
@@ -20,6 +21,30 @@ const httpIssuer = z
     url: z.url({ protocol: /^https?$/ }),
     secret: secretRef,
     timeout_ms: z.int().min(100).max(25_000).default(5_000),
+  })
+  .strict();
+
+/** The GitHub App whose `secret_scanning_alert` webhooks POST /v1/github/webhooks receives. */
+const githubApp = z
+  .object({
+    app_id: z
+      .union([
+        z.int().positive(),
+        z.string().regex(/^(\d{1,20}|Iv[0-9A-Za-z.]{1,60})$/, "must be the App's numeric id or client id"),
+      ])
+      .transform(String)
+      .describe("The App's id (or client id): the `iss` of the JWT the App signs"),
+    private_key: secretRef.describe("The App's private key (PEM), to sign the App's JWT"),
+    webhook_secret: secretRef.describe("The App's webhook secret: X-Hub-Signature-256 is checked with it"),
+    api_url: z
+      .url({ protocol: /^https?$/ })
+      .refine((url) => url.startsWith("https:") || isLoopbackHost(new URL(url).hostname), {
+        message: "must use https (http is allowed on loopback only)",
+      })
+      .default("https://api.github.com")
+      .describe(
+        "GitHub's REST API: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
+      ),
   })
   .strict();
 
@@ -121,6 +146,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    github_app: githubApp.optional(),
     notifications: z
       .object({
         security_contact: z.email().optional(),
@@ -184,6 +210,8 @@ export interface TourniquetConfig extends TourniquetConfigFile {
   secrets: Record<string, string>;
   /** Channel secrets by channel name (Slack webhook URL, webhook HMAC secret, SMTP password). */
   channelSecrets: Record<string, string>;
+  /** The GitHub App's secrets, when `github_app` is configured. */
+  githubAppSecrets?: { privateKey: string; webhookSecret: string } | undefined;
 }
 
 export interface Policy {
@@ -256,7 +284,11 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = "conf
     if (channel.kind === "smtp" && channel.password)
       channelSecrets[name] = resolve(channel.password, `${path}.password`);
   }
-  return { ...config, secrets, channelSecrets };
+  const githubAppSecrets = config.github_app && {
+    privateKey: resolve(config.github_app.private_key, "github_app.private_key"),
+    webhookSecret: resolve(config.github_app.webhook_secret, "github_app.webhook_secret"),
+  };
+  return { ...config, secrets, channelSecrets, githubAppSecrets };
 }
 
 export function loadConfig(path: string, env: Env = process.env): TourniquetConfig {

@@ -97,6 +97,37 @@ export const isAwsError = (error: unknown, ...codes: string[]): error is AwsErro
 /** An issuer call failed; a permanent failure fails the leak at once. */
 export class IssuerError extends ExternalCallError {}
 
+/**
+ * A call to GitHub's REST API (an App installation token, a secret scanning alert) failed. The HTTP
+ * answer is 503 when trying again later may work (GitHub's 5xx, rate limits, timeouts) and 502 when it
+ * will not (401/403/404: the App's key, permissions or installation); the message names the call and the
+ * alert, never a token.
+ */
+export class GithubApiError extends ExternalCallError {
+  override readonly status: number;
+  /** GitHub's HTTP status, when it answered. */
+  readonly httpStatus: number | undefined;
+
+  constructor(
+    message: string,
+    options: {
+      transient: boolean;
+      httpStatus?: number | undefined;
+      retryAfterSeconds?: number | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, options);
+    this.status = options.transient ? 503 : 502;
+    this.httpStatus = options.httpStatus;
+  }
+}
+
+/** An optional feature this request needs is not configured (e.g. `github_app`). */
+export class NotConfiguredError extends TourniquetError {
+  override readonly status = 404;
+}
+
 /** A notification could not be delivered. */
 export class NotificationError extends ExternalCallError {}
 

@@ -5,12 +5,15 @@ import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAdminApiHandler } from "../functions/admin-api.js";
+import { createGithubWebhookHandler } from "../functions/github-webhook.js";
 import { handler as healthzHandler } from "../functions/healthz.js";
 import { createPartnerReportHandler } from "../functions/partner-report.js";
 import { loadConfig, type TourniquetConfig } from "../lib/config.js";
+import { type GithubApp, githubAppFromConfig } from "../lib/github/github-app.js";
 import { PartnerKeyCache } from "../lib/github/partner-key-cache.js";
 import { partnerKeySetFetcher, partnerKeySetLoader } from "../lib/github/partner-key-set.js";
 import { savedPartnerKeysLoader } from "../lib/github/saved-partner-keys.js";
+import type { GithubWebhookDeps } from "../lib/intake/receive-github-webhook.js";
 import type { IntakeDeps } from "../lib/intake/receive-partner-report.js";
 import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
 import { describeError, type Log } from "../lib/log.js";
@@ -38,6 +41,7 @@ import {
 import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
 import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import type { SandboxFaults } from "./sandbox/sandbox-faults.js";
+import { loadSandboxGithubAppKey, SandboxGithubApi } from "./sandbox/sandbox-github-api.js";
 import { SandboxKeyService } from "./sandbox/sandbox-key-service.js";
 import { createSandboxHandler } from "./sandbox/sandbox-routes.js";
 
@@ -75,6 +79,10 @@ export interface LocalStack {
   queue: InProcessQueue;
   store: DynamoLeakStore;
   sandbox: SandboxKeyService;
+  /** The fake GitHub REST API at /sandbox/github/api (App installation tokens, alerts, locations). */
+  githubApi: SandboxGithubApi;
+  /** The GitHub App's webhook secret (TOURNIQUET_GITHUB_WEBHOOK_SECRET, else generated in the data dir). */
+  githubWebhookSecret: string;
   dbEndpoint: string;
   /** One run of the scheduled sweep (it also runs at start and every 5 minutes). */
   sweep(options?: ReconcileOptions): Promise<SweepResult>;
@@ -106,13 +114,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const sandboxSecret = localSecret(env, "TOURNIQUET_SANDBOX_SECRET", join(dataDir, "sandbox-issuer.secret"));
   const adminToken = localSecret(env, "TOURNIQUET_ADMIN_TOKEN", join(dataDir, "admin-token"));
+  // The local GitHub App: its webhook secret and private key, as GitHub would hand them to the App's owner.
+  const githubWebhookSecret = localSecret(
+    env,
+    "TOURNIQUET_GITHUB_WEBHOOK_SECRET",
+    join(dataDir, "github-webhook.secret"),
+  );
+  const githubAppKey =
+    env.TOURNIQUET_GITHUB_APP_PRIVATE_KEY || loadSandboxGithubAppKey(join(dataDir, "github-app-key.pem"));
   let config: TourniquetConfig;
+  let githubApp: GithubApp | undefined;
   try {
     config = loadConfig(env.TOURNIQUET_CONFIG ?? DEFAULT_CONFIG_PATH, {
       ...env,
       PORT: String(port),
       TOURNIQUET_SANDBOX_SECRET: sandboxSecret,
+      TOURNIQUET_GITHUB_WEBHOOK_SECRET: githubWebhookSecret,
+      TOURNIQUET_GITHUB_APP_PRIVATE_KEY: githubAppKey,
     });
+    githubApp = githubAppFromConfig(config);
   } catch (error) {
     await new Promise((done) => server.close(done));
     throw error;
@@ -141,6 +161,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       };
       writeFileSync(join(mailbox, `${keyId}.json`), `${JSON.stringify(mail, null, 2)}\n`, { mode: 0o600 });
     },
+  });
+  const githubApi = new SandboxGithubApi({
+    appId: config.github_app?.app_id ?? "1",
+    appPrivateKey: config.githubAppSecrets?.privateKey ?? githubAppKey,
   });
   const sandboxHandler = createSandboxHandler({
     service: sandbox,
@@ -202,11 +226,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sweepTimer = setInterval(() => void sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 
+  const githubWebhookDeps: GithubWebhookDeps = { config, store, queue, sealer, issuers, log, githubApp };
+
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
+  const githubWebhook = createGithubWebhookHandler(async () => githubWebhookDeps, log);
   const adminApi = createAdminApiHandler(async () => ({ store, queue, adminToken }), log);
   // The same route keys API Gateway uses, so the handlers see the events they will see deployed.
   const routes: Route[] = [
     apiRoute("POST /v1/github/secret-scanning", partnerReport),
+    apiRoute("POST /v1/github/webhooks", githubWebhook),
     apiRoute("GET /v1/admin/leaks", adminApi),
     apiRoute("GET /v1/admin/leaks/{id}", adminApi),
     apiRoute("POST /v1/admin/leaks/{id}/retry", adminApi),
@@ -226,6 +254,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const path = new URL(req.url ?? "/", "http://local").pathname;
     if (path === "/sandbox/github/public-keys" && req.method === "GET") {
       return writeJson(res, 200, devKeySet(signingKey));
+    }
+    if (path.startsWith("/sandbox/github/api/")) {
+      return githubApi.handle(req, res, path.slice("/sandbox/github/api".length));
     }
     if (path === "/sandbox" || path.startsWith("/sandbox/")) {
       return sandboxHandler(req, res, path.slice("/sandbox".length) || "/");
@@ -269,6 +300,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     queue,
     store,
     sandbox,
+    githubApi,
+    githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,
     close: async () => {

@@ -13,6 +13,7 @@ try {
   const lines = [
     `Tourniquet local stack on ${stack.url}`,
     `  partner reports  POST ${stack.url}/v1/github/secret-scanning`,
+    `  GitHub App hooks POST ${stack.url}/v1/github/webhooks  (secret: ${stack.dataDir}/github-webhook.secret; fake GitHub API at /sandbox/github/api)`,
     `  admin API        GET  ${stack.url}/v1/admin/leaks  (Authorization: Bearer <TOURNIQUET_ADMIN_TOKEN or ${stack.dataDir}/admin-token>)`,
     `  sandbox issuer   POST ${stack.url}/sandbox/keys`,
     `  data             ${stack.dataDir} (outbox/, db/)`,

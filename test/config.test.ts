@@ -38,10 +38,18 @@ function configError(run: () => unknown): ConfigError {
   return expect.unreachable("config should have been rejected");
 }
 
+/** The local config's GitHub App secrets, which the local stack generates into its data dir. */
+const LOCAL_APP_ENV = { TOURNIQUET_GITHUB_WEBHOOK_SECRET: "w", TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "k" };
+
 describe("shipped config files", () => {
   it("config/local.json parses with its secret set, using PORT's default", () => {
-    const config = loadConfig(repoFile("config/local.json"), { TOURNIQUET_SANDBOX_SECRET: "local" });
+    const config = loadConfig(repoFile("config/local.json"), {
+      TOURNIQUET_SANDBOX_SECRET: "local",
+      ...LOCAL_APP_ENV,
+    });
     expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:3000/sandbox");
+    expect(config.github_app?.api_url).toBe("http://127.0.0.1:3000/sandbox/github/api");
+    expect(config.githubAppSecrets).toEqual({ webhookSecret: "w", privateKey: "k" });
     expect(config.token_types.tourniquet_sandbox_token?.issuer).toBe("sandbox");
     expect(config.secrets).toEqual({ sandbox: "local" });
   });
@@ -49,6 +57,7 @@ describe("shipped config files", () => {
   it("config/local.json follows PORT when it is set", () => {
     const config = loadConfig(repoFile("config/local.json"), {
       TOURNIQUET_SANDBOX_SECRET: "x",
+      ...LOCAL_APP_ENV,
       PORT: "4123",
     });
     expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:4123/sandbox");
@@ -56,7 +65,12 @@ describe("shipped config files", () => {
   });
 
   it("config/tourniquet.example.json parses with its secret set", () => {
-    const config = loadConfig(repoFile("config/tourniquet.example.json"), { ACME_ISSUER_HMAC_SECRET: "h" });
+    const config = loadConfig(repoFile("config/tourniquet.example.json"), {
+      ACME_ISSUER_HMAC_SECRET: "h",
+      GITHUB_APP_PRIVATE_KEY: "k",
+      GITHUB_APP_WEBHOOK_SECRET: "w",
+    });
+    expect(config.github_app).toMatchObject({ app_id: "123456", api_url: "https://api.github.com" });
     expect(Object.keys(config.token_types).sort()).toEqual(["acme_admin_key", "acme_api_key"]);
     expect(config.issuers["acme-keys"]?.timeout_ms).toBe(4_000);
     expect(config.secrets).toEqual({ "acme-keys": "h" });
@@ -241,5 +255,55 @@ describe("loading the file", () => {
   it("loads a valid file written elsewhere", () => {
     const path = writeTmp("valid.json", JSON.stringify(minimal()));
     expect(loadConfig(path, ENV).secrets).toEqual({ sandbox: "s3cret" });
+  });
+});
+
+describe("github_app", () => {
+  const APP_ENV = { ...ENV, APP_KEY: "pem", HOOK_SECRET: "hook" };
+  const withApp = (app: Record<string, unknown>) => ({
+    ...minimal(),
+    github_app: { private_key: { env: "APP_KEY" }, webhook_secret: { env: "HOOK_SECRET" }, ...app },
+  });
+
+  it("is optional: without it there are no App secrets", () => {
+    const config = parseConfig(minimal(), ENV);
+    expect(config.github_app).toBeUndefined();
+    expect(config.githubAppSecrets).toBeUndefined();
+  });
+
+  it("resolves both secrets, keeps the App id as a string and defaults the API to api.github.com", () => {
+    const config = parseConfig(withApp({ app_id: 42 }), APP_ENV);
+    expect(config.github_app).toMatchObject({ app_id: "42", api_url: "https://api.github.com" });
+    expect(config.githubAppSecrets).toEqual({ privateKey: "pem", webhookSecret: "hook" });
+    expect(parseConfig(withApp({ app_id: "Iv23liABC" }), APP_ENV).github_app?.app_id).toBe("Iv23liABC");
+  });
+
+  it("names a missing secret variable", () => {
+    const error = configError(() => parseConfig(withApp({ app_id: 42 }), ENV));
+    expect(error.message).toContain("github_app.private_key: environment variable APP_KEY is not set");
+  });
+
+  it("allows plain http only to loopback", () => {
+    expect(
+      parseConfig(withApp({ app_id: 1, api_url: "http://127.0.0.1:3000/sandbox/github/api" }), APP_ENV)
+        .github_app?.api_url,
+    ).toBe("http://127.0.0.1:3000/sandbox/github/api");
+    const error = configError(() =>
+      parseConfig(withApp({ app_id: 1, api_url: "http://github.example.com/api/v3" }), APP_ENV),
+    );
+    expect(error.message).toContain("github_app.api_url: must use https");
+  });
+
+  it("names a bad App id, a missing field and an unknown one", () => {
+    const error = configError(() =>
+      parseConfig(
+        { ...minimal(), github_app: { app_id: "x y", webhook_secret: "inline", extra: 1 } },
+        APP_ENV,
+      ),
+    );
+    expect(error.message).toContain("github_app.app_id");
+    expect(error.message).toContain("github_app.private_key");
+    expect(error.message).toContain("github_app.webhook_secret");
+    expect(error.message).toMatch(/github_app.*extra/);
   });
 });

@@ -18,6 +18,24 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from "./tourniquet-function.js";
 
+/** The intake's counts (lib/runtime/metrics.ts createIntakeMetrics). */
+export const INTAKE_METRICS = [
+  "ReportsReceived",
+  "TokensReported",
+  "TokensVerified",
+  "TruePositives",
+] as const;
+
+/** A Powertools count metric summed over 5 minutes. */
+const countOf = (metricName: string) =>
+  new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: POWERTOOLS_SERVICE_NAME },
+    statistic: "Sum",
+    period: Duration.minutes(5),
+  });
+
 /**
  * The custom metric the worker publishes (Powertools EMF, milliseconds from first report to the key
  * re-verified dead), in namespace `Tourniquet` with Powertools' default dimension `service`.
@@ -143,6 +161,18 @@ export class TourniquetAlarms extends Construct {
           new GraphWidget({
             title: "Dead letters",
             left: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+            width: 12,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: "Reports and tokens (intake)",
+            left: INTAKE_METRICS.map((metricName) => countOf(metricName)),
+            width: 12,
+          }),
+          new GraphWidget({
+            title: "Leaks revoked / failed (worker)",
+            left: [countOf("LeaksRevoked"), countOf("LeaksFailed")],
             width: 12,
           }),
         ],

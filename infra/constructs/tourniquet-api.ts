@@ -29,12 +29,14 @@ export interface TourniquetApiProps {
   readonly settings: StageSettings;
   readonly logRetention: RetentionDays;
   readonly partnerReport: IFunction;
+  readonly githubWebhook: IFunction;
   readonly adminApi: IFunction;
   readonly healthz: IFunction;
 }
 
 /**
- * The HTTP API: GitHub's partner reports (public; the handler verifies GitHub's ECDSA signature),
+ * The HTTP API: GitHub's partner reports and GitHub App webhooks (public; the handlers verify GitHub's
+ * ECDSA signature and the webhook's HMAC),
  * the admin API behind a JWT authorizer (an existing OIDC issuer from the stage settings, or a Cognito
  * user pool created here), and /healthz. Throttled per stage, with JSON access logs.
  */
@@ -115,25 +117,34 @@ export class TourniquetApi extends Construct {
 
     // Public, by design: GitHub cannot present a JWT. Every request must carry GitHub's signature,
     // which the handler verifies before anything is parsed or stored.
-    const publicRoute = (path: string, fn: IFunction, integrationId: string) => {
+    const publicRoute = (path: string, fn: IFunction, integrationId: string, why: string) => {
       const routes = this.api.addRoutes({
         path,
         methods: [path === "/healthz" ? HttpMethod.GET : HttpMethod.POST],
         integration: new HttpLambdaIntegration(integrationId, fn),
       });
-      for (const route of routes) {
-        acknowledge(
-          route,
-          path === "/healthz"
-            ? "Liveness probe: answers a constant and touches no data."
-            : "Called by GitHub's secret scanning, which signs each request (ECDSA P-256) instead of " +
-                "authenticating; the handler rejects unsigned or badly signed requests.",
-          "AwsSolutions-APIG4",
-        );
-      }
+      for (const route of routes) acknowledge(route, why, "AwsSolutions-APIG4");
     };
-    publicRoute("/v1/github/secret-scanning", props.partnerReport, "PartnerReportIntegration");
-    publicRoute("/healthz", props.healthz, "HealthzIntegration");
+    publicRoute(
+      "/v1/github/secret-scanning",
+      props.partnerReport,
+      "PartnerReportIntegration",
+      "Called by GitHub's secret scanning, which signs each request (ECDSA P-256) instead of " +
+        "authenticating; the handler rejects unsigned or badly signed requests.",
+    );
+    publicRoute(
+      "/v1/github/webhooks",
+      props.githubWebhook,
+      "GithubWebhookIntegration",
+      "Called by GitHub for the App's webhooks, which it signs (HMAC-SHA256 with the webhook secret) " +
+        "instead of authenticating; the handler rejects unsigned or badly signed deliveries.",
+    );
+    publicRoute(
+      "/healthz",
+      props.healthz,
+      "HealthzIntegration",
+      "Liveness probe: answers a constant and touches no data.",
+    );
 
     const adminIntegration = new HttpLambdaIntegration("AdminIntegration", props.adminApi);
     for (const [method, path] of ADMIN_ROUTES) {

@@ -16,6 +16,11 @@ export function errorResponse(error: unknown, log: Log): ApiResult {
   if (error instanceof TourniquetError && error.status < 500) {
     return jsonResponse(error.status, { error: codeOf(error), message: error.message });
   }
+  // A deliberate 5xx other than 500 (502: a service we depend on refused for good) keeps its message.
+  if (error instanceof TourniquetError && error.status > 500 && !error.transient) {
+    log.warn("request failed", { error: describeError(error) });
+    return jsonResponse(error.status, { error: codeOf(error), message: error.message });
+  }
   if (error instanceof TourniquetError && error.transient) {
     log.warn("request failed, sender should retry", { error: describeError(error) });
     return jsonResponse(

@@ -23,3 +23,17 @@ export function networkErrorCode(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
   return typeof cause?.code === "string" ? ` (${cause.code})` : "";
 }
+
+/**
+ * Why a fetch threw, for an error message: our own timeout, the caller's signal (`callerAborted` says
+ * what that means to the caller), or the network, with its system error code.
+ */
+export function fetchFailure(
+  error: unknown,
+  signals: { timeout: AbortSignal; timeoutMs: number; caller?: AbortSignal | undefined },
+  callerAborted = "aborted by caller",
+): string {
+  if (signals.timeout.aborted) return `no answer within ${signals.timeoutMs} ms`;
+  if (signals.caller?.aborted) return callerAborted;
+  return `network error${networkErrorCode(error)}`;
+}

@@ -1,11 +1,14 @@
-import type { Feedback } from "./receive-partner-report.js";
+import type { FeedbackLabel } from "../remediation/verification.js";
 
 // The intake's metrics port: how many reports and tokens arrive, and what inline verification made of
 // them. Powertools' EMF metrics in Lambda (lib/runtime/metrics.ts); nothing locally.
 
+/** Where tokens come from: GitHub's partner program, or a GitHub App's secret scanning alert. */
+export type IntakeSource = "partner_report" | "app_alert";
+
 export interface IntakeMetrics {
-  /** One accepted report and the feedback it was answered with (one entry per distinct token). */
-  reported(feedback: readonly Feedback[]): void;
+  /** One accepted report or alert, and each distinct token in it (labelled when verification answered). */
+  reported(tokens: readonly { label: FeedbackLabel | undefined }[], source: IntakeSource): void;
   /** One invocation's metrics are complete. */
   flush(): void;
 }

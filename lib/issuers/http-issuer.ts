@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
-import { isLoopbackHost, isTransientStatus, networkErrorCode } from "../http/outbound.js";
+import { fetchFailure, isLoopbackHost, isTransientStatus } from "../http/outbound.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -144,11 +144,7 @@ export class HttpIssuer implements Issuer {
       });
       raw = await response.text();
     } catch (error) {
-      const what = timeout.aborted
-        ? `no answer within ${this.timeoutMs} ms`
-        : options?.signal?.aborted
-          ? "aborted by caller"
-          : `network error${networkErrorCode(error)}`;
+      const what = fetchFailure(error, { timeout, timeoutMs: this.timeoutMs, caller: options?.signal });
       throw fail(what, { transient: true, cause: error });
     }
 

@@ -27,20 +27,21 @@ export function createRemediationMetrics(): RemediationMetrics & { flush(): void
 }
 
 /**
- * The intake's: `ReportsReceived` (accepted reports), `TokensReported` (distinct tokens in them),
- * `TokensVerified` (those inline verification labelled), `TruePositives` (labelled live or once live).
+ * The intake's: `ReportsReceived` (accepted partner reports) or `AlertsReceived` (acted-on App alerts),
+ * `TokensReported` (distinct tokens in them), `TokensVerified` (those inline verification labelled),
+ * `TruePositives` (labelled live or once live).
  */
 export function createIntakeMetrics(): IntakeMetrics {
   const metrics = new Metrics({ namespace: namespace() });
   return {
-    reported: (feedback) => {
-      metrics.addMetric("ReportsReceived", MetricUnit.Count, 1);
-      metrics.addMetric("TokensReported", MetricUnit.Count, feedback.length);
-      metrics.addMetric("TokensVerified", MetricUnit.Count, feedback.filter((f) => f.label).length);
+    reported: (tokens, source) => {
+      metrics.addMetric(source === "app_alert" ? "AlertsReceived" : "ReportsReceived", MetricUnit.Count, 1);
+      metrics.addMetric("TokensReported", MetricUnit.Count, tokens.length);
+      metrics.addMetric("TokensVerified", MetricUnit.Count, tokens.filter((t) => t.label).length);
       metrics.addMetric(
         "TruePositives",
         MetricUnit.Count,
-        feedback.filter((f) => f.label === "true_positive").length,
+        tokens.filter((t) => t.label === "true_positive").length,
       );
     },
     flush: flushOf(metrics),

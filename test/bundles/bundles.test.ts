@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { join } from "node:path";
@@ -22,10 +23,11 @@ import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
 import { type BuiltBundle, type BundleId, buildBundles, TEMPLATES_BUNDLE } from "../helpers/bundles.js";
 import { makeLeak } from "../helpers/dynamo.js";
 import { type FakeKms, type FakeSqs, startFakeKms, startFakeSqs } from "../helpers/fake-aws.js";
+import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
+import { apiEvent, lambdaContext, sqsEvent, sqsRecord } from "../helpers/lambda-events.js";
 import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
 import { createPartnerSigner, type PartnerSigner } from "../helpers/partner-keys.js";
-import { apiEvent, lambdaContext, sqsEvent, sqsRecord } from "./events.js";
 
 // The handlers as Lambda runs them: each bundled exactly as the CDK stack bundles it (minified ESM with
 // the AWS SDK inside), loaded with Node's own `import()` (not vitest's transform), and invoked with API
@@ -43,6 +45,7 @@ type SweepHandler = (event: ScheduledEvent, context: Context) => Promise<SweepRe
 const TABLE_NAME = "tourniquet-leaks";
 const SANDBOX_TYPE = "tourniquet_sandbox_token";
 const SANDBOX_SECRET = "bundle-test-sandbox-secret-0123456789abcdef";
+const WEBHOOK_SECRET = "bundle-test-webhook-secret-0123456789abcdef";
 
 /**
  * The bundles are built under a `node_modules/` folder: vitest hands `.mjs` files there to Node's own
@@ -61,6 +64,7 @@ let kms: FakeKms;
 let issuer: LoopbackServer;
 let keysServer: FakeGitHubKeysServer;
 let signer: PartnerSigner;
+let githubApi: FakeGithubApi;
 const sandbox = new SandboxKeyService();
 const handlers = new Map<BundleId, unknown>();
 /** Everything the bundles wrote to stdout/stderr (their JSON logs). */
@@ -91,6 +95,7 @@ beforeAll(async () => {
   });
   signer = createPartnerSigner();
   keysServer = await FakeGitHubKeysServer.start([signer.published]);
+  githubApi = await startFakeGithubApi();
 
   const configPath = join(workDir, "tourniquet.config.json");
   writeFileSync(
@@ -105,6 +110,12 @@ beforeAll(async () => {
         },
       },
       token_types: { [SANDBOX_TYPE]: { issuer: "sandbox", mode: "revoke", channels: ["email"] } },
+      github_app: {
+        app_id: FAKE_APP_ID,
+        private_key: { env: "GITHUB_APP_PRIVATE_KEY" },
+        webhook_secret: { env: "GITHUB_WEBHOOK_SECRET" },
+        api_url: githubApi.url,
+      },
       remediation: { max_receives: 3, step_attempts: 2, step_backoff_ms: 5 },
       notifications: {
         security_contact: "security@example.test",
@@ -127,6 +138,8 @@ beforeAll(async () => {
     TOKEN_KEY_ID: kms.keyArn,
     TOURNIQUET_CONFIG: configPath,
     TOURNIQUET_SANDBOX_SECRET: SANDBOX_SECRET,
+    GITHUB_APP_PRIVATE_KEY: githubApi.appPrivateKey,
+    GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     GITHUB_PUBLIC_KEYS_URL: keysServer.url,
     OUTBOX_DIR: join(workDir, "outbox"),
     SECRETS_PREFIX: "tourniquet-test/replacements",
@@ -155,7 +168,13 @@ afterAll(async () => {
   vi.restoreAllMocks();
   for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
   Object.assign(process.env, savedEnv);
-  await Promise.allSettled([sqs?.close(), kms?.close(), issuer?.close(), keysServer?.close()]);
+  await Promise.allSettled([
+    sqs?.close(),
+    kms?.close(),
+    issuer?.close(),
+    keysServer?.close(),
+    githubApi?.close(),
+  ]);
   await dynamo?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
@@ -190,6 +209,7 @@ describe("handler bundles", () => {
     expect(transformedByVitest).toBe(false);
     expect(bundles.map((b) => b.id).sort()).toEqual([
       "AdminApi",
+      "GithubWebhook",
       "Healthz",
       "PartnerReport",
       "Remediate",
@@ -342,6 +362,69 @@ describe("handler bundles", () => {
       }
     });
   });
+  describe("a GitHub App secret scanning alert", () => {
+    it("github-webhook verifies the delivery, fetches the alert's secret, records and queues it", async () => {
+      const leakedKey = sandbox.issue({ email: "app-owner@example.test" });
+      const alert = githubApi.api.createAlert({
+        repository: "acme/app",
+        secret: leakedKey.token,
+        secret_type: SANDBOX_TYPE,
+        installation_id: 77,
+      });
+      const body = JSON.stringify(githubApi.api.webhookPayload(alert));
+      const headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "secret_scanning_alert",
+        "X-GitHub-Delivery": "00000000-0000-4000-8000-00000000beef",
+        "X-Hub-Signature-256": `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(body).digest("hex")}`,
+      };
+      const sentBefore = sqs.sent.length;
+
+      const result = await apiHandler("GithubWebhook")(
+        apiEvent("POST /v1/github/webhooks", { body, headers }),
+        lambdaContext("GithubWebhook"),
+      );
+
+      expect(result.statusCode, result.body).toBe(200);
+      const fingerprint = fingerprintToken(leakedKey.token);
+      expect(JSON.parse(result.body ?? "")).toMatchObject({
+        leaks: [{ token_hash: fingerprint, token_type: SANDBOX_TYPE, label: "true_positive" }],
+      });
+      expect(result.body).not.toContain(leakedKey.token);
+      const leak = await new DynamoLeakStore(dynamo.client, TABLE_NAME).getLeakDetails(
+        leakIdFor(fingerprint),
+      );
+      expect(leak?.sightings).toEqual([expect.objectContaining({ source: "github_app:acme/app" })]);
+      const queued = sqs.sent.slice(sentBefore);
+      expect(queued).toHaveLength(1);
+      expect(queued[0]?.body).not.toContain(leakedKey.token);
+      const emf = output
+        .flatMap((chunk) => chunk.split("\n"))
+        .filter((line) => line.includes('"_aws"') && line.includes("AlertsReceived"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(emf).toEqual([
+        expect.objectContaining({ AlertsReceived: 1, TokensReported: 1, TruePositives: 1 }),
+      ]);
+    });
+
+    it("github-webhook refuses a delivery signed with another secret", async () => {
+      const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+      const result = await apiHandler("GithubWebhook")(
+        apiEvent("POST /v1/github/webhooks", {
+          body,
+          headers: {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "ping",
+            "X-GitHub-Delivery": "00000000-0000-4000-8000-00000000dead",
+            "X-Hub-Signature-256": `sha256=${createHmac("sha256", "not-the-secret").update(body).digest("hex")}`,
+          },
+        }),
+        lambdaContext("GithubWebhook"),
+      );
+      expect(result.statusCode).toBe(401);
+    });
+  });
+
   describe("the scheduled sweep", () => {
     const scheduled: ScheduledEvent = {
       version: "0",

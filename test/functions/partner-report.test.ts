@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPartnerReportHandler } from "../../functions/partner-report.js";
 import { parseConfig } from "../../lib/config.js";
@@ -13,6 +12,7 @@ import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
 import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
 import { createTestStore, type TestStore } from "../helpers/dynamo.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
+import { apiEvent } from "../helpers/lambda-events.js";
 import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
 import { readDocsSample, readPublishedKeySet } from "../helpers/partner-keys.js";
 import { recordingLog } from "../helpers/recording-log.js";
@@ -67,35 +67,8 @@ afterAll(async () => {
   await issuer.close();
 });
 
-function event(body: string, headers: Record<string, string>, base64 = false): APIGatewayProxyEventV2 {
-  return {
-    version: "2.0",
-    routeKey: "POST /v1/github/secret-scanning",
-    rawPath: "/v1/github/secret-scanning",
-    rawQueryString: "",
-    headers,
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api",
-      domainName: "api.example.com",
-      domainPrefix: "api",
-      http: {
-        method: "POST",
-        path: "/v1/github/secret-scanning",
-        protocol: "HTTP/1.1",
-        sourceIp: "140.82.115.1",
-        userAgent: "GitHub-Hookshot",
-      },
-      requestId: "req",
-      routeKey: "POST /v1/github/secret-scanning",
-      stage: "$default",
-      time: "25/Nov/2026:12:00:00 +0000",
-      timeEpoch: 0,
-    },
-    body: base64 ? Buffer.from(body).toString("base64") : body,
-    isBase64Encoded: base64,
-  };
-}
+const event = (body: string, headers: Record<string, string>, base64 = false) =>
+  apiEvent("POST /v1/github/secret-scanning", { body, headers, base64 });
 
 describe("partner-report handler", () => {
   it.each([false, true])(

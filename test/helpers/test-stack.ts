@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +35,17 @@ export interface TestStack {
     options?: { headers?: Record<string, string>; rawBody?: string },
   ): Promise<Response>;
   signedHeaders(body: string): Record<string, string>;
+  /** Creates an alert holding `secret` in the local fake GitHub; answers with its webhook payload. */
+  githubAlert(
+    secret: string,
+    options?: { repository?: string; secretType?: string; locations?: unknown[]; installationId?: number },
+  ): Promise<{ number: number; html_url: string; webhook_payload: Record<string, unknown> }>;
+  /** POSTs a GitHub App webhook delivery signed with the App's secret, as GitHub does. */
+  webhook(
+    event: string,
+    payload: unknown,
+    options?: { headers?: Record<string, string>; rawBody?: string; delivery?: string; secret?: string },
+  ): Promise<Response>;
   admin(path: string, token?: string): Promise<Response>;
   leakByFingerprint(fingerprint: string): Promise<LeakJson | undefined>;
   close(): Promise<void>;
@@ -124,6 +136,36 @@ export async function startTestStack(
       ),
     sandboxKey: async (keyId) => json(await fetch(`${stack.url}/sandbox/keys/${keyId}`)),
     signedHeaders: (body) => signPartnerReport(signingKey, body),
+    githubAlert: async (secret, alertOptions = {}) =>
+      json(
+        await fetch(`${stack.url}/sandbox/github/api/_alerts`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            repository: alertOptions.repository ?? "acme/app",
+            secret,
+            secret_type: alertOptions.secretType ?? SANDBOX_TYPE,
+            installation_id: alertOptions.installationId,
+            locations: alertOptions.locations,
+          }),
+        }),
+      ),
+    webhook: (event, payload, hookOptions = {}) => {
+      const body = hookOptions.rawBody ?? JSON.stringify(payload);
+      const hmac = createHmac("sha256", hookOptions.secret ?? stack.githubWebhookSecret).update(body);
+      return fetch(`${stack.url}/v1/github/webhooks`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "GitHub-Hookshot/test",
+          "x-github-event": event,
+          "x-github-delivery": hookOptions.delivery ?? randomUUID(),
+          "x-hub-signature-256": `sha256=${hmac.digest("hex")}`,
+          ...hookOptions.headers,
+        },
+        body,
+      });
+    },
     report: (matches, reportOptions = {}) => {
       const body = reportOptions.rawBody ?? JSON.stringify(matches);
       return fetch(`${stack.url}/v1/github/secret-scanning`, {

@@ -21,6 +21,7 @@ const fn = {
   admin: functionId(template, "AdminApi"),
   healthz: functionId(template, "Healthz"),
   sweep: functionId(template, "Sweep"),
+  webhook: functionId(template, "GithubWebhook"),
 };
 const tokenKey = onlyLogicalId(template, "AWS::KMS::Key", {
   Properties: { Description: "Tourniquet (dev): seals leaked tokens in remediation messages" },
@@ -36,8 +37,9 @@ const secret = onlyLogicalId(template, "AWS::SecretsManager::Secret");
 const allActions = (fnId: string) => statementsOf(template, fnId).flatMap(actionsOf);
 
 describe("token key", () => {
-  it("the intake may only generate data keys with it: it can seal a token, never open one", () => {
+  it("the intake and the webhook may only generate data keys with it: they can seal a token, never open one", () => {
     expect(actionsOn(template, fn.intake, tokenKey)).toEqual(["kms:GenerateDataKey"]);
+    expect(actionsOn(template, fn.webhook, tokenKey)).toEqual(["kms:GenerateDataKey"]);
   });
 
   it("the worker may only decrypt with it", () => {
@@ -51,7 +53,7 @@ describe("token key", () => {
   });
 
   it("no function may decrypt with any key it is not meant to: only the worker holds kms:Decrypt on the token key", () => {
-    for (const id of [fn.intake, fn.admin, fn.healthz, fn.sweep]) {
+    for (const id of [fn.intake, fn.webhook, fn.admin, fn.healthz, fn.sweep]) {
       const decrypts = statementsOf(template, id).filter(
         (s) => actionsOf(s).some((a) => a === "kms:Decrypt" || a === "kms:*") && names(s, tokenKey),
       );
@@ -62,7 +64,7 @@ describe("token key", () => {
 
 describe("email and secrets", () => {
   it("only the worker may send email, and only from the configured SES identity", () => {
-    for (const id of [fn.intake, fn.admin, fn.healthz, fn.sweep]) {
+    for (const id of [fn.intake, fn.webhook, fn.admin, fn.healthz, fn.sweep]) {
       expect(allActions(id).filter((a) => a.startsWith("ses:"))).toEqual([]);
     }
     const ses = statementsOf(template, fn.worker).filter((s) => actionsOf(s).includes("ses:SendEmail"));
@@ -159,8 +161,8 @@ describe("environment variables and grants go together", () => {
     expect(onQueue).not.toContain("sqs:SendMessage");
   });
 
-  it("the intake and the worker get the config; the worker the SES identity and secrets prefix", () => {
-    for (const id of [fn.intake, fn.worker]) {
+  it("the intake, the webhook and the worker get the config; the worker the SES identity and secrets prefix", () => {
+    for (const id of [fn.intake, fn.webhook, fn.worker]) {
       expect(environmentOf(template, id)).toMatchObject({
         TOURNIQUET_CONFIG_PARAMETER: { Ref: parameter },
         TOURNIQUET_SECRETS_ARN: { Ref: secret },

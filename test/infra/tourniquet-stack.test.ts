@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { TIME_TO_REVOKE_METRIC } from "../../infra/constructs/tourniquet-alarms.js";
+import { INTAKE_METRICS, TIME_TO_REVOKE_METRIC } from "../../infra/constructs/tourniquet-alarms.js";
 import { ADMIN_ROUTES } from "../../infra/constructs/tourniquet-api.js";
 import { FUNCTION_BUNDLES } from "../../infra/function-bundles.js";
 import {
@@ -177,6 +177,7 @@ describe("outputs", () => {
   it("exports the partner report URL, config parameter, secrets, alarm topic and admin user pool", () => {
     const outputs = template.findOutputs("*");
     expect(JSON.stringify(outputs.PartnerReportUrl?.Value)).toContain("v1/github/secret-scanning");
+    expect(JSON.stringify(outputs.GithubWebhookUrl?.Value)).toContain("v1/github/webhooks");
     for (const name of [
       "ApiUrl",
       "ConfigParameterName",
@@ -333,7 +334,7 @@ describe("HTTP API", () => {
   const routes = () =>
     Object.values(template.findResources("AWS::ApiGatewayV2::Route")).map((r) => r.Properties);
 
-  it("has the partner, admin and health routes", () => {
+  it("has the partner, webhook, admin and health routes", () => {
     expect(
       routes()
         .map((r) => r.RouteKey)
@@ -341,6 +342,7 @@ describe("HTTP API", () => {
     ).toEqual(
       [
         "POST /v1/github/secret-scanning",
+        "POST /v1/github/webhooks",
         "GET /healthz",
         ...ADMIN_ROUTES.map(([method, path]) => `${method} ${path}`),
       ].sort(),
@@ -440,6 +442,13 @@ describe("alarms", () => {
         Threshold: 250,
       }),
     );
+  });
+
+  it("charts time to revoke, the intake's report and token counts, and the worker's outcomes", () => {
+    const body = JSON.stringify(Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]);
+    for (const metric of ["TimeToRevoke", ...INTAKE_METRICS, "LeaksRevoked", "LeaksFailed"]) {
+      expect(body).toContain(`\\"${metric}\\"`);
+    }
   });
 
   it("subscribes the stage's alarm email", () => {

@@ -1,5 +1,5 @@
 import { ConfigError, NotificationError } from "../../errors.js";
-import { isLoopbackHost, networkErrorCode } from "../../http/outbound.js";
+import { fetchFailure, isLoopbackHost } from "../../http/outbound.js";
 import { parseRetryAfter } from "../../issuers/http-issuer.js";
 
 // What the Slack and webhook channels share: one POST that never follows redirects (a redirect would
@@ -42,11 +42,7 @@ export async function postOnce(input: PostInput): Promise<HttpAnswer> {
     const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), input.now());
     return { status: response.status, body, retryAfterSeconds };
   } catch (error) {
-    const what = timeout.aborted
-      ? `no answer within ${input.timeoutMs} ms`
-      : input.signal?.aborted
-        ? "aborted by caller"
-        : `network error${networkErrorCode(error)}`;
+    const what = fetchFailure(error, { timeout, timeoutMs: input.timeoutMs, caller: input.signal });
     throw new NotificationError(`${input.label}: ${what}`, { transient: true, cause: error });
   }
 }

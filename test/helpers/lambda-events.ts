@@ -12,6 +12,8 @@ export function apiEvent(
     pathParameters?: Record<string, string>;
     queryStringParameters?: Record<string, string>;
     claims?: Record<string, string>;
+    /** API Gateway base64-encodes bodies it does not take for text. */
+    base64?: boolean;
   } = {},
 ): APIGatewayProxyEventV2 {
   const [method = "GET", routePath = "/"] = routeKey.split(" ");
@@ -47,8 +49,10 @@ export function apiEvent(
     ...(options.queryStringParameters ? { queryStringParameters: options.queryStringParameters } : {}),
     ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
     requestContext,
-    ...(options.body !== undefined ? { body: options.body } : {}),
-    isBase64Encoded: false,
+    ...(options.body !== undefined
+      ? { body: options.base64 ? Buffer.from(options.body).toString("base64") : options.body }
+      : {}),
+    isBase64Encoded: options.base64 ?? false,
   };
 }
 

@@ -1,0 +1,98 @@
+import * as z from "zod";
+import { BadRequestError } from "../errors.js";
+
+// Routes a GitHub App webhook delivery by its X-GitHub-Event and `action`: `ping` is answered, a
+// secret_scanning_alert that means "this secret is exposed" is acted on, anything else is acknowledged
+// and ignored (GitHub wants a 2xx for events an App does not act on). The payload never carries the
+// secret: only where to fetch it.
+
+/** Alert actions after which the secret must be treated as leaked. */
+export const ALERT_ACTIONS = ["created", "reopened", "publicly_leaked", "validated"] as const;
+
+export type WebhookEvent =
+  | { kind: "ping" }
+  | { kind: "ignored"; name: string }
+  | { kind: "alert"; action: string; alert: AlertEvent };
+
+export interface AlertEvent {
+  installationId: number;
+  number: number;
+  secretType: string;
+  /** The alert's page on GitHub. */
+  htmlUrl: string | undefined;
+  owner: string;
+  repo: string;
+  /** `owner/name`. */
+  fullName: string;
+  /** The repository's page on GitHub, e.g. https://github.com/acme/app. */
+  repoHtmlUrl: string;
+}
+
+const EVENT_NAME = /^[a-z_]{1,64}$/;
+const name = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/);
+
+const alertPayload = z.object({
+  action: z.string(),
+  alert: z.object({
+    number: z.int().positive(),
+    secret_type: z.string().min(1).max(256),
+    html_url: z.url({ protocol: /^https?$/ }).nullish(),
+  }),
+  repository: z.object({
+    name,
+    full_name: z.string().min(3).max(201),
+    html_url: z.url({ protocol: /^https?$/ }).nullish(),
+    owner: z.object({ login: name }),
+  }),
+  installation: z.object({ id: z.int().positive() }),
+});
+
+export function parseWebhookEvent(event: string, body: Buffer): WebhookEvent {
+  if (!EVENT_NAME.test(event)) throw new BadRequestError("malformed X-GitHub-Event header");
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch {
+    throw new BadRequestError("body is not valid JSON");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new BadRequestError("body must be a JSON object");
+  if (event === "ping") return { kind: "ping" };
+  const rawAction = (json as { action?: unknown }).action;
+  const action = typeof rawAction === "string" && /^[a-z_]{1,64}$/.test(rawAction) ? rawAction : undefined;
+  const eventName = action ? `${event}.${action}` : event;
+  if (event !== "secret_scanning_alert" || !(ALERT_ACTIONS as readonly string[]).includes(action ?? ""))
+    return { kind: "ignored", name: eventName };
+  // GitHub re-checks validity on its own, and after our revocation reports `inactive`: only a secret
+  // it found live is news.
+  const validity = (json as { alert?: { validity?: unknown } }).alert?.validity;
+  if (action === "validated" && validity !== "active") return { kind: "ignored", name: eventName };
+
+  const parsed = alertPayload.safeParse(json);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))];
+    const hint = fields.includes("installation") ? " (is this a GitHub App webhook?)" : "";
+    throw new BadRequestError(`${eventName} payload: invalid or missing fields: ${fields.join(", ")}${hint}`);
+  }
+  const { alert, repository, installation } = parsed.data;
+  return {
+    kind: "alert",
+    action: parsed.data.action,
+    alert: {
+      installationId: installation.id,
+      number: alert.number,
+      secretType: alert.secret_type,
+      htmlUrl: alert.html_url ?? undefined,
+      owner: repository.owner.login,
+      repo: repository.name,
+      fullName: repository.full_name,
+      repoHtmlUrl: repository.html_url ?? repoPageFrom(alert.html_url, repository.full_name),
+    },
+  };
+}
+
+/** https://github.com/o/r from the alert's https://github.com/o/r/security/secret-scanning/3. */
+function repoPageFrom(alertUrl: string | null | undefined, fullName: string): string {
+  const match = alertUrl ? /^(https:\/\/[^/]+\/[^/]+\/[^/]+)\/security\//.exec(alertUrl) : null;
+  return match?.[1] ?? `https://github.com/${fullName}`;
+}

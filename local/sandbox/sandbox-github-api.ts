@@ -1,0 +1,408 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  randomInt,
+  verify,
+} from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { dirname } from "node:path";
+import * as z from "zod";
+
+// A local stand-in for the parts of GitHub's REST API a GitHub App uses to act on a secret scanning
+// alert, mounted by the local stack at /sandbox/github/api: installation tokens (the App's RS256 JWT is
+// really checked), one alert with its secret, and its locations. Alerts live in memory; the sandbox
+// fills them with POST /_alerts. POST /_faults makes the next calls fail, to show a GitHub outage.
+
+export const SANDBOX_GITHUB_API_VERSION = "2022-11-28";
+const TOKEN_LIFETIME_MS = 60 * 60_000;
+const JWT_MAX_LIFETIME_SECONDS = 10 * 60;
+const CLOCK_SKEW_SECONDS = 60;
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface SandboxAlertLocation {
+  type: string;
+  details: Record<string, unknown>;
+}
+
+export interface SandboxAlert {
+  number: number;
+  /** `owner/name`. */
+  repository: string;
+  installationId: number;
+  secret: string;
+  secretType: string;
+  state: "open" | "resolved";
+  createdAt: string;
+  locations: SandboxAlertLocation[];
+}
+
+export interface SandboxGithubFault {
+  status: number;
+  /** Seconds, sent as Retry-After. */
+  retryAfter?: number | undefined;
+  /** Answer only after this long (to trip client timeouts); the status is sent after it. */
+  delayMs?: number | undefined;
+  /** More headers, e.g. GitHub's x-ratelimit-remaining / x-ratelimit-reset. */
+  headers?: Record<string, string> | undefined;
+  /** Only calls whose path contains this fail (e.g. "/secret-scanning/"); any call otherwise. */
+  only?: string | undefined;
+}
+
+const newAlertBody = z.object({
+  repository: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/),
+  secret: z.string().min(1).max(4096),
+  secret_type: z.string().min(1).max(256),
+  installation_id: z.int().positive().default(1),
+  locations: z
+    .array(z.object({ type: z.string().min(1), details: z.record(z.string(), z.unknown()) }))
+    .optional(),
+});
+const faultBody = z.object({
+  status: z.int().min(400).max(599),
+  times: z.int().min(1).max(100).default(1),
+  retry_after: z.int().min(0).max(3600).optional(),
+  delay_ms: z.int().min(0).max(30_000).optional(),
+  only: z.string().min(1).max(200).optional(),
+});
+
+/** The App's key pair for the local stack: generated once per data dir, like the partner signing key. */
+export function loadSandboxGithubAppKey(path: string): string {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    writeFileSync(path, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+  }
+  return readFileSync(path, "utf8");
+}
+
+export class SandboxGithubApi {
+  readonly alerts: SandboxAlert[] = [];
+  /** Every request received (method and path; never a header or a body). */
+  readonly requests: { method: string; path: string }[] = [];
+  private readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
+  private readonly faults: SandboxGithubFault[] = [];
+  private readonly appPublicKey: KeyObject;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly options: {
+      appId: string;
+      /** The App's private key PEM (its public half checks the App's JWTs). */
+      appPrivateKey: string;
+      /** Web address of the fake GitHub, for html_url fields. Default https://github.com. */
+      webUrl?: string | undefined;
+      now?: (() => number) | undefined;
+    },
+  ) {
+    this.appPublicKey = createPublicKey(createPrivateKey(options.appPrivateKey.replace(/\\n/g, "\n")));
+    this.now = options.now ?? Date.now;
+  }
+
+  private get webUrl(): string {
+    return this.options.webUrl ?? "https://github.com";
+  }
+
+  createAlert(input: z.input<typeof newAlertBody>): SandboxAlert {
+    const data = newAlertBody.parse(input);
+    const number = this.alerts.filter((a) => a.repository === data.repository).length + 1;
+    const commitSha = randomBytes(20).toString("hex");
+    const alert: SandboxAlert = {
+      number,
+      repository: data.repository,
+      installationId: data.installation_id,
+      secret: data.secret,
+      secretType: data.secret_type,
+      state: "open",
+      createdAt: new Date(this.now()).toISOString(),
+      locations: data.locations ?? [
+        {
+          type: "commit",
+          details: {
+            path: ".env",
+            start_line: 1,
+            end_line: 1,
+            start_column: 1,
+            end_column: 1 + data.secret.length,
+            blob_sha: randomBytes(20).toString("hex"),
+            blob_url: `${this.apiBase()}/repos/${data.repository}/git/blobs/${commitSha}`,
+            commit_sha: commitSha,
+            commit_url: `${this.apiBase()}/repos/${data.repository}/git/commits/${commitSha}`,
+          },
+        },
+      ],
+    };
+    this.alerts.push(alert);
+    return alert;
+  }
+
+  /** The next `times` GitHub calls fail with `fault`. */
+  fail(fault: SandboxGithubFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.faults.push(fault);
+  }
+
+  recover(): void {
+    this.faults.length = 0;
+  }
+
+  /** The webhook payload GitHub would send for this alert (`secret_scanning_alert`): no secret in it. */
+  webhookPayload(alert: SandboxAlert, action = "created") {
+    const [owner = "", name = ""] = alert.repository.split("/");
+    return {
+      action,
+      alert: {
+        number: alert.number,
+        created_at: alert.createdAt,
+        updated_at: null,
+        url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}`,
+        html_url: this.alertPage(alert),
+        locations_url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}/locations`,
+        resolution: null,
+        resolved_at: null,
+        resolved_by: null,
+        secret_type: alert.secretType,
+        secret_type_display_name: alert.secretType,
+        validity: "unknown",
+        push_protection_bypassed: false,
+        publicly_leaked: false,
+        multi_repo: false,
+      },
+      repository: {
+        id: 1,
+        name,
+        full_name: alert.repository,
+        private: false,
+        html_url: `${this.webUrl}/${alert.repository}`,
+        owner: { login: owner, id: 1, type: "Organization" },
+      },
+      installation: { id: alert.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" },
+      sender: { login: "github", id: 9919, type: "Organization" },
+    };
+  }
+
+  /** `path` is what follows /sandbox/github/api, e.g. `/app/installations/1/access_tokens`. */
+  async handle(req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+    const path = rawPath.split("?")[0] ?? "";
+    const method = req.method ?? "GET";
+    try {
+      if (path.startsWith("/_")) return await this.sandboxCall(req, res, method, path);
+      this.requests.push({ method, path });
+      const at = this.faults.findIndex((f) => f.only === undefined || path.includes(f.only));
+      const fault = at < 0 ? undefined : this.faults.splice(at, 1)[0];
+      if (fault) {
+        if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+        const headers: Record<string, string> = { ...fault.headers };
+        if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
+        throw new GithubFailure(fault.status, "Injected sandbox fault", headers);
+      }
+      if (req.headers["x-github-api-version"] !== SANDBOX_GITHUB_API_VERSION)
+        throw new GithubFailure(400, "Unsupported or missing X-GitHub-Api-Version");
+      if (!String(req.headers.accept ?? "").includes("application/vnd.github+json"))
+        throw new GithubFailure(415, "Accept must include application/vnd.github+json");
+
+      const tokenPath = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+      if (method === "POST" && tokenPath) return this.installationToken(req, res, Number(tokenPath[1]));
+      const alertPath = /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)(\/locations)?$/.exec(
+        path,
+      );
+      if (method === "GET" && alertPath) {
+        const [, owner, repo, number, locations] = alertPath;
+        const alert = this.authorizedAlert(req, `${owner}/${repo}`, Number(number));
+        if (locations) return send(res, 200, alert.locations);
+        return send(res, 200, this.alertJson(alert));
+      }
+      throw new GithubFailure(404, "Not Found");
+    } catch (error) {
+      if (error instanceof GithubFailure) {
+        for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+        return send(res, error.status, {
+          message: error.message,
+          documentation_url: "https://docs.github.com/rest",
+        });
+      }
+      return send(res, 500, { message: "internal error" });
+    }
+  }
+
+  private async sandboxCall(req: IncomingMessage, res: ServerResponse, method: string, path: string) {
+    if (method === "POST" && path === "/_alerts") {
+      const input = parse(await readBody(req), newAlertBody);
+      const alert = this.createAlert(input);
+      // The secret is not echoed: the caller has it.
+      return send(res, 201, {
+        number: alert.number,
+        repository: alert.repository,
+        installation_id: alert.installationId,
+        secret_type: alert.secretType,
+        html_url: this.alertPage(alert),
+        webhook_payload: this.webhookPayload(alert),
+      });
+    }
+    if (method === "POST" && path === "/_faults") {
+      const fault = parse(await readBody(req), faultBody);
+      this.fail(
+        { status: fault.status, retryAfter: fault.retry_after, delayMs: fault.delay_ms, only: fault.only },
+        fault.times,
+      );
+      return send(res, 204, undefined);
+    }
+    if (method === "DELETE" && path === "/_faults") {
+      this.recover();
+      return send(res, 204, undefined);
+    }
+    throw new GithubFailure(404, "Not Found");
+  }
+
+  private installationToken(req: IncomingMessage, res: ServerResponse, installationId: number): void {
+    this.checkAppJwt(bearer(req));
+    const token = `ghs_${randomToken(36)}`;
+    const expiresAt = this.now() + TOKEN_LIFETIME_MS;
+    this.tokens.set(token, { installationId, expiresAt });
+    send(res, 201, {
+      token,
+      expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      permissions: { secret_scanning_alerts: "read", metadata: "read" },
+      repository_selection: "all",
+    });
+  }
+
+  /** As GitHub does: RS256 by the App's key, `iss` the App, `exp` in the future and ≤ 10 min after `iat`. */
+  private checkAppJwt(jwt: string | undefined): void {
+    const parts = jwt?.split(".") ?? [];
+    if (parts.length !== 3) throw new GithubFailure(401, "A JSON web token could not be decoded");
+    const [head = "", body = "", signature = ""] = parts;
+    let header: { alg?: unknown };
+    let claims: { iss?: unknown; iat?: unknown; exp?: unknown };
+    try {
+      header = JSON.parse(Buffer.from(head, "base64url").toString("utf8"));
+      claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
+    } catch {
+      throw new GithubFailure(401, "A JSON web token could not be decoded");
+    }
+    const signed = verify(
+      "sha256",
+      Buffer.from(`${head}.${body}`),
+      this.appPublicKey,
+      Buffer.from(signature, "base64url"),
+    );
+    if (header.alg !== "RS256" || !signed)
+      throw new GithubFailure(401, "A JSON web token could not be decoded");
+    if (String(claims.iss) !== this.options.appId)
+      throw new GithubFailure(401, "'Issuer' claim ('iss') does not match this App");
+    const now = Math.floor(this.now() / 1000);
+    const { iat, exp } = claims;
+    if (typeof iat !== "number" || typeof exp !== "number")
+      throw new GithubFailure(401, "'Issued at' and 'Expiration time' claims are required");
+    if (iat > now + CLOCK_SKEW_SECONDS)
+      throw new GithubFailure(401, "'Issued at' claim ('iat') must be in the past");
+    if (exp <= now) throw new GithubFailure(401, "'Expiration time' claim ('exp') must be in the future");
+    if (exp - iat > JWT_MAX_LIFETIME_SECONDS || exp > now + JWT_MAX_LIFETIME_SECONDS)
+      throw new GithubFailure(401, "'Expiration time' claim ('exp') is too far in the future");
+  }
+
+  private authorizedAlert(req: IncomingMessage, repository: string, number: number): SandboxAlert {
+    const token = bearer(req);
+    const grant = token ? this.tokens.get(token) : undefined;
+    if (!grant || grant.expiresAt <= this.now()) throw new GithubFailure(401, "Bad credentials");
+    const alert = this.alerts.find(
+      (a) => a.repository.toLowerCase() === repository.toLowerCase() && a.number === number,
+    );
+    // Another installation's repository is as invisible as a missing one.
+    if (!alert || alert.installationId !== grant.installationId) throw new GithubFailure(404, "Not Found");
+    return alert;
+  }
+
+  private alertJson(alert: SandboxAlert) {
+    return {
+      number: alert.number,
+      created_at: alert.createdAt,
+      updated_at: null,
+      url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}`,
+      html_url: this.alertPage(alert),
+      locations_url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}/locations`,
+      state: alert.state,
+      resolution: null,
+      resolved_at: null,
+      resolved_by: null,
+      secret_type: alert.secretType,
+      secret_type_display_name: alert.secretType,
+      secret: alert.secret,
+      validity: "unknown",
+      publicly_leaked: false,
+      multi_repo: false,
+    };
+  }
+
+  private alertPage(alert: SandboxAlert): string {
+    return `${this.webUrl}/${alert.repository}/security/secret-scanning/${alert.number}`;
+  }
+
+  private apiBase(): string {
+    return "https://api.github.com";
+  }
+}
+
+class GithubFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+function randomToken(length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += BASE62[randomInt(BASE62.length)];
+  return out;
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const value = req.headers.authorization;
+  const match = typeof value === "string" ? /^Bearer\s+(\S+)$/i.exec(value) : null;
+  return match?.[1];
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT_BYTES) throw new GithubFailure(413, "Body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Errors name the fields at fault, never their values (one of them is a secret). */
+function parse<T>(raw: string, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw || "{}");
+  } catch {
+    throw new GithubFailure(400, "Problems parsing JSON");
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const fields = [...new Set(result.error.issues.map((i) => i.path.join(".") || "(body)"))];
+  throw new GithubFailure(422, `Invalid or missing fields: ${fields.join(", ")}`);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  if (body === undefined) {
+    res.statusCode = status;
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(text));
+  res.end(text);
+}

@@ -1,0 +1,28 @@
+import { generateKeyPairSync } from "node:crypto";
+import { SandboxGithubApi } from "../../local/sandbox/sandbox-github-api.js";
+import { type LoopbackServer, serve } from "./loopback-server.js";
+
+// GitHub's REST API as a GitHub App sees it (installation tokens, secret scanning alerts and their
+// locations), on 127.0.0.1: the local stack's sandbox fake, served alone, with its own App key pair.
+
+export const FAKE_APP_ID = "4242";
+
+export interface FakeGithubApi {
+  /** Base URL, as the config's github_app.api_url. */
+  url: string;
+  api: SandboxGithubApi;
+  /** The App's private key (PKCS#1 PEM, as GitHub hands it out). */
+  appPrivateKey: string;
+  close(): Promise<void>;
+}
+
+export async function startFakeGithubApi(options: { now?: () => number } = {}): Promise<FakeGithubApi> {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const appPrivateKey = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  const api = new SandboxGithubApi({ appId: FAKE_APP_ID, appPrivateKey, now: options.now });
+  const server: LoopbackServer = await serve((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    void api.handle(req, res, path);
+  });
+  return { url: server.url, api, appPrivateKey, close: () => server.close() };
+}
