@@ -143,12 +143,12 @@ try {
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   writeFileSync("bench/results/latest.json", `${JSON.stringify(out, null, 2)}\n`);
   process.stdout.write(
-    [
+    `${[
       `time to revoke (server): median ${out.timeToRevoke.medianOfRoundMediansMs.toFixed(0)} ms, p99 ${out.timeToRevoke.medianOfRoundP99sMs.toFixed(0)} ms (target p99 < ${TARGETS.timeToRevokeP99Ms} ms: ${verdict.timeToRevokeP99})`,
       `time to revoke (client-observed): median ${out.timeToRevoke.clientObserved.medianOfRoundMediansMs.toFixed(0)} ms, p99 ${out.timeToRevoke.clientObserved.medianOfRoundP99sMs.toFixed(0)} ms`,
       `1,000-match batch answered: median ${out.batch1000.medianAnsweredMs.toFixed(0)} ms (target < ${TARGETS.batch1000Ms} ms: ${verdict.batch1000}); all revoked after ${out.batch1000.medianAllRevokedMs.toFixed(0)} ms; labelled ${batchRounds.map((r) => r.labelled).join("/")}`,
       `written to ${file}`,
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
 } finally {
   await stack.close();

@@ -75,6 +75,9 @@ export const FUNCTION_SIZING = {
   Pick<TourniquetFunctionProps, "description" | "timeout" | "memorySize">
 >;
 
+/** The functions GitHub waits on: every millisecond of their cold start is in the time to revoke. */
+export const LATENCY_CRITICAL: ReadonlySet<string> = new Set(["PartnerReport", "GithubWebhook"]);
+
 /** How often the sweep runs (local/local-stack.ts runs it at the same rate). */
 export const SWEEP_RATE = Duration.minutes(5);
 
@@ -198,6 +201,7 @@ export class TourniquetStack extends Stack {
         logRetention,
         logLevel: settings.logLevel,
         withTemplates: bundle.id === "Remediate",
+        sourceMapsAtRuntime: !LATENCY_CRITICAL.has(bundle.id),
       });
     this.functions = Object.fromEntries(FUNCTION_BUNDLES.map((b) => [b.id, fn(b)])) as typeof this.functions;
     const {

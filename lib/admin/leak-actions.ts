@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { BadRequestError, ConflictError } from "../errors.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
-import { needsRemediation } from "../remediation/verification.js";
+import { awaitsWorker } from "../remediation/verification.js";
 import type { Leak, LeakStatus } from "../store/leak.js";
 import type { LeakChanges, LeakStore } from "../store/leak-store.js";
 import type { AdminIdentity } from "./admin-auth.js";
@@ -49,7 +49,7 @@ export async function retryLeak(deps: AdminActionDeps, id: string | undefined, a
     (leak.status === "failed" || leak.notification?.status === "failed" || step === "rotate");
   const now = (deps.now ?? Date.now)();
   if (!failed) {
-    const stalled = needsRemediation(leak) && !(leak.lease && leak.lease.until > now);
+    const stalled = awaitsWorker(leak, now);
     if (stalled) await deps.queue.send([{ leakId: leak.id, sealedToken: leak.sealedToken ?? "" }]);
     return { retried: stalled, leak: await getLeak(deps.store, leak.id) };
   }

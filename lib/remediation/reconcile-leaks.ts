@@ -3,7 +3,7 @@ import type { Log } from "../log.js";
 import type { RemediationMessage, RemediationQueue } from "../queue/remediation-queue.js";
 import type { Leak, LeakStatus } from "../store/leak.js";
 import type { LeakStore } from "../store/leak-store.js";
-import { needsRemediation } from "./verification.js";
+import { awaitsWorker } from "./verification.js";
 
 // The scheduled sweep's safety net: a leak that still needs the worker, that no worker holds, and on
 // which nothing has happened for a while has lost its message (a send that failed after the leak was
@@ -85,9 +85,7 @@ export async function reconcileLeaks(
 }
 
 function isStuck(leak: Leak, now: number, cutoff: string): boolean {
-  if (!needsRemediation(leak)) return false;
-  if (leak.lease && leak.lease.until > now) return false;
-  return lastActivity(leak) <= cutoff;
+  return awaitsWorker(leak, now) && lastActivity(leak) <= cutoff;
 }
 
 /**

@@ -70,3 +70,8 @@ export function needsRemediation(leak: Leak): boolean {
     leak.status === "pending" || leak.status === "active" || (leak.status === "revoked" && !leak.notification)
   );
 }
+
+/** Needs the worker, and no worker holds it now: its message may have been lost. */
+export function awaitsWorker(leak: Leak, now: number): boolean {
+  return needsRemediation(leak) && !(leak.lease && leak.lease.until > now);
+}

@@ -9,6 +9,7 @@ import {
   FUNCTION_SIZING,
   INITIAL_CONFIG,
   INTAKE_TIMEOUT,
+  LATENCY_CRITICAL,
   SWEEP_RATE,
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
@@ -230,13 +231,21 @@ describe("functions", () => {
         MemorySize: FUNCTION_SIZING[id].memorySize,
         Environment: {
           Variables: {
-            NODE_OPTIONS: "--enable-source-maps",
             POWERTOOLS_SERVICE_NAME: "tourniquet",
             POWERTOOLS_METRICS_NAMESPACE: "Tourniquet",
             LOG_LEVEL: "DEBUG",
           },
         },
       });
+    },
+  );
+
+  it.each(FUNCTION_BUNDLES.map((b) => b.id))(
+    "%s maps stack traces to the sources at run time unless GitHub waits on it (cold start)",
+    (id) => {
+      const variables = environmentOf(template, fnIds[id]);
+      if (LATENCY_CRITICAL.has(id)) expect(variables).not.toHaveProperty("NODE_OPTIONS");
+      else expect(variables).toMatchObject({ NODE_OPTIONS: "--enable-source-maps" });
     },
   );
 
