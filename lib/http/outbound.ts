@@ -20,8 +20,10 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** ` (ECONNREFUSED)` and the like: the system error behind a failed fetch, for error messages. */
 export function networkErrorCode(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-  return typeof cause?.code === "string" ? ` (${cause.code})` : "";
+  // fetch wraps the system error as its cause; node:http throws it as it is.
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = typeof e?.cause?.code === "string" ? e.cause.code : e?.code;
+  return typeof code === "string" ? ` (${code})` : "";
 }
 
 /**
