@@ -153,23 +153,8 @@ export class SandboxGithubApi {
     const [owner = "", name = ""] = alert.repository.split("/");
     return {
       action,
-      alert: {
-        number: alert.number,
-        created_at: alert.createdAt,
-        updated_at: null,
-        url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}`,
-        html_url: this.alertPage(alert),
-        locations_url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}/locations`,
-        resolution: null,
-        resolved_at: null,
-        resolved_by: null,
-        secret_type: alert.secretType,
-        secret_type_display_name: alert.secretType,
-        validity: "unknown",
-        push_protection_bypassed: false,
-        publicly_leaked: false,
-        multi_repo: false,
-      },
+      // The REST shape without the secret (webhooks never carry it) and without `state`.
+      alert: { ...this.alertFields(alert), push_protection_bypassed: false },
       repository: {
         id: 1,
         name,
@@ -316,20 +301,24 @@ export class SandboxGithubApi {
   }
 
   private alertJson(alert: SandboxAlert) {
+    return { ...this.alertFields(alert), state: alert.state, secret: alert.secret };
+  }
+
+  /** What the REST alert and the webhook's alert share. */
+  private alertFields(alert: SandboxAlert) {
+    const url = `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}`;
     return {
       number: alert.number,
       created_at: alert.createdAt,
       updated_at: null,
-      url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}`,
+      url,
       html_url: this.alertPage(alert),
-      locations_url: `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}/locations`,
-      state: alert.state,
+      locations_url: `${url}/locations`,
       resolution: null,
       resolved_at: null,
       resolved_by: null,
       secret_type: alert.secretType,
       secret_type_display_name: alert.secretType,
-      secret: alert.secret,
       validity: "unknown",
       publicly_leaked: false,
       multi_repo: false,
