@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { awsError, awsJson, listen } from "./fake-aws.js";
+import { awsError, awsJson, listen, TEST_CREDENTIALS } from "./fake-aws.js";
 import type { LoopbackServer } from "./loopback-server.js";
 
 // SSM (GetParameter) and Secrets Manager (GetSecretValue, CreateSecret, PutSecretValue) on 127.0.0.1,
@@ -323,7 +323,7 @@ async function startFakeService(
   shape: ServiceShape,
   operations: Record<string, Operation>,
 ): Promise<FakeAwsService> {
-  const credentials = shape.credentials ?? { accessKeyId: "test", secretAccessKey: "test" };
+  const credentials = shape.credentials ?? TEST_CREDENTIALS;
   const calls: FakeCall[] = [];
   const failures = new Map<string, { failure: Failure; times: number }[]>();
 

@@ -1,7 +1,31 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import {
+  AwsJsonClient,
+  type AwsJsonClientOptions,
+  type AwsJsonService,
+} from "../../lib/aws/aws-json-client.js";
+import type { AwsCredentials } from "../../lib/aws/sigv4.js";
 import { type LoopbackServer, serve } from "./loopback-server.js";
+
+/** The credentials tests sign with; the fakes that check signatures expect them. */
+export const TEST_CREDENTIALS: AwsCredentials = { accessKeyId: "test", secretAccessKey: "test" };
+
+/** A client for one of the loopback fakes: test credentials, retries without real waiting. */
+export function fakeAwsClient(
+  service: AwsJsonService,
+  endpoint: string,
+  options: Partial<AwsJsonClientOptions> = {},
+): AwsJsonClient {
+  return new AwsJsonClient(service, {
+    region: "us-east-1",
+    endpoint,
+    credentials: () => TEST_CREDENTIALS,
+    baseDelayMs: 1,
+    ...options,
+  });
+}
 
 // Just enough of SQS and KMS on 127.0.0.1 for the bundled handlers and the queue tests to run against:
 // the Lambdas' clients find them through AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_KMS. Both speak the

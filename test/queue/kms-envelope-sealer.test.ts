@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AwsJsonClient, KMS } from "../../lib/aws/aws-json-client.js";
+import { KMS } from "../../lib/aws/aws-json-client.js";
 import { AwsError, SealError } from "../../lib/errors.js";
 import { KmsEnvelopeSealer } from "../../lib/queue/kms-envelope-sealer.js";
-import { errorFault, type FakeKms, startFakeKms } from "../helpers/fake-aws.js";
+import { errorFault, type FakeKms, fakeAwsClient, startFakeKms } from "../helpers/fake-aws.js";
 
 const TOKEN = "tqs_live_4f8a1c9e2b7d6035aa91f2a";
 const KEY_ID = "alias/tourniquet-queue";
@@ -17,14 +17,7 @@ afterAll(async () => {
   await fake.close();
 });
 
-const client = (options: { timeoutMs?: number } = {}) =>
-  new AwsJsonClient(KMS, {
-    region: "us-east-1",
-    endpoint: fake.url,
-    credentials: () => ({ accessKeyId: "test", secretAccessKey: "test" }),
-    baseDelayMs: 1,
-    ...options,
-  });
+const client = (options: { timeoutMs?: number } = {}) => fakeAwsClient(KMS, fake.url, options);
 const callsOf = (operation: string) => fake.requests.filter((r) => r.target === `TrentService.${operation}`);
 
 describe("KmsEnvelopeSealer", () => {

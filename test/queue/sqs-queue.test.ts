@@ -1,11 +1,17 @@
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { AwsJsonClient, SQS } from "../../lib/aws/aws-json-client.js";
+import { SQS } from "../../lib/aws/aws-json-client.js";
 import { AwsError, TourniquetError } from "../../lib/errors.js";
 import type { Delivery, RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { consumeSqsEvent, deliveriesFromSqsEvent, SqsRemediationQueue } from "../../lib/queue/sqs-queue.js";
-import { type AwsRequest, errorFault, type FakeSqs, startFakeSqs } from "../helpers/fake-aws.js";
+import {
+  type AwsRequest,
+  errorFault,
+  type FakeSqs,
+  fakeAwsClient,
+  startFakeSqs,
+} from "../helpers/fake-aws.js";
 
 const RAW_TOKEN = "tqs_live_4f8a1c9e2b7d6035aa91f2a";
 
@@ -22,14 +28,7 @@ afterAll(async () => {
   await fake.close();
 });
 
-const client = (options: { timeoutMs?: number } = {}) =>
-  new AwsJsonClient(SQS, {
-    region: "us-east-1",
-    endpoint: fake.url,
-    credentials: () => ({ accessKeyId: "test", secretAccessKey: "test" }),
-    baseDelayMs: 1,
-    ...options,
-  });
+const client = (options: { timeoutMs?: number } = {}) => fakeAwsClient(SQS, fake.url, options);
 const queue = (options: { queueUrl?: string; timeoutMs?: number } = {}) =>
   new SqsRemediationQueue({ sqs: client(options), queueUrl: options.queueUrl ?? fake.queueUrl });
 const messages = (n: number): RemediationMessage[] =>

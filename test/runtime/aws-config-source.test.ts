@@ -1,14 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  AwsJsonClient,
-  type AwsJsonClientOptions,
-  type AwsJsonService,
-  SECRETS_MANAGER,
-  SSM,
-} from "../../lib/aws/aws-json-client.js";
+import { SECRETS_MANAGER, SSM } from "../../lib/aws/aws-json-client.js";
 import { AwsError, ConfigError } from "../../lib/errors.js";
 import { awsConfig } from "../../lib/runtime/aws-config.js";
 import { AwsConfigSource, CONFIG_TTL_MS, loadAwsConfig } from "../../lib/runtime/aws-config-source.js";
+import { fakeAwsClient } from "../helpers/fake-aws.js";
 import {
   ACCESS_DENIED,
   type FakeSecretsManager,
@@ -55,15 +50,6 @@ beforeEach(() => {
   sm.secrets.clear();
 });
 
-const client = (service: AwsJsonService, endpoint: string, extra: Partial<AwsJsonClientOptions> = {}) =>
-  new AwsJsonClient(service, {
-    region: "us-east-1",
-    endpoint,
-    credentials: () => ({ accessKeyId: "test", secretAccessKey: "test" }),
-    baseDelayMs: 1,
-    ...extra,
-  });
-
 const config = (url = "https://keys.example.com/tourniquet") => ({
   issuers: { acme: { kind: "http", url, secret: { env: "ACME_HMAC" } } },
   token_types: { acme_api_key: { issuer: "acme" } },
@@ -74,8 +60,8 @@ const putParameter = (value: unknown) => ssm.putParameter(PARAMETER, text(value)
 const putSecret = (value: unknown) => sm.putSecret(SECRET_ARN, text(value));
 
 const options = (extra: Partial<Parameters<typeof loadAwsConfig>[0]> = {}) => ({
-  ssm: client(SSM, ssm.url),
-  secretsManager: client(SECRETS_MANAGER, sm.url),
+  ssm: fakeAwsClient(SSM, ssm.url),
+  secretsManager: fakeAwsClient(SECRETS_MANAGER, sm.url),
   parameterName: PARAMETER,
   secretArn: SECRET_ARN,
   env: {},
@@ -231,13 +217,13 @@ describe("loadAwsConfig", () => {
     putParameter(config());
     putSecret({ ACME_HMAC: "v1" });
     ssm.failNext("GetParameter", { hang: true });
-    const loaded = await loadAwsConfig(options({ ssm: client(SSM, ssm.url, { timeoutMs: 100 }) }));
+    const loaded = await loadAwsConfig(options({ ssm: fakeAwsClient(SSM, ssm.url, { timeoutMs: 100 }) }));
     expect(loaded.secrets.acme).toBe("v1");
     expect(ssm.callsOf("GetParameter")).toHaveLength(2);
 
     ssm.failNext("GetParameter", { hang: true }, Number.POSITIVE_INFINITY);
     const error = await failure(
-      loadAwsConfig(options({ ssm: client(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 2 }) })),
+      loadAwsConfig(options({ ssm: fakeAwsClient(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 2 }) })),
     );
     expect(error).toMatchObject({ code: "NetworkingError", transient: true });
     expect(error.message).toMatch(/ssm:GetParameter timed out after 100 ms/);
@@ -245,13 +231,13 @@ describe("loadAwsConfig", () => {
 
   it("is refused by the fakes when signed with other credentials (the fakes check SigV4)", async () => {
     putParameter(config());
-    const wrong = client(SSM, ssm.url, {
+    const wrong = fakeAwsClient(SSM, ssm.url, {
       credentials: () => ({ accessKeyId: "test", secretAccessKey: "not-the-secret" }),
     });
     const error = await failure(loadAwsConfig(options({ ssm: wrong, secretArn: undefined })));
     expect(error).toMatchObject({ code: "InvalidSignatureException", transient: false });
     // A client signing for the wrong service is refused as well.
-    const misrouted = client(SECRETS_MANAGER, ssm.url);
+    const misrouted = fakeAwsClient(SECRETS_MANAGER, ssm.url);
     await expect(misrouted.call("GetParameter", { Name: PARAMETER })).rejects.toMatchObject({
       code: "InvalidSignatureException",
     });
@@ -359,7 +345,7 @@ describe("AwsConfigSource", () => {
 
   it("keeps the last good config when a refresh times out", async () => {
     const { s, errors, advance } = source({
-      ssm: client(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 1 }),
+      ssm: fakeAwsClient(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 1 }),
     });
     const first = await s.get();
     ssm.failNext("GetParameter", { hang: true });

@@ -3,11 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AwsJsonClient, type AwsJsonClientOptions, SECRETS_MANAGER } from "../../lib/aws/aws-json-client.js";
+import { type AwsJsonClientOptions, SECRETS_MANAGER } from "../../lib/aws/aws-json-client.js";
 import { AwsError } from "../../lib/errors.js";
 import { gcmOpen, parseBox } from "../../lib/queue/aes-gcm.js";
 import { LocalSecretStore } from "../../lib/secrets/local-secret-store.js";
 import { SecretsManagerSecretStore } from "../../lib/secrets/secrets-manager-store.js";
+import { fakeAwsClient } from "../helpers/fake-aws.js";
 import {
   ACCESS_DENIED,
   type FakeSecretsManager,
@@ -69,16 +70,10 @@ describe("SecretsManagerSecretStore", () => {
     options: { kmsKeyId?: string } = { kmsKeyId: KMS_KEY },
     client: Partial<AwsJsonClientOptions> = {},
   ) =>
-    new SecretsManagerSecretStore(
-      new AwsJsonClient(SECRETS_MANAGER, {
-        region: "us-east-1",
-        endpoint: sm.url,
-        credentials: () => ({ accessKeyId: "test", secretAccessKey: "test" }),
-        baseDelayMs: 1,
-        ...client,
-      }),
-      { prefix: "tourniquet/replacements/", ...options },
-    );
+    new SecretsManagerSecretStore(fakeAwsClient(SECRETS_MANAGER, sm.url, client), {
+      prefix: "tourniquet/replacements/",
+      ...options,
+    });
   const put = (s = store(), secret = SECRET) => s.put({ leakId: "lk_1", keyId: "key_2", secret });
   const operations = () => sm.calls.map((c) => c.operation);
 
