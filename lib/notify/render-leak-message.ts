@@ -1,22 +1,34 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ConfigError } from "../errors.js";
 import type { LeakFacts, LeakMessage, Recipient } from "./leak-message.js";
-import { renderTemplate } from "./template.js";
+import { compileTemplate, type RenderTemplate } from "./template.js";
 
 // Turns a leak's facts into the message one recipient gets on one channel, using the editable
 // templates (templates/leak-notification.txt and .html, or TOURNIQUET_TEMPLATES_DIR).
 
+/** The two templates, compiled once when they are loaded. */
 export interface Templates {
-  text: string;
-  html: string;
+  text: RenderTemplate;
+  html: RenderTemplate;
 }
 
 const DEFAULT_DIR = fileURLToPath(new URL("../../templates/", import.meta.url));
 
+/** Reads and compiles the templates; a file that is missing or does not compile is a ConfigError. */
 export function loadTemplates(dir = process.env.TOURNIQUET_TEMPLATES_DIR ?? DEFAULT_DIR): Templates {
-  const read = (name: string) => readFileSync(`${dir.replace(/\/$/, "")}/${name}`, "utf8");
-  return { text: read("leak-notification.txt"), html: read("leak-notification.html") };
+  const load = (name: string, html: boolean) => {
+    const path = `${dir.replace(/\/$/, "")}/${name}`;
+    let source: string;
+    try {
+      source = readFileSync(path, "utf8");
+    } catch (error) {
+      throw new ConfigError(`Template ${path} cannot be read`, { cause: error });
+    }
+    return compileTemplate(source, { html, name: path });
+  };
+  return { text: load("leak-notification.txt", false), html: load("leak-notification.html", true) };
 }
 
 /**
@@ -97,8 +109,8 @@ export function renderLeakMessage(
     id: messageId(facts.leakId, channel, recipient, facts.status),
     recipient,
     subject,
-    text: renderTemplate(templates.text, values, { html: false }),
-    html: renderTemplate(templates.html, values, { html: true }),
+    text: templates.text(values),
+    html: templates.html(values),
     facts,
   };
 }

@@ -1,69 +1,65 @@
-// A very small template language for the notification files a team edits (templates/*.txt, *.html):
-//   {{name}} or {{a.b}}          a value (HTML-escaped when the template is HTML)
-//   {{#each list}}…{{/each}}     repeat for each item; inside, {{.}} is the item or {{field}} its field
-//   {{#if name}}…{{/if}}         keep when the value is present and not empty
-// No logic beyond that: what a message says is decided in code, how it reads is decided in the file.
+import Handlebars from "handlebars/dist/handlebars.js";
+import { ConfigError } from "../errors.js";
 
-type Scope = Record<string, unknown>;
+// The notification files a team edits (templates/*.txt, *.html) are Handlebars templates; their syntax
+// is described in templates/README.md. Values are data: Handlebars prints a value as it is, never reads
+// braces in it as template. No logic beyond Handlebars' built-in helpers: what a message says is
+// decided in code, how it reads is decided in the file.
+//
+// Imported from Handlebars' self-contained build: the package's entry (lib/index.js) registers Node
+// require() hooks for .hbs files and bundles the source-map library, neither of which is used here.
 
-const escapeHtml = (text: string) =>
-  text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
+export type RenderTemplate = (values: Record<string, unknown>) => string;
 
-function lookup(scopes: Scope[], path: string): unknown {
-  if (path === ".") return scopes[0]?.["."];
-  for (const scope of scopes) {
-    const parts = path.split(".");
-    if (!((parts[0] ?? "") in scope)) continue;
-    let value: unknown = scope;
-    for (const part of parts) value = (value as Scope | undefined)?.[part];
-    return value;
+/** Ours alone: nothing registered on the shared Handlebars instance reaches these templates. */
+const handlebars = Handlebars.create();
+
+/** What a template may not use, found while reading it rather than when a message is rendered. */
+class UnsupportedSyntax extends Handlebars.Visitor {
+  constructor(private readonly html: boolean) {
+    super();
   }
-  return undefined;
+  override MustacheStatement(node: hbs.AST.MustacheStatement): void {
+    if (this.html && !node.escaped) unsupported("unescaped values ({{{name}}}) in HTML", node);
+    super.MustacheStatement(node);
+  }
+  override PartialStatement(node: hbs.AST.PartialStatement): void {
+    unsupported("partials ({{> name}})", node);
+  }
+  override PartialBlockStatement(node: hbs.AST.PartialBlockStatement): void {
+    unsupported("partials ({{#> name}})", node);
+  }
+  override Decorator(node: hbs.AST.Decorator): void {
+    unsupported("decorators ({{* name}})", node);
+  }
+  override DecoratorBlock(node: hbs.AST.DecoratorBlock): void {
+    unsupported("decorators ({{#* name}})", node);
+  }
 }
 
-const present = (value: unknown) =>
-  value !== undefined &&
-  value !== null &&
-  value !== false &&
-  value !== "" &&
-  !(Array.isArray(value) && value.length === 0);
-
-const BLOCK = /\{\{#(each|if) ([\w.]+)\}\}([\s\S]*?)\{\{\/\1\}\}/;
-
-function render(template: string, scopes: Scope[], html: boolean): string {
-  let out = template;
-  // Innermost-first is not needed: blocks of the same kind do not nest in our templates, and
-  // different kinds nest because each block's body is rendered with its own scopes.
-  for (let match = BLOCK.exec(out); match; match = BLOCK.exec(out)) {
-    const [whole, kind, path, body] = match as unknown as [string, string, string, string];
-    const value = lookup(scopes, path);
-    let replacement = "";
-    if (kind === "if") replacement = present(value) ? render(body, scopes, html) : "";
-    else if (Array.isArray(value)) {
-      replacement = value
-        .map((item) =>
-          render(
-            body,
-            [typeof item === "object" && item ? { ...(item as Scope), ".": item } : { ".": item }, ...scopes],
-            html,
-          ),
-        )
-        .join("");
-    }
-    out = out.slice(0, match.index) + replacement + out.slice(match.index + whole.length);
-  }
-  return out.replace(/\{\{([\w.]+)\}\}/g, (_, path: string) => {
-    const value = lookup(scopes, path);
-    const text = value === undefined || value === null ? "" : String(value);
-    return html ? escapeHtml(text) : text;
-  });
+function unsupported(what: string, node: hbs.AST.Node): never {
+  throw new Error(`${what} are not supported (line ${node.loc.start.line})`);
 }
 
-export function renderTemplate(template: string, values: Scope, options: { html: boolean }): string {
-  return render(template, [values], options.html);
+/**
+ * Compiles a template once (call it when templates are loaded, not per message). HTML templates
+ * escape every value (and may not print one unescaped with `{{{value}}}`); text templates print values
+ * as they are. A template that does not compile, or uses a helper, partial or decorator Handlebars does
+ * not have built in, is a ConfigError naming it.
+ */
+export function compileTemplate(source: string, options: { html: boolean; name?: string }): RenderTemplate {
+  let template: HandlebarsTemplateDelegate;
+  try {
+    const ast = handlebars.parse(source);
+    new UnsupportedSyntax(options.html).accept(ast);
+    template = handlebars.compile(ast, { noEscape: !options.html, strict: false, knownHelpersOnly: true });
+    // Handlebars compiles on first use: render once with no values so a broken file fails here.
+    template({});
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`Template ${options.name ?? "(inline)"} does not compile: ${reason}`, {
+      cause: error,
+    });
+  }
+  return (values) => template(values);
 }
