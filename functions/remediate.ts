@@ -1,7 +1,7 @@
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { Log } from "../lib/log.js";
-import { consumeSqsEvent } from "../lib/queue/sqs-queue.js";
+import { consumeSqsEvent } from "../lib/queue/sqs-consumer.js";
 import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
 import { noMetrics, type RemediationMetrics } from "../lib/remediation/remediation-metrics.js";
 import { awsWorkerDeps } from "../lib/runtime/aws-worker.js";

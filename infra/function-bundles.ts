@@ -29,11 +29,19 @@ export const BUNDLING = {
   /** ESM builds of dependencies where they ship one, so unused code can be dropped. */
   mainFields: ["module", "main"],
   /**
-   * The AWS SDK v3 is left to the copy in the Lambda Node.js 22 runtime (CDK's own default for these
-   * runtimes): it would otherwise be most of every bundle. The bundle tests load the bundles with the
-   * repository's SDK on the resolution path, as the runtime provides it.
+   * Each function bundles the AWS SDK clients it imports, at the versions package-lock.json pins and
+   * the tests ran, tree-shaken to the commands it sends (the runtime's copy is whatever version AWS last
+   * put there, and loads slower than one minified file). Left out are only the credential sources a
+   * Lambda never reaches: the SDK's default chain imports them dynamically, after the environment's
+   * credentials (which Lambda always sets), so they would be bytes loaded for nothing. Were one ever
+   * reached, the runtime's own SDK has it.
    */
-  external: ["@aws-sdk/*"],
+  external: [
+    "@aws-sdk/credential-provider-ini",
+    "@aws-sdk/credential-provider-process",
+    "@aws-sdk/credential-provider-sso",
+    "@aws-sdk/credential-provider-web-identity",
+  ] as string[],
   /** ESM bundles need `require` for the CommonJS dependencies they inline. */
   banner:
     "import { createRequire as __tq_createRequire } from 'module'; const require = __tq_createRequire(import.meta.url);",

@@ -1,24 +1,30 @@
 import { Worker } from "node:worker_threads";
-import { AwsJsonClient, DYNAMODB } from "../lib/aws/aws-json-client.js";
-import { isAwsError } from "../lib/errors.js";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from "@aws-sdk/client-dynamodb";
+import { awsClientDefaults } from "../lib/aws/client-config.js";
 import { TABLE_INDEXES, TABLE_KEYS } from "../lib/store/table-schema.js";
 
 // The local stack's DynamoDB: dynalite, a DynamoDB-compatible engine, on loopback in a worker thread.
 // With `path` the data lives in LevelDB files there; without, in memory (tests). It speaks DynamoDB's
-// wire protocol, so the store reaches it with the same client it uses in AWS.
+// wire protocol, so the store reaches it with the same SDK client it uses in AWS.
 
 export interface EmbeddedDynamo {
   endpoint: string;
-  client: AwsJsonClient;
+  client: DynamoDBClient;
   close(): Promise<void>;
 }
 
 /** A DynamoDB client for a local engine (which checks that requests are signed, not by whom). */
-export function localDynamoClient(endpoint: string): AwsJsonClient {
-  return new AwsJsonClient(DYNAMODB, {
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    ...awsClientDefaults(),
     endpoint,
     region: "local",
-    credentials: () => ({ accessKeyId: "local", secretAccessKey: "local" }),
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
 }
 
@@ -46,16 +52,12 @@ export async function startEmbeddedDynamo(
   };
 }
 
-interface TableDescription {
-  Table?: { TableStatus?: string; GlobalSecondaryIndexes?: { IndexStatus?: string }[] };
-}
-
 /** Creates the leak table as the CDK stack defines it, unless it exists. */
-export async function ensureLeakTable(client: AwsJsonClient, tableName: string): Promise<void> {
+export async function ensureLeakTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const attributes = new Set<string>([TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey]);
   for (const index of TABLE_INDEXES) attributes.add(index.partitionKey).add(index.sortKey);
   try {
-    await client.call("CreateTable", {
+    const create = new CreateTableCommand({
       TableName: tableName,
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: "S" })),
@@ -72,12 +74,13 @@ export async function ensureLeakTable(client: AwsJsonClient, tableName: string):
         Projection: { ProjectionType: "ALL" },
       })),
     });
+    await client.send(create);
   } catch (error) {
-    if (!isAwsError(error, "ResourceInUseException")) throw error;
+    if (!(error instanceof ResourceInUseException)) throw error;
   }
   // Even with no creation delay the engine activates a table and its indexes asynchronously.
   for (let tries = 0; ; tries++) {
-    const { Table } = await client.call<TableDescription>("DescribeTable", { TableName: tableName });
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
       (index) => index.IndexStatus === "ACTIVE",
     );

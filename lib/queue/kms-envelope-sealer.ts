@@ -1,4 +1,5 @@
-import type { AwsJsonClient } from "../aws/aws-json-client.js";
+import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
+import { awsCall } from "../aws/aws-call.js";
 import { isAwsError, SealError } from "../errors.js";
 import { formatBox, gcmOpen, gcmSeal, parseBox } from "./aes-gcm.js";
 import type { TokenSealer } from "./token-sealer.js";
@@ -15,24 +16,12 @@ const OPEN_CACHE_SIZE = 100;
 /** KMS errors that mean "this blob is not ours or was altered", as opposed to an outage. */
 const BAD_CIPHERTEXT = ["InvalidCiphertextException", "IncorrectKeyException"];
 
-/** GenerateDataKey / Decrypt outputs in the awsJson1_1 protocol: blobs are base64 strings. */
-interface GenerateDataKeyOutput {
-  Plaintext?: string;
-  CiphertextBlob?: string;
-  KeyId?: string;
-}
-interface DecryptOutput {
-  Plaintext?: string;
-  KeyId?: string;
-}
-
-/** A base64 blob from a JSON answer; empty when absent or not a string. */
-const blobOf = (value: unknown): Buffer =>
-  typeof value === "string" ? Buffer.from(value, "base64") : Buffer.alloc(0);
+/** A blob from KMS's answer as a Buffer; empty when absent. */
+const blobOf = (value: Uint8Array | undefined): Buffer =>
+  value ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.alloc(0);
 
 export interface KmsEnvelopeSealerOptions {
-  /** A client for the KMS service (awsClientFromEnv(KMS, env)). */
-  kms: AwsJsonClient;
+  kms: KMSClient;
   /** Key id, key ARN, alias name or alias ARN of the KMS key that wraps the data keys. */
   keyId: string;
   /** How long one data key is used for sealing and kept decrypted for opening. Default 5 minutes. */
@@ -56,7 +45,7 @@ interface OpeningKey {
 }
 
 export class KmsEnvelopeSealer implements TokenSealer {
-  private readonly kms: AwsJsonClient;
+  private readonly kms: KMSClient;
   private readonly keyId: string;
   private readonly ttlMs: number;
   private readonly maxUses: number;
@@ -113,11 +102,12 @@ export class KmsEnvelopeSealer implements TokenSealer {
   }
 
   private async generate(): Promise<SealingKey> {
-    const out = await this.kms.call<GenerateDataKeyOutput>("GenerateDataKey", {
+    const command = new GenerateDataKeyCommand({
       KeyId: this.keyId,
       KeySpec: "AES_256",
       EncryptionContext: ENCRYPTION_CONTEXT,
     });
+    const out = await awsCall("kms:GenerateDataKey", () => this.kms.send(command));
     const key = blobOf(out.Plaintext);
     const wrapped = blobOf(out.CiphertextBlob);
     if (key.length !== 32 || wrapped.length === 0) throw new SealError("KMS returned no usable data key");
@@ -144,11 +134,12 @@ export class KmsEnvelopeSealer implements TokenSealer {
 
   private async decrypt(blob: string): Promise<Buffer> {
     try {
-      const out = await this.kms.call<DecryptOutput>("Decrypt", {
+      const command = new DecryptCommand({
         KeyId: this.keyId,
-        CiphertextBlob: Buffer.from(blob, "base64url").toString("base64"),
+        CiphertextBlob: Buffer.from(blob, "base64url"),
         EncryptionContext: ENCRYPTION_CONTEXT,
       });
+      const out = await awsCall("kms:Decrypt", () => this.kms.send(command));
       const key = blobOf(out.Plaintext);
       if (key.length !== 32) throw new SealError("KMS returned no usable data key");
       return key;

@@ -1,42 +1,34 @@
-import { createHash } from "node:crypto";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { AwsJsonClient } from "../aws/aws-json-client.js";
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSRecord } from "aws-lambda";
+import { awsCall } from "../aws/aws-call.js";
 import { TourniquetError } from "../errors.js";
 import {
   type Delivery,
   decodeRemediationMessage,
   encodeRemediationMessage,
-  type RemediationConsumer,
   type RemediationMessage,
   type RemediationQueue,
 } from "./remediation-queue.js";
 
-// The queue in AWS: intake sends in batches, the remediate Lambda receives SQS events and answers
-// with a partial batch response so one failing leak does not redeliver its neighbours.
+// The queue in AWS: intake sends in batches (the SDK checks the MD5 SQS answers for each body, so an
+// altered message is an error); the remediate Lambda turns each SQS record into a delivery.
 
 /** SendMessageBatch takes at most 10 entries. */
 const BATCH_SIZE = 10;
 /** Batches in flight at once; one intake call may queue 1,000 messages (100 batches). */
 const PARALLEL_BATCHES = 5;
 
-/** SendMessageBatch in the awsJson1_0 protocol (target AmazonSQS.SendMessageBatch). */
-interface SendMessageBatchEntry {
-  Id: string;
-  MessageBody: string;
-}
-interface SendMessageBatchOutput {
-  Successful?: { Id?: string; MessageId?: string; MD5OfMessageBody?: string }[];
-  Failed?: { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[];
-}
-
 export interface SqsRemediationQueueOptions {
-  /** A client for the SQS service (awsClientFromEnv(SQS, env)). */
-  sqs: AwsJsonClient;
+  sqs: SQSClient;
   queueUrl: string;
 }
 
 export class SqsRemediationQueue implements RemediationQueue {
-  private readonly sqs: AwsJsonClient;
+  private readonly sqs: SQSClient;
   private readonly queueUrl: string;
 
   constructor(options: SqsRemediationQueueOptions) {
@@ -74,41 +66,19 @@ export class SqsRemediationQueue implements RemediationQueue {
   private async sendChunk(
     chunk: readonly RemediationMessage[],
   ): Promise<{ failed: number; codes: string[] }> {
-    let entries: SendMessageBatchEntry[] = chunk.map((message, index) => ({
+    let entries: SendMessageBatchRequestEntry[] = chunk.map((message, index) => ({
       Id: String(index),
       MessageBody: encodeRemediationMessage(message),
     }));
     let codes: string[] = [];
     for (let attempt = 0; attempt < 2 && entries.length > 0; attempt++) {
-      const out = await this.sqs.call<SendMessageBatchOutput>("SendMessageBatch", {
-        QueueUrl: this.queueUrl,
-        Entries: entries,
-      });
-      checkBodyDigests(entries, out);
+      const send = new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries });
+      const out = await awsCall("sqs:SendMessageBatch", () => this.sqs.send(send));
       const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
       codes = (out.Failed ?? []).map((f) => f.Code ?? "unknown");
       entries = entries.filter((entry) => failedIds.has(entry.Id));
     }
     return { failed: entries.length, codes };
-  }
-}
-
-/**
- * SQS answers the MD5 of each body it accepted; a mismatch means the body was altered on the way. The
- * SDK's client refused such an answer (Invalid MD5 checksum), and so do we: the caller sees an error.
- */
-function checkBodyDigests(entries: readonly SendMessageBatchEntry[], out: SendMessageBatchOutput): void {
-  const bodies = new Map(entries.map((entry) => [entry.Id, entry.MessageBody]));
-  const altered: string[] = [];
-  for (const entry of out.Successful ?? []) {
-    const body = entry.Id === undefined ? undefined : bodies.get(entry.Id);
-    if (body === undefined) continue;
-    if (entry.MD5OfMessageBody !== createHash("md5").update(body, "utf8").digest("hex")) {
-      altered.push(entry.MessageId ?? `entry ${entry.Id}`);
-    }
-  }
-  if (altered.length > 0) {
-    throw new TourniquetError(`SQS acknowledged messages with a wrong body MD5: ${altered.join(", ")}`);
   }
 }
 
@@ -123,34 +93,4 @@ export function deliveryFromSqsRecord(record: SQSRecord, maxReceives: number): D
   }
   const count = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10);
   return { message, receiveCount: Number.isFinite(count) && count >= 1 ? count : 1, maxReceives };
-}
-
-/** Every record of an event as a delivery; throws if any body does not decode (see consumeSqsEvent). */
-export function deliveriesFromSqsEvent(
-  event: SQSEvent,
-  maxReceives: number,
-): { messageId: string; delivery: Delivery }[] {
-  return event.Records.map((record) => ({
-    messageId: record.messageId,
-    delivery: deliveryFromSqsRecord(record, maxReceives),
-  }));
-}
-
-/**
- * Runs every record of an event through the consumer, concurrently (a standard queue has no order),
- * and reports the ones that threw, or did not decode, as batch item failures: SQS redelivers them
- * and, after maxReceives, moves them to the dead-letter queue instead of losing them.
- */
-export async function consumeSqsEvent(
-  event: SQSEvent,
-  consumer: RemediationConsumer,
-  maxReceives: number,
-): Promise<SQSBatchResponse> {
-  const results = await Promise.allSettled(
-    event.Records.map(async (record) => consumer(deliveryFromSqsRecord(record, maxReceives))),
-  );
-  const batchItemFailures = event.Records.flatMap((record, i) =>
-    results[i]?.status === "rejected" ? [{ itemIdentifier: record.messageId }] : [],
-  );
-  return { batchItemFailures };
 }

@@ -1,11 +1,15 @@
-import type { AwsJsonClient } from "../aws/aws-json-client.js";
+import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import type { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
+import { toAwsError } from "../aws/aws-call.js";
 import { parseConfig, type TourniquetConfig } from "../config.js";
 import { ConfigError, isAwsError } from "../errors.js";
 
 // The deployed config: the Tourniquet config JSON in an SSM String parameter, and the issuer and
 // channel secrets in one Secrets Manager secret (a JSON object NAME → value). The secret's keys are
 // merged over the environment before the config's {"env": NAME} and ${NAME} references are resolved,
-// so the parameter never holds a secret. Read at cold start, then again after a TTL, so operators
+// so the parameter never holds a secret. Both are read through Powertools Parameters, which caches
+// each value for `maxAge`; on top of that this source keeps the last good config when a refresh fails,
+// and refreshes in the background so an invocation never waits on SSM after the cold start. Operators
 // change the config with `aws ssm put-parameter` instead of a deploy.
 
 type Env = Record<string, string | undefined>;
@@ -14,25 +18,32 @@ type Env = Record<string, string | undefined>;
 export const CONFIG_TTL_MS = 5 * 60 * 1000;
 
 export interface AwsConfigSourceOptions {
-  /** An SSM client (`AwsJsonClient` for `SSM`). */
-  ssm: AwsJsonClient;
-  /** A Secrets Manager client (`AwsJsonClient` for `SECRETS_MANAGER`). */
-  secretsManager: AwsJsonClient;
+  /** Powertools' SSM provider, on the Lambda's SSM client. */
+  ssm: SSMProvider;
+  /** Powertools' Secrets Manager provider. */
+  secrets: SecretsProvider;
   /** SSM parameter holding the config JSON (`/tourniquet/<stage>/config`). */
   parameterName: string;
   /** Secret holding NAME → value; none when the config references only the environment. */
   secretArn?: string | undefined;
   env?: Env;
-  /** Clock, milliseconds (tests). */
-  now?: () => number;
   ttlMs?: number;
   /** Called when a refresh fails and the previous config stays in use. */
   onRefreshError?: (error: unknown) => void;
 }
 
-/** Reads the parameter and the secret once and validates the config. */
-export async function loadAwsConfig(options: AwsConfigSourceOptions): Promise<TourniquetConfig> {
+/** The parameter's text and the secret's values, as read (from Powertools' cache while fresh). */
+interface ConfigInputs {
+  text: string;
+  secrets: Record<string, string>;
+}
+
+async function readInputs(options: AwsConfigSourceOptions): Promise<ConfigInputs> {
   const [text, secrets] = await Promise.all([readParameter(options), readSecrets(options)]);
+  return { text, secrets };
+}
+
+function parseInputs({ text, secrets }: ConfigInputs, options: AwsConfigSourceOptions): TourniquetConfig {
   const source = `SSM parameter ${options.parameterName}`;
   let raw: unknown;
   try {
@@ -43,21 +54,32 @@ export async function loadAwsConfig(options: AwsConfigSourceOptions): Promise<To
   return parseConfig(raw, { ...(options.env ?? process.env), ...secrets }, source);
 }
 
+/** Reads the parameter and the secret and validates the config. */
+export async function loadAwsConfig(options: AwsConfigSourceOptions): Promise<TourniquetConfig> {
+  return parseInputs(await readInputs(options), options);
+}
+
+const sameInputs = (a: ConfigInputs | undefined, b: ConfigInputs) =>
+  a !== undefined &&
+  a.text === b.text &&
+  Object.keys(a.secrets).length === Object.keys(b.secrets).length &&
+  Object.entries(b.secrets).every(([name, value]) => a.secrets[name] === value);
+
 /**
- * The config, cached for `ttlMs`. `get()` waits for a fresh copy when the cached one is stale;
+ * The config, re-read after `ttlMs`. `get()` waits for a fresh copy when the cached one is stale;
  * `current()` never waits: it answers the cached copy and refreshes it in the background when stale.
  * A failed refresh keeps the last good config (and is retried after another TTL); only the first
- * load's failure is thrown.
+ * load's failure is thrown. A refresh that reads what it read before keeps the same config object,
+ * so what is built from it (issuers, channels) is not rebuilt.
  */
 export class AwsConfigSource {
   private config: TourniquetConfig | undefined;
+  private inputs: ConfigInputs | undefined;
   private loadedAt = 0;
   private inFlight: Promise<TourniquetConfig> | undefined;
-  private readonly now: () => number;
   private readonly ttlMs: number;
 
   constructor(private readonly options: AwsConfigSourceOptions) {
-    this.now = options.now ?? Date.now;
     this.ttlMs = options.ttlMs ?? CONFIG_TTL_MS;
   }
 
@@ -74,19 +96,22 @@ export class AwsConfigSource {
   }
 
   private stale(): boolean {
-    return this.now() - this.loadedAt >= this.ttlMs;
+    return Date.now() - this.loadedAt >= this.ttlMs;
   }
 
   private refresh(): Promise<TourniquetConfig> {
-    this.inFlight ??= loadAwsConfig(this.options)
-      .then((config) => {
-        this.config = config;
-        this.loadedAt = this.now();
-        return config;
+    this.inFlight ??= readInputs(this.options)
+      .then((inputs) => {
+        if (!this.config || !sameInputs(this.inputs, inputs)) {
+          this.config = parseInputs(inputs, this.options);
+          this.inputs = inputs;
+        }
+        this.loadedAt = Date.now();
+        return this.config;
       })
       .catch((error: unknown) => {
         if (!this.config) throw error;
-        this.loadedAt = this.now();
+        this.loadedAt = Date.now();
         this.options.onRefreshError?.(error);
         return this.config;
       })
@@ -97,42 +122,39 @@ export class AwsConfigSource {
   }
 }
 
-/** SSM GetParameter's output, the fields read here. */
-interface GetParameterOutput {
-  Parameter?: { Name?: string; Value?: string; Version?: number; Type?: string };
-}
+/**
+ * Seconds Powertools keeps a value: a second less than the source's TTL, so when the source refreshes,
+ * Powertools' copy has expired too and the refresh reads anew.
+ */
+const maxAgeSeconds = (options: AwsConfigSourceOptions) =>
+  Math.max(0, Math.floor((options.ttlMs ?? CONFIG_TTL_MS) / 1000) - 1);
 
-/** Secrets Manager GetSecretValue's output, the fields read here. */
-interface GetSecretValueOutput {
-  ARN?: string;
-  Name?: string;
-  SecretString?: string;
-  VersionId?: string;
-}
+/** Powertools wraps the SDK's error (GetParameterError); the SDK's is what names the failure. */
+const unwrap = (what: string, error: unknown) =>
+  toAwsError(what, error instanceof Error && error.cause instanceof Error ? error.cause : error);
 
 async function readParameter(options: AwsConfigSourceOptions): Promise<string> {
-  let result: GetParameterOutput;
+  let value: string | undefined;
   try {
-    result = await options.ssm.call<GetParameterOutput>("GetParameter", { Name: options.parameterName });
-  } catch (error) {
+    value = await options.ssm.get(options.parameterName, { maxAge: maxAgeSeconds(options) });
+  } catch (caught) {
+    const error = unwrap("ssm:GetParameter", caught);
     if (isAwsError(error, "ParameterNotFound")) {
       throw new ConfigError(`SSM parameter ${options.parameterName} does not exist`, { cause: error });
     }
     throw error;
   }
-  const value = result.Parameter?.Value;
   if (!value) throw new ConfigError(`SSM parameter ${options.parameterName} has no value`);
   return value;
 }
 
 async function readSecrets(options: AwsConfigSourceOptions): Promise<Record<string, string>> {
   if (!options.secretArn) return {};
-  let result: GetSecretValueOutput;
+  let value: string | Uint8Array | undefined;
   try {
-    result = await options.secretsManager.call<GetSecretValueOutput>("GetSecretValue", {
-      SecretId: options.secretArn,
-    });
-  } catch (error) {
+    value = await options.secrets.get(options.secretArn, { maxAge: maxAgeSeconds(options) });
+  } catch (caught) {
+    const error = unwrap("secretsmanager:GetSecretValue", caught);
     if (isAwsError(error, "ResourceNotFoundException")) {
       throw new ConfigError(`secret ${options.secretArn} does not exist or has no current value`, {
         cause: error,
@@ -144,7 +166,8 @@ async function readSecrets(options: AwsConfigSourceOptions): Promise<Record<stri
   const where = `secret ${options.secretArn}`;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(result.SecretString ?? "");
+    // A binary secret is not the JSON object this source expects either.
+    parsed = JSON.parse(typeof value === "string" ? value : "");
   } catch {
     throw new ConfigError(`${where} must hold a JSON object of NAME -> string value`);
   }

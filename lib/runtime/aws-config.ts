@@ -1,4 +1,8 @@
-import { awsClientFromEnv, SECRETS_MANAGER, SSM } from "../aws/aws-json-client.js";
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { awsClientDefaults } from "../aws/client-config.js";
 import { loadConfig, type TourniquetConfig } from "../config.js";
 import type { Log } from "../log.js";
 import { AwsConfigSource } from "./aws-config-source.js";
@@ -16,8 +20,8 @@ export async function awsConfig(log: Log, env: Env): Promise<() => TourniquetCon
     return () => config;
   }
   const source = new AwsConfigSource({
-    ssm: awsClientFromEnv(SSM, env),
-    secretsManager: awsClientFromEnv(SECRETS_MANAGER, env),
+    ssm: new SSMProvider({ awsSdkV3Client: new SSMClient(awsClientDefaults()) }),
+    secrets: new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientDefaults()) }),
     parameterName,
     secretArn: env.TOURNIQUET_SECRETS_ARN,
     env,

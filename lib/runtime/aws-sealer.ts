@@ -1,6 +1,7 @@
-import { awsClientFromEnv, KMS } from "../aws/aws-json-client.js";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { awsClientDefaults } from "../aws/client-config.js";
 import { KmsEnvelopeSealer } from "../queue/kms-envelope-sealer.js";
 import { type Env, required } from "./aws-env.js";
 
 export const awsSealer = (env: Env) =>
-  new KmsEnvelopeSealer({ kms: awsClientFromEnv(KMS, env), keyId: required(env, "TOKEN_KEY_ID") });
+  new KmsEnvelopeSealer({ kms: new KMSClient(awsClientDefaults()), keyId: required(env, "TOKEN_KEY_ID") });

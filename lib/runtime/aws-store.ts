@@ -1,16 +1,17 @@
-import { type AwsJsonClient, awsClientFromEnv, DYNAMODB } from "../aws/aws-json-client.js";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { awsClientDefaults } from "../aws/client-config.js";
 import { DynamoLeakStore } from "../store/dynamo-leak-store.js";
 import { DynamoSavedPartnerKeys } from "../store/dynamo-saved-partner-keys.js";
 import { type Env, required } from "./aws-env.js";
 
 /** The leak table TABLE_NAME and one DynamoDB client for everything kept in it. */
 export interface AwsTable {
-  client: AwsJsonClient;
+  client: DynamoDBClient;
   tableName: string;
 }
 
 export function awsTable(env: Env = process.env): AwsTable {
-  return { client: awsClientFromEnv(DYNAMODB, env), tableName: required(env, "TABLE_NAME") };
+  return { client: new DynamoDBClient(awsClientDefaults()), tableName: required(env, "TABLE_NAME") };
 }
 
 export function awsStore(env: Env = process.env, table: AwsTable = awsTable(env)) {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
-import { awsClientFromEnv, SECRETS_MANAGER } from "../aws/aws-json-client.js";
+import { awsClientDefaults } from "../aws/client-config.js";
 import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import { createChannels } from "../notify/channel-registry.js";
@@ -22,7 +23,10 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
   const channels = derived(config, (current) =>
     createChannels(current, {
       outboxDir: env.OUTBOX_DIR ?? "/tmp/outbox",
-      ses: () => (ses ??= import("@aws-sdk/client-sesv2").then(({ SESv2Client }) => new SESv2Client({}))),
+      ses: () =>
+        (ses ??= import("@aws-sdk/client-sesv2").then(
+          ({ SESv2Client }) => new SESv2Client(awsClientDefaults()),
+        )),
     }),
   );
   return {
@@ -38,7 +42,7 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
     store: awsStore(env),
     sealer: awsSealer(env),
     templates: loadTemplates(),
-    secrets: new SecretsManagerSecretStore(awsClientFromEnv(SECRETS_MANAGER, env), {
+    secrets: new SecretsManagerSecretStore(new SecretsManagerClient(awsClientDefaults()), {
       prefix: env.SECRETS_PREFIX ?? "tourniquet/replacements",
       // The stack's data key (SECRETS_KEY_ID); the token key when only that is set.
       kmsKeyId: env.SECRETS_KEY_ID ?? env.TOKEN_KEY_ID,

@@ -1,7 +1,16 @@
-import type { AwsJsonClient } from "../aws/aws-json-client.js";
-import { type AttributeMap, fromAttributes, toAttributes } from "../aws/dynamo-attributes.js";
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { awsCall } from "../aws/aws-call.js";
 import { BadRequestError, ConflictError, isAwsError } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { fromItem, toAttributes } from "./dynamo-items.js";
 import {
   CLOSED_STATUSES,
   type Leak,
@@ -59,36 +68,32 @@ function toItem(leak: Leak): Record<string, unknown> {
 
 const isConditionFailure = (error: unknown) => isAwsError(error, "ConditionalCheckFailedException");
 
-interface ItemOutput {
-  Item?: AttributeMap;
-  Attributes?: AttributeMap;
-}
-
-interface QueryOutput {
-  Items?: AttributeMap[];
-  LastEvaluatedKey?: AttributeMap;
-}
-
-const page = (output: QueryOutput) => ({
-  items: (output.Items ?? []).map(fromAttributes),
-  lastKey: output.LastEvaluatedKey ? fromAttributes(output.LastEvaluatedKey) : undefined,
+const page = (output: {
+  Items?: Record<string, AttributeValue>[] | undefined;
+  LastEvaluatedKey?: Record<string, AttributeValue> | undefined;
+}) => ({
+  items: (output.Items ?? []).map(fromItem),
+  lastKey: output.LastEvaluatedKey ? fromItem(output.LastEvaluatedKey) : undefined,
 });
 
 /** The leak store on a DynamoDB table laid out as table-schema.ts describes. */
 export class DynamoLeakStore implements LeakStore {
   constructor(
-    /** A DynamoDB client (lib/aws/aws-json-client.ts). */
-    private readonly client: AwsJsonClient,
+    private readonly client: DynamoDBClient,
     private readonly tableName: string,
   ) {}
 
   async createLeak(leak: Leak): Promise<{ leak: Leak; created: boolean }> {
     try {
-      await this.client.call("PutItem", {
-        TableName: this.tableName,
-        Item: toAttributes(toItem(leak)),
-        ConditionExpression: "attribute_not_exists(pk)",
-      });
+      await awsCall("dynamodb:PutItem", () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toAttributes(toItem(leak)),
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        ),
+      );
       return { leak, created: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -99,46 +104,53 @@ export class DynamoLeakStore implements LeakStore {
   }
 
   async recordSighting(leakId: string, sighting: NewSighting, at: string): Promise<Sighting> {
-    const result = await this.client.call<ItemOutput>("UpdateItem", {
-      TableName: this.tableName,
-      Key: toAttributes({ pk: leakPk(leakId), sk: sightingSk(sighting.url, sighting.source) }),
-      UpdateExpression:
-        "SET entity = :entity, #url = :url, #source = :source, firstSeen = if_not_exists(firstSeen, :at), lastSeen = :at ADD reports :one",
-      ExpressionAttributeNames: { "#url": "url", "#source": "source" },
-      ExpressionAttributeValues: toAttributes({
-        ":entity": "sighting",
-        ":url": sighting.url,
-        ":source": sighting.source,
-        ":at": at,
-        ":one": 1,
-      }),
-      ReturnValues: "ALL_NEW",
-    });
-    return toSighting(fromAttributes(result.Attributes ?? {}));
+    const result = await awsCall("dynamodb:UpdateItem", () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toAttributes({ pk: leakPk(leakId), sk: sightingSk(sighting.url, sighting.source) }),
+          UpdateExpression:
+            "SET entity = :entity, #url = :url, #source = :source, firstSeen = if_not_exists(firstSeen, :at), lastSeen = :at ADD reports :one",
+          ExpressionAttributeNames: { "#url": "url", "#source": "source" },
+          ExpressionAttributeValues: toAttributes({
+            ":entity": "sighting",
+            ":url": sighting.url,
+            ":source": sighting.source,
+            ":at": at,
+            ":one": 1,
+          }),
+          ReturnValues: "ALL_NEW",
+        }),
+      ),
+    );
+    return toSighting(fromItem(result.Attributes ?? {}));
   }
 
   async getLeak(id: string): Promise<Leak | undefined> {
-    const result = await this.client.call<ItemOutput>("GetItem", {
-      TableName: this.tableName,
-      Key: toAttributes({ pk: leakPk(id), sk: LEAK_SK }),
-      ConsistentRead: true,
-    });
-    return result.Item ? toLeak(fromAttributes(result.Item)) : undefined;
+    const result = await awsCall("dynamodb:GetItem", () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: toAttributes({ pk: leakPk(id), sk: LEAK_SK }),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return result.Item ? toLeak(fromItem(result.Item)) : undefined;
   }
 
   async getLeakDetails(id: string): Promise<LeakDetails | undefined> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const result = page(
-        await this.client.call<QueryOutput>("Query", {
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: toAttributes({ ":pk": leakPk(id) }),
-          ConsistentRead: true,
-          ExclusiveStartKey: start && toAttributes(start),
-        }),
-      );
+      const input: QueryCommandInput = {
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: toAttributes({ ":pk": leakPk(id) }),
+        ConsistentRead: true,
+        ExclusiveStartKey: start && toAttributes(start),
+      };
+      const result = page(await awsCall("dynamodb:Query", () => this.client.send(new QueryCommand(input))));
       items.push(...result.items);
       start = result.lastKey;
     } while (start);
@@ -160,12 +172,16 @@ export class DynamoLeakStore implements LeakStore {
     };
     try {
       // The whole item is rewritten so the index keys always follow the fields they derive from.
-      await this.client.call("PutItem", {
-        TableName: this.tableName,
-        Item: toAttributes(toItem(next)),
-        ConditionExpression: "version = :expected",
-        ExpressionAttributeValues: toAttributes({ ":expected": leak.version }),
-      });
+      await awsCall("dynamodb:PutItem", () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toAttributes(toItem(next)),
+            ConditionExpression: "version = :expected",
+            ExpressionAttributeValues: toAttributes({ ":expected": leak.version }),
+          }),
+        ),
+      );
       return next;
     } catch (error) {
       if (isConditionFailure(error)) {
@@ -204,7 +220,7 @@ export class DynamoLeakStore implements LeakStore {
       filters.push("tokenType = :type");
       keyValues[":type"] = query.tokenType;
     }
-    const input = {
+    const input: QueryCommandInput = {
       TableName: this.tableName,
       IndexName: index,
       KeyConditionExpression: keyCondition,
@@ -215,13 +231,15 @@ export class DynamoLeakStore implements LeakStore {
       ExclusiveStartKey: query.cursor ? toAttributes(decodeCursor(query.cursor)) : undefined,
       FilterExpression: filters.length > 0 ? filters.join(" AND ") : undefined,
     };
-    const output = await this.client.call<QueryOutput>("Query", input).catch((error: unknown) => {
-      // A cursor of the right shape from another listing is still not a start key for this one.
-      if (query.cursor && isAwsError(error, "ValidationException")) {
-        throw new BadRequestError("cursor does not belong to this listing", { cause: error });
-      }
-      throw error;
-    });
+    const output = await awsCall("dynamodb:Query", () => this.client.send(new QueryCommand(input))).catch(
+      (error: unknown) => {
+        // A cursor of the right shape from another listing is still not a start key for this one.
+        if (query.cursor && isAwsError(error, "ValidationException")) {
+          throw new BadRequestError("cursor does not belong to this listing", { cause: error });
+        }
+        throw error;
+      },
+    );
     const result = page(output);
     return { items: result.items.map(toLeak), nextCursor: encodeCursor(result.lastKey) };
   }

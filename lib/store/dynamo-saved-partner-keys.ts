@@ -1,8 +1,9 @@
-import type { AwsJsonClient } from "../aws/aws-json-client.js";
-import { type AttributeMap, fromAttributes, toAttributes } from "../aws/dynamo-attributes.js";
+import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { awsCall } from "../aws/aws-call.js";
 import { isAwsError } from "../errors.js";
 import type { PartnerKeySetDocument } from "../github/partner-key-set.js";
 import type { SavedPartnerKeySet, SavedPartnerKeysStore } from "../github/saved-partner-keys.js";
+import { fromItem, toAttributes } from "./dynamo-items.js";
 
 // The saved GitHub partner key set, one item in the leak table (table-schema.ts).
 
@@ -10,36 +11,33 @@ const KEY = { pk: "GITHUB#PARTNER_KEYS", sk: "CURRENT" };
 
 export class DynamoSavedPartnerKeys implements SavedPartnerKeysStore {
   constructor(
-    private readonly client: AwsJsonClient,
+    private readonly client: DynamoDBClient,
     private readonly tableName: string,
   ) {}
 
   async save(saved: SavedPartnerKeySet): Promise<void> {
-    await this.client
-      .call("PutItem", {
-        TableName: this.tableName,
-        Item: toAttributes({
-          ...KEY,
-          entity: "partner_key_set",
-          document: JSON.stringify(saved.document),
-          fetchedAt: saved.fetchedAt,
-        }),
-        // Two sweeps racing: the later fetch wins.
-        ConditionExpression: "attribute_not_exists(fetchedAt) OR fetchedAt <= :at",
-        ExpressionAttributeValues: toAttributes({ ":at": saved.fetchedAt }),
-      })
-      .catch((error: unknown) => {
-        if (!isAwsError(error, "ConditionalCheckFailedException")) throw error;
-      });
+    const put = new PutItemCommand({
+      TableName: this.tableName,
+      Item: toAttributes({
+        ...KEY,
+        entity: "partner_key_set",
+        document: JSON.stringify(saved.document),
+        fetchedAt: saved.fetchedAt,
+      }),
+      // Two sweeps racing: the later fetch wins.
+      ConditionExpression: "attribute_not_exists(fetchedAt) OR fetchedAt <= :at",
+      ExpressionAttributeValues: toAttributes({ ":at": saved.fetchedAt }),
+    });
+    await awsCall("dynamodb:PutItem", () => this.client.send(put)).catch((error: unknown) => {
+      if (!isAwsError(error, "ConditionalCheckFailedException")) throw error;
+    });
   }
 
   async load(): Promise<SavedPartnerKeySet | undefined> {
-    const { Item } = await this.client.call<{ Item?: AttributeMap }>("GetItem", {
-      TableName: this.tableName,
-      Key: toAttributes(KEY),
-    });
+    const get = new GetItemCommand({ TableName: this.tableName, Key: toAttributes(KEY) });
+    const { Item } = await awsCall("dynamodb:GetItem", () => this.client.send(get));
     if (!Item) return undefined;
-    const item = fromAttributes(Item);
+    const item = fromItem(Item);
     return {
       document: JSON.parse(String(item.document)) as PartnerKeySetDocument,
       fetchedAt: String(item.fetchedAt),

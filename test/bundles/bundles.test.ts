@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { isBuiltin } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -205,7 +206,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe("handler bundles", () => {
-  it("builds one minified ESM file per function (AWS SDK from the runtime), the templates next to the worker", () => {
+  it("builds one self-contained minified ESM file per function, the templates next to the worker", () => {
     expect(transformedByVitest).toBe(false);
     expect(bundles.map((b) => b.id).sort()).toEqual([
       "AdminApi",
@@ -219,22 +220,45 @@ describe("handler bundles", () => {
       const code = readFileSync(b.file, "utf8");
       expect(code.startsWith(BUNDLING.banner)).toBe(true);
       expect(statSync(`${b.file}.map`).size).toBeGreaterThan(0);
-      // Nothing left for Lambda's runtime to resolve but Node's own modules and its AWS SDK v3.
-      const external = Object.values(b.metafile.outputs).flatMap((o) =>
-        o.imports.filter((i) => i.external).map((i) => i.path),
-      );
-      expect(external.filter((path) => !isBuiltin(path) && !path.startsWith("@aws-sdk/"))).toEqual([]);
-      // The AWS SDK is never loaded at cold start: AWS APIs go through lib/aws, and the one SDK client
-      // left (SES, worker only) is imported on the first email.
-      const staticSdk = Object.values(b.metafile.outputs).flatMap((o) =>
-        o.imports.filter((i) => i.external && i.kind !== "dynamic-import" && i.path.startsWith("@aws-sdk/")),
-      );
-      expect(staticSdk, b.id).toEqual([]);
+      // Nothing left for Lambda's runtime to resolve but Node's own modules, and the credential sources
+      // a Lambda never reaches, which only the SDK's default chain imports, dynamically.
+      const external = Object.values(b.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external));
+      const notNode = external.filter((i) => !isBuiltin(i.path));
+      expect(
+        notNode.filter((i) => i.kind !== "dynamic-import").map((i) => i.path),
+        b.id,
+      ).toEqual([]);
+      expect(
+        notNode.filter((i) => !BUNDLING.external.includes(i.path)).map((i) => i.path),
+        b.id,
+      ).toEqual([]);
       expect(typeof handlers.get(b.id)).toBe("function");
     }
     expect(
       readdirSync(join(workDir, DIST, TEMPLATES_BUNDLE, "templates")).filter((f) => f.startsWith("leak-")),
     ).toEqual(["leak-notification.html", "leak-notification.txt"]);
+  });
+
+  it("bundles, per function, only the AWS SDK clients that function calls", () => {
+    const clients = (id: BundleId) => {
+      const bundle = bundles.find((b) => b.id === id) as BuiltBundle;
+      const names = Object.values(bundle.metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+      return [
+        ...new Set(names.flatMap((name) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(name)?.[1] ?? [])),
+      ].sort();
+    };
+    // Deployed, the intakes and the worker read the config from SSM and its secrets from Secrets Manager.
+    const config = ["client-secrets-manager", "client-ssm"];
+    expect(clients("PartnerReport")).toEqual(
+      ["client-dynamodb", "client-kms", ...config, "client-sqs"].sort(),
+    );
+    expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
+    // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first use).
+    expect(clients("Remediate")).toEqual(["client-dynamodb", "client-kms", ...config, "client-sesv2"].sort());
+    // The admin API and the sweep read the table and send leaks back to the worker.
+    expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);
+    expect(clients("Sweep")).toEqual(["client-dynamodb", "client-sqs"]);
+    expect(clients("Healthz")).toEqual([]);
   });
 
   it("healthz answers 200", async () => {
@@ -350,9 +374,7 @@ describe("handler bundles", () => {
     });
 
     it("the raw token is in no table item, log line or outbox file", async () => {
-      const { Items = [] } = await dynamo.client.call<{ Items?: unknown[] }>("Scan", {
-        TableName: TABLE_NAME,
-      });
+      const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: TABLE_NAME }));
       expect(Items.length).toBeGreaterThan(0);
       expect(JSON.stringify(Items)).not.toContain(issued.token);
       expect(output.join("").length).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll } from "vitest";
-import type { AwsJsonClient } from "../../lib/aws/aws-json-client.js";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import { type Leak, leakIdFor } from "../../lib/store/leak.js";
 import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
@@ -11,7 +11,7 @@ import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../..
 export interface TestStore {
   store: DynamoLeakStore;
   /** The engine's DynamoDB client, to look at raw items. */
-  client: AwsJsonClient;
+  client: DynamoDBClient;
   tableName: string;
   /** Closes the engine if this call started it; a shared engine is left running. */
   close(): Promise<void>;

@@ -437,7 +437,7 @@ function clientRequestToken(input: Input): string {
 
 // --- SigV4, checked as AWS checks it ----------------------------------------------------------------
 // Written from the spec (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html),
-// independently of lib/aws/sigv4.ts, so the two agreeing means something.
+// independently of the AWS SDK's signer, so the two agreeing means something.
 
 interface Denial {
   status: number;

@@ -1,30 +1,38 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  AwsJsonClient,
-  type AwsJsonClientOptions,
-  type AwsJsonService,
-} from "../../lib/aws/aws-json-client.js";
-import type { AwsCredentials } from "../../lib/aws/sigv4.js";
+import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import { type LoopbackServer, serve } from "./loopback-server.js";
 
 /** The credentials tests sign with; the fakes that check signatures expect them. */
-export const TEST_CREDENTIALS: AwsCredentials = { accessKeyId: "test", secretAccessKey: "test" };
+export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
-/** A client for one of the loopback fakes: test credentials, retries without real waiting. */
-export function fakeAwsClient(
-  service: AwsJsonService,
-  endpoint: string,
-  options: Partial<AwsJsonClientOptions> = {},
-): AwsJsonClient {
-  return new AwsJsonClient(service, {
+export interface FakeClientOptions {
+  /** Attempts per call, the first included (the SDK's default: 3). */
+  maxAttempts?: number;
+  /** Per-attempt wait for an answer, ms. */
+  requestTimeout?: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/**
+ * SDK client options for one of the loopback fakes: `new SQSClient(fakeAwsClientConfig(sqs.url))`.
+ * Test credentials, the SDK's own retry rules with a 1 ms backoff instead of real waiting.
+ */
+export function fakeAwsClientConfig(endpoint: string, options: FakeClientOptions = {}) {
+  const maxAttempts = options.maxAttempts ?? 3;
+  return {
     region: "us-east-1",
     endpoint,
-    credentials: () => TEST_CREDENTIALS,
-    baseDelayMs: 1,
-    ...options,
-  });
+    credentials: options.credentials ?? TEST_CREDENTIALS,
+    maxAttempts,
+    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, 1),
+    requestHandler: {
+      connectionTimeout: 1_000,
+      requestTimeout: options.requestTimeout ?? 5_000,
+      throwOnRequestTimeout: true,
+    },
+  };
 }
 
 // Just enough of SQS and KMS on 127.0.0.1 for the bundled handlers and the queue tests to run against:

@@ -1,8 +1,8 @@
+import { KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { KMS } from "../../lib/aws/aws-json-client.js";
 import { AwsError, SealError } from "../../lib/errors.js";
 import { KmsEnvelopeSealer } from "../../lib/queue/kms-envelope-sealer.js";
-import { errorFault, type FakeKms, fakeAwsClient, startFakeKms } from "../helpers/fake-aws.js";
+import { errorFault, type FakeKms, fakeAwsClientConfig, startFakeKms } from "../helpers/fake-aws.js";
 
 const TOKEN = "tqs_live_4f8a1c9e2b7d6035aa91f2a";
 const KEY_ID = "alias/tourniquet-queue";
@@ -17,7 +17,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-const client = (options: { timeoutMs?: number } = {}) => fakeAwsClient(KMS, fake.url, options);
+const client = (options: { requestTimeout?: number } = {}) =>
+  new KMSClient(fakeAwsClientConfig(fake.url, options));
 const callsOf = (operation: string) => fake.requests.filter((r) => r.target === `TrentService.${operation}`);
 
 describe("KmsEnvelopeSealer", () => {
@@ -221,7 +222,7 @@ describe("KmsEnvelopeSealer", () => {
   it("lets a KMS that does not answer in time through as a transient network error", async () => {
     const sealed = await sealer().seal(TOKEN, "leak-1");
     fake.faults.push(...Array.from({ length: 3 }, () => ({ kind: "delay" as const, ms: 300 })));
-    const error = await sealer({ kms: client({ timeoutMs: 50 }) })
+    const error = await sealer({ kms: client({ requestTimeout: 50 }) })
       .open(sealed, "leak-1")
       .catch((e: unknown) => e);
     expect(error).not.toBeInstanceOf(SealError);

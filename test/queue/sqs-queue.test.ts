@@ -1,15 +1,16 @@
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { SQS } from "../../lib/aws/aws-json-client.js";
 import { AwsError, TourniquetError } from "../../lib/errors.js";
 import type { Delivery, RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
-import { consumeSqsEvent, deliveriesFromSqsEvent, SqsRemediationQueue } from "../../lib/queue/sqs-queue.js";
+import { consumeSqsEvent } from "../../lib/queue/sqs-consumer.js";
+import { deliveryFromSqsRecord, SqsRemediationQueue } from "../../lib/queue/sqs-queue.js";
 import {
   type AwsRequest,
   errorFault,
   type FakeSqs,
-  fakeAwsClient,
+  fakeAwsClientConfig,
   startFakeSqs,
 } from "../helpers/fake-aws.js";
 
@@ -28,8 +29,9 @@ afterAll(async () => {
   await fake.close();
 });
 
-const client = (options: { timeoutMs?: number } = {}) => fakeAwsClient(SQS, fake.url, options);
-const queue = (options: { queueUrl?: string; timeoutMs?: number } = {}) =>
+const client = (options: { requestTimeout?: number } = {}) =>
+  new SQSClient(fakeAwsClientConfig(fake.url, options));
+const queue = (options: { queueUrl?: string; requestTimeout?: number } = {}) =>
   new SqsRemediationQueue({ sqs: client(options), queueUrl: options.queueUrl ?? fake.queueUrl });
 const messages = (n: number): RemediationMessage[] =>
   Array.from({ length: n }, (_, i) => ({ leakId: `leak-${i}`, sealedToken: `v1.kms.blob.iv.ct${i}.tag` }));
@@ -177,7 +179,7 @@ describe("SqsRemediationQueue.send", () => {
 
   it("lets the client retry a dropped connection and a timed-out request", async () => {
     fake.faults.push({ kind: "drop" }, { kind: "delay", ms: 500 });
-    await queue({ timeoutMs: 100 }).send(messages(2));
+    await queue({ requestTimeout: 100 }).send(messages(2));
     expect(batches()).toHaveLength(3);
     expect(fake.sent).toHaveLength(2);
   });
@@ -224,26 +226,21 @@ describe("SqsRemediationQueue.send", () => {
   });
 });
 
-describe("deliveriesFromSqsEvent", () => {
-  it("decodes each record and passes the receive count through", () => {
-    const event: SQSEvent = { Records: [record("m-1", body(1)), record("m-2", body(2), "4")] };
-    expect(deliveriesFromSqsEvent(event, 5)).toEqual([
-      {
-        messageId: "m-1",
-        delivery: { message: { leakId: "leak-1", sealedToken: "sealed-1" }, receiveCount: 1, maxReceives: 5 },
-      },
-      {
-        messageId: "m-2",
-        delivery: { message: { leakId: "leak-2", sealedToken: "sealed-2" }, receiveCount: 4, maxReceives: 5 },
-      },
-    ]);
+describe("deliveryFromSqsRecord", () => {
+  it("decodes a record and passes the receive count through", () => {
+    expect(deliveryFromSqsRecord(record("m-1", body(1)), 5)).toEqual({
+      message: { leakId: "leak-1", sealedToken: "sealed-1" },
+      receiveCount: 1,
+      maxReceives: 5,
+    });
+    expect(deliveryFromSqsRecord(record("m-2", body(2), "4"), 5).receiveCount).toBe(4);
   });
 
   it("throws a TourniquetError for a body that is not a remediation message, without quoting it", () => {
-    const event: SQSEvent = { Records: [record("m-1", `{"token":"${RAW_TOKEN}"`)] };
-    expect(() => deliveriesFromSqsEvent(event, 5)).toThrow(TourniquetError);
+    const bad = record("m-1", `{"token":"${RAW_TOKEN}"`);
+    expect(() => deliveryFromSqsRecord(bad, 5)).toThrow(TourniquetError);
     try {
-      deliveriesFromSqsEvent(event, 5);
+      deliveryFromSqsRecord(bad, 5);
     } catch (error) {
       expect(String(error)).not.toContain(RAW_TOKEN);
       expect((error as Error).cause).toBeUndefined();
@@ -271,11 +268,8 @@ describe("consumeSqsEvent", () => {
       },
       5,
     );
-    expect(response.batchItemFailures).toEqual([
-      { itemIdentifier: "m-2" },
-      { itemIdentifier: "m-3" },
-      { itemIdentifier: "m-4" },
-    ]);
+    // In the order they failed: SQS reads them as a set.
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m-2", "m-3", "m-4"]);
     expect(seen.map((d) => [d.message.leakId, d.receiveCount, d.maxReceives])).toEqual([
       ["leak-1", 1, 5],
       ["leak-2", 3, 5],
@@ -288,10 +282,37 @@ describe("consumeSqsEvent", () => {
     await expect(consumeSqsEvent(event, async () => {}, 5)).resolves.toEqual({ batchItemFailures: [] });
   });
 
+  it("answers a batch where every record failed with every record, instead of throwing", async () => {
+    const event: SQSEvent = { Records: [record("m-1", body(1)), record("m-2", "not json")] };
+    const response = await consumeSqsEvent(
+      event,
+      async () => {
+        throw new Error("store down");
+      },
+      5,
+    );
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m-1", "m-2"]);
+  });
+
+  it("runs the records of a batch concurrently", async () => {
+    let running = 0;
+    let peak = 0;
+    const event: SQSEvent = { Records: [1, 2, 3].map((i) => record(`m-${i}`, body(i))) };
+    await consumeSqsEvent(
+      event,
+      async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running--;
+      },
+      5,
+    );
+    expect(peak).toBe(3);
+  });
+
   it("treats a missing receive count as the first delivery", async () => {
     const r = record("m-1", body(1));
     (r.attributes as { ApproximateReceiveCount?: string }).ApproximateReceiveCount = undefined;
-    const [entry] = deliveriesFromSqsEvent({ Records: [r] }, 5);
-    expect(entry?.delivery.receiveCount).toBe(1);
+    expect(deliveryFromSqsRecord(r, 5).receiveCount).toBe(1);
   });
 });

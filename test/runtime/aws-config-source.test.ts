@@ -1,9 +1,12 @@
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { SECRETS_MANAGER, SSM } from "../../lib/aws/aws-json-client.js";
 import { AwsError, ConfigError } from "../../lib/errors.js";
 import { awsConfig } from "../../lib/runtime/aws-config.js";
 import { AwsConfigSource, CONFIG_TTL_MS, loadAwsConfig } from "../../lib/runtime/aws-config-source.js";
-import { fakeAwsClient } from "../helpers/fake-aws.js";
+import { type FakeClientOptions, fakeAwsClientConfig } from "../helpers/fake-aws.js";
 import {
   ACCESS_DENIED,
   type FakeSecretsManager,
@@ -14,8 +17,8 @@ import {
 } from "../helpers/fake-aws-config.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
-// The deployed config source against loopback SSM and Secrets Manager fakes that speak the services'
-// wire protocol (awsJson1_1, SigV4), including their failures.
+// The deployed config source (Powertools Parameters on the SDK's SSM and Secrets Manager clients)
+// against loopback fakes that speak the services' wire protocol (awsJson1_1, SigV4), failures included.
 
 const PARAMETER = "/tourniquet/dev/config";
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tourniquet/dev/secrets-AbCdEf";
@@ -59,9 +62,15 @@ const text = (value: unknown) => (typeof value === "string" ? value : JSON.strin
 const putParameter = (value: unknown) => ssm.putParameter(PARAMETER, text(value));
 const putSecret = (value: unknown) => sm.putSecret(SECRET_ARN, text(value));
 
+/** Powertools' SSM provider on an SDK client for the fake (a fresh provider has an empty cache). */
+const ssmProvider = (client: FakeClientOptions = {}) =>
+  new SSMProvider({ awsSdkV3Client: new SSMClient(fakeAwsClientConfig(ssm.url, client)) });
+
 const options = (extra: Partial<Parameters<typeof loadAwsConfig>[0]> = {}) => ({
-  ssm: fakeAwsClient(SSM, ssm.url),
-  secretsManager: fakeAwsClient(SECRETS_MANAGER, sm.url),
+  ssm: ssmProvider(),
+  secrets: new SecretsProvider({
+    awsSdkV3Client: new SecretsManagerClient(fakeAwsClientConfig(sm.url)),
+  }),
   parameterName: PARAMETER,
   secretArn: SECRET_ARN,
   env: {},
@@ -89,7 +98,7 @@ describe("loadAwsConfig", () => {
     expect(loaded.secrets).toEqual({ acme: "s3cret-from-secrets-manager" });
     expect(loaded.token_types.acme_api_key?.issuer).toBe("acme");
     // The documented request shapes, one call each.
-    expect(ssm.callsOf("GetParameter")).toEqual([{ Name: PARAMETER }]);
+    expect(ssm.callsOf("GetParameter")).toEqual([{ Name: PARAMETER, WithDecryption: false }]);
     expect(sm.callsOf("GetSecretValue")).toEqual([{ SecretId: SECRET_ARN }]);
   });
 
@@ -217,49 +226,63 @@ describe("loadAwsConfig", () => {
     putParameter(config());
     putSecret({ ACME_HMAC: "v1" });
     ssm.failNext("GetParameter", { hang: true });
-    const loaded = await loadAwsConfig(options({ ssm: fakeAwsClient(SSM, ssm.url, { timeoutMs: 100 }) }));
+    const loaded = await loadAwsConfig(options({ ssm: ssmProvider({ requestTimeout: 100 }) }));
     expect(loaded.secrets.acme).toBe("v1");
     expect(ssm.callsOf("GetParameter")).toHaveLength(2);
 
     ssm.failNext("GetParameter", { hang: true }, Number.POSITIVE_INFINITY);
     const error = await failure(
-      loadAwsConfig(options({ ssm: fakeAwsClient(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 2 }) })),
+      loadAwsConfig(options({ ssm: ssmProvider({ requestTimeout: 100, maxAttempts: 2 }) })),
     );
     expect(error).toMatchObject({ code: "NetworkingError", transient: true });
-    expect(error.message).toMatch(/ssm:GetParameter timed out after 100 ms/);
+    expect(error.message).toBe("ssm:GetParameter timed out");
+    expect(ssm.callsOf("GetParameter")).toHaveLength(4);
   });
 
   it("is refused by the fakes when signed with other credentials (the fakes check SigV4)", async () => {
     putParameter(config());
-    const wrong = fakeAwsClient(SSM, ssm.url, {
-      credentials: () => ({ accessKeyId: "test", secretAccessKey: "not-the-secret" }),
-    });
+    const wrong = ssmProvider({ credentials: { accessKeyId: "test", secretAccessKey: "not-the-secret" } });
     const error = await failure(loadAwsConfig(options({ ssm: wrong, secretArn: undefined })));
     expect(error).toMatchObject({ code: "InvalidSignatureException", transient: false });
     // A client signing for the wrong service is refused as well.
-    const misrouted = fakeAwsClient(SECRETS_MANAGER, ssm.url);
-    await expect(misrouted.call("GetParameter", { Name: PARAMETER })).rejects.toMatchObject({
-      code: "InvalidSignatureException",
+    const misrouted = new SecretsManagerClient(fakeAwsClientConfig(ssm.url));
+    await expect(misrouted.send(new GetSecretValueCommand({ SecretId: SECRET_ARN }))).rejects.toMatchObject({
+      name: "InvalidSignatureException",
     });
   });
 });
 
 describe("AwsConfigSource", () => {
+  // The source's TTL and Powertools' maxAge both read the system clock.
   function source(extra: Partial<ConstructorParameters<typeof AwsConfigSource>[0]> = {}) {
-    let time = 1_000_000;
     const errors: unknown[] = [];
     const s = new AwsConfigSource({
       ...options(),
-      now: () => time,
       onRefreshError: (error) => errors.push(error),
       ...extra,
     });
-    return { s, errors, advance: (ms: number) => (time += ms) };
+    return { s, errors, advance: (ms: number) => vi.setSystemTime(Date.now() + ms) };
   }
 
   beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
     putParameter(config());
     putSecret({ ACME_HMAC: "v1" });
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("keeps the same config object when a refresh reads what it read before", async () => {
+    const { s, advance } = source();
+    const first = await s.get();
+    advance(CONFIG_TTL_MS);
+    expect(await s.get()).toBe(first);
+    expect(ssm.callsOf("GetParameter")).toHaveLength(2);
+    putSecret({ ACME_HMAC: "v2" });
+    advance(CONFIG_TTL_MS);
+    expect(await s.get()).not.toBe(first);
   });
 
   it("reads once within the TTL, with concurrent first calls sharing one read", async () => {
@@ -344,9 +367,7 @@ describe("AwsConfigSource", () => {
   });
 
   it("keeps the last good config when a refresh times out", async () => {
-    const { s, errors, advance } = source({
-      ssm: fakeAwsClient(SSM, ssm.url, { timeoutMs: 100, maxAttempts: 1 }),
-    });
+    const { s, errors, advance } = source({ ssm: ssmProvider({ requestTimeout: 100, maxAttempts: 1 }) });
     const first = await s.get();
     ssm.failNext("GetParameter", { hang: true });
     advance(CONFIG_TTL_MS);
@@ -376,6 +397,7 @@ describe("AwsConfigSource", () => {
 });
 
 describe("awsConfig (the Lambda wiring)", () => {
+  // The SDK's clients read the region, credentials and endpoints from the process's environment.
   const env = () => ({
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "test",
@@ -387,8 +409,13 @@ describe("awsConfig (the Lambda wiring)", () => {
     TOURNIQUET_SECRETS_ARN: SECRET_ARN,
   });
 
+  beforeEach(() => {
+    for (const [name, value] of Object.entries(env())) vi.stubEnv(name, value);
+  });
+
   afterEach(() => {
     vi.useRealTimers();
+    vi.unstubAllEnvs();
   });
 
   it("reads the parameter and the secret through the endpoints and credentials of the environment", async () => {
@@ -396,7 +423,7 @@ describe("awsConfig (the Lambda wiring)", () => {
     putSecret({ ACME_HMAC: "from-secrets-manager" });
     const current = await awsConfig(recordingLog().log, env());
     expect(current().secrets.acme).toBe("from-secrets-manager");
-    expect(ssm.callsOf("GetParameter")).toEqual([{ Name: PARAMETER }]);
+    expect(ssm.callsOf("GetParameter")).toEqual([{ Name: PARAMETER, WithDecryption: false }]);
     expect(sm.callsOf("GetSecretValue")).toEqual([{ SecretId: SECRET_ARN }]);
   });
 
@@ -414,7 +441,8 @@ describe("awsConfig (the Lambda wiring)", () => {
     const { log, lines } = recordingLog();
     const current = await awsConfig(log, env());
     const first = current();
-    ssm.failNext("GetParameter", ACCESS_DENIED);
+    // Every attempt: the faked clock jump makes the SDK correct for clock skew and try once more.
+    ssm.failNext("GetParameter", ACCESS_DENIED, Number.POSITIVE_INFINITY);
     vi.setSystemTime(Date.now() + CONFIG_TTL_MS);
     expect(current()).toBe(first);
     await expect.poll(() => lines.join("\n")).toMatch(/config refresh failed.*AccessDeniedException/);

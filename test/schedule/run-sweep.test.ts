@@ -1,3 +1,4 @@
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { KeySetUnavailableError, TourniquetError } from "../../lib/errors.js";
 import { partnerKeySetFetcher } from "../../lib/github/partner-key-set.js";
@@ -106,14 +107,16 @@ describe("runSweep (embedded DynamoDB, fake GitHub key endpoint)", () => {
   });
 
   it("reads nothing from a saved item that is not a key set", async () => {
-    await t.client.call("PutItem", {
-      TableName: t.tableName,
-      Item: {
-        pk: { S: "GITHUB#PARTNER_KEYS" },
-        sk: { S: "CURRENT" },
-        document: { S: '{"public_keys":"no"}' },
-      },
-    });
+    await t.client.send(
+      new PutItemCommand({
+        TableName: t.tableName,
+        Item: {
+          pk: { S: "GITHUB#PARTNER_KEYS" },
+          sk: { S: "CURRENT" },
+          document: { S: '{"public_keys":"no"}' },
+        },
+      }),
+    );
     const error = await rejection(savedPartnerKeysLoader(saved)(), Error);
     expect(error).not.toBeInstanceOf(KeySetUnavailableError);
   });

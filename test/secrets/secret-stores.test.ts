@@ -2,13 +2,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type AwsJsonClientOptions, SECRETS_MANAGER } from "../../lib/aws/aws-json-client.js";
 import { AwsError } from "../../lib/errors.js";
 import { gcmOpen, parseBox } from "../../lib/queue/aes-gcm.js";
 import { LocalSecretStore } from "../../lib/secrets/local-secret-store.js";
 import { SecretsManagerSecretStore } from "../../lib/secrets/secrets-manager-store.js";
-import { fakeAwsClient } from "../helpers/fake-aws.js";
+import { type FakeClientOptions, fakeAwsClientConfig } from "../helpers/fake-aws.js";
 import {
   ACCESS_DENIED,
   type FakeSecretsManager,
@@ -66,11 +66,8 @@ describe("SecretsManagerSecretStore", () => {
     sm.secrets.clear();
   });
 
-  const store = (
-    options: { kmsKeyId?: string } = { kmsKeyId: KMS_KEY },
-    client: Partial<AwsJsonClientOptions> = {},
-  ) =>
-    new SecretsManagerSecretStore(fakeAwsClient(SECRETS_MANAGER, sm.url, client), {
+  const store = (options: { kmsKeyId?: string } = { kmsKeyId: KMS_KEY }, client: FakeClientOptions = {}) =>
+    new SecretsManagerSecretStore(new SecretsManagerClient(fakeAwsClientConfig(sm.url, client)), {
       prefix: "tourniquet/replacements/",
       ...options,
     });
@@ -177,7 +174,7 @@ describe("SecretsManagerSecretStore", () => {
 
   it("times out a CreateSecret that gets no answer, and retries it", async () => {
     sm.failNext("CreateSecret", { hang: true });
-    await put(store(undefined, { timeoutMs: 100 }));
+    await put(store(undefined, { requestTimeout: 100 }));
     expect(operations()).toEqual(["CreateSecret", "CreateSecret"]);
     expect(sm.currentValue(NAME)).toBe(SECRET);
   });

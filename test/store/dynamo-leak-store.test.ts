@@ -1,6 +1,7 @@
+import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type AttributeMap, fromAttributes, toAttributes } from "../../lib/aws/dynamo-attributes.js";
 import { ConflictError } from "../../lib/errors.js";
+import { fromItem, toAttributes } from "../../lib/store/dynamo-items.js";
 import type { Leak, TimelineEvent } from "../../lib/store/leak.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 
@@ -21,12 +22,14 @@ describe("DynamoLeakStore (embedded DynamoDB)", () => {
   });
 
   const rawLeakItem = async (id: string) => {
-    const { Item } = await t.client.call<{ Item?: AttributeMap }>("GetItem", {
-      TableName: t.tableName,
-      Key: toAttributes({ pk: `LEAK#${id}`, sk: "LEAK" }),
-      ConsistentRead: true,
-    });
-    return Item && fromAttributes(Item);
+    const { Item } = await t.client.send(
+      new GetItemCommand({
+        TableName: t.tableName,
+        Key: toAttributes({ pk: `LEAK#${id}`, sk: "LEAK" }),
+        ConsistentRead: true,
+      }),
+    );
+    return Item && fromItem(Item);
   };
 
   describe("createLeak", () => {
@@ -323,11 +326,13 @@ describe("DynamoLeakStore (embedded DynamoDB)", () => {
         leak.firstSeen,
       );
       await t.store.updateLeak(leak, { status: "active" }, []);
-      const query = await t.client.call<{ Items?: AttributeMap[] }>("Query", {
-        TableName: t.tableName,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: toAttributes({ ":pk": `LEAK#${leak.id}` }),
-      });
+      const query = await t.client.send(
+        new QueryCommand({
+          TableName: t.tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: toAttributes({ ":pk": `LEAK#${leak.id}` }),
+        }),
+      );
       expect(query.Items).toHaveLength(2);
       expect((await t.store.getLeakDetails(leak.id))?.sightings).toHaveLength(1);
     });
