@@ -19,6 +19,18 @@ export async function awsCall<T>(what: string, call: () => Promise<T>): Promise<
   }
 }
 
+/**
+ * Whether the same call may succeed later, by the SDK's own classification: throttling, 5xx, timeouts
+ * and dropped connections are; an answer the SDK refused, or missing credentials, are not.
+ */
+export function isTransientSdkFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const failure = error as SdkFailure;
+  const status = failure.$metadata?.httpStatusCode;
+  if (status === undefined) return isTransientError(failure);
+  return isThrottlingError(failure) || isTransientError(failure) || isServerError(failure) || status >= 500;
+}
+
 export function toAwsError(what: string, error: unknown): unknown {
   if (error instanceof TourniquetError || !(error instanceof Error)) return error;
   const failure = error as SdkFailure;
@@ -32,7 +44,7 @@ export function toAwsError(what: string, error: unknown): unknown {
         cause: error,
       });
     }
-    if (isTransientError(failure)) {
+    if (isTransientSdkFailure(failure)) {
       const reason = failure.name === "TimeoutError" ? "timed out" : `unreachable${networkErrorCode(error)}`;
       return new AwsError(`${what} ${reason}`, "NetworkingError", undefined, {
         transient: true,
@@ -44,8 +56,7 @@ export function toAwsError(what: string, error: unknown): unknown {
       cause: error,
     });
   }
-  const transient =
-    isThrottlingError(failure) || isTransientError(failure) || isServerError(failure) || status >= 500;
+  const transient = isTransientSdkFailure(failure);
   const detail = failure.message && failure.message !== failure.name ? `: ${oneLine(failure.message)}` : "";
   return new AwsError(`${what} failed with ${status} ${failure.name}${detail}`, failure.name, status, {
     transient,

@@ -1,27 +1,27 @@
-import type { KeyObject } from "node:crypto";
+import { createAppAuth } from "@octokit/auth-app";
 import * as z from "zod";
 import { ConfigError, GithubApiError } from "../errors.js";
-import { fetchFailure, isLoopbackHost, isTransientStatus } from "../http/outbound.js";
-import { parseRetryAfter } from "../issuers/http-issuer.js";
-import { createAppJwt } from "./app-jwt.js";
-import { InstallationTokenCache } from "./installation-tokens.js";
+import { isLoopbackHost } from "../http/outbound.js";
+import { githubApiError } from "./github-api-error.js";
+import { createGithubOctokit, type GithubOctokit } from "./github-octokit.js";
 
-// The GitHub REST calls the App makes: an installation access token (authenticated with the App JWT),
-// then the secret scanning alert (which, unlike the webhook, carries the secret) and its locations.
-// Errors say which call and which alert, and never carry a token or the secret.
-
-export const GITHUB_API_VERSION = "2022-11-28";
-export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
+// The GitHub REST calls the App makes: the secret scanning alert (which, unlike the webhook, carries the
+// secret) and its locations, as the installation the webhook names. @octokit/auth-app signs the App's
+// JWT, gets the installation access token and keeps it (one fetch for concurrent callers, reused until
+// shortly before GitHub's one-hour expiry). Errors say which call and which alert, and never carry a
+// token or the secret.
 
 export interface GithubAppClientOptions {
   /** https://api.github.com, a GHES `https://host/api/v3`, or http on loopback (local stack, tests). */
   apiUrl: string;
+  /** The App's numeric id or its client id (Iv23…): the `iss` of its JWTs. */
   appId: string;
-  privateKey: KeyObject;
-  /** Per call, including reading the answer. Default 3000. */
+  /** PKCS#8 PEM, as appPrivateKey() returns it. */
+  privateKey: string;
+  /** Per attempt, including reading the answer. Default 3000. */
   timeoutMs?: number | undefined;
-  fetch?: typeof fetch | undefined;
-  now?: (() => number) | undefined;
+  /** Before the one quick retry of a 5xx, a timeout or a network failure. Default 250. */
+  retryAfterMs?: number | undefined;
 }
 
 export interface AlertRef {
@@ -46,6 +46,7 @@ export interface AlertLocation {
 }
 
 export interface CallOptions {
+  /** The caller's deadline: the call, its installation token included, gives up when it fires. */
   signal?: AbortSignal | undefined;
 }
 
@@ -55,84 +56,57 @@ export interface SecretScanningAlerts {
   listAlertLocations(ref: AlertRef, options?: CallOptions): Promise<AlertLocation[]>;
 }
 
-const tokenResponse = z.object({ token: z.string().min(1), expires_at: z.string().min(1) });
-const alertResponse = z.object({
+// GitHub's answers are checked for the fields used: a GHES version or a proxy may answer otherwise.
+const alertAnswer = z.object({
   number: z.int(),
   secret: z.string().nullish(),
   secret_type: z.string().min(1),
   html_url: z.string().nullish(),
   state: z.string().nullish(),
 });
-const locationsResponse = z.array(
+const locationsAnswer = z.array(
   z.object({ type: z.string().min(1), details: z.record(z.string(), z.unknown()).nullish() }),
 );
 
 /** Locations are listed one page deep: 100 places are plenty to tell the owner where to look. */
 const LOCATIONS_PER_PAGE = 100;
 
-interface GithubCall<T> {
-  what: string;
-  method: "GET" | "POST";
-  path: string;
-  authorization: string;
-  schema: z.ZodType<T>;
-  signal?: AbortSignal | undefined;
-}
-
 export class GithubAppClient implements SecretScanningAlerts {
-  readonly tokens: InstallationTokenCache;
-  private readonly apiUrl: string;
-  private readonly appId: string;
-  private readonly privateKey: KeyObject;
+  private readonly octokit: GithubOctokit;
+  private readonly auth: ReturnType<typeof createAppAuth>;
   private readonly timeoutMs: number;
-  private readonly fetch: typeof fetch;
-  private readonly now: () => number;
 
   constructor(options: GithubAppClientOptions) {
-    this.apiUrl = parseApiUrl(options.apiUrl);
-    this.appId = options.appId;
-    this.privateKey = options.privateKey;
     this.timeoutMs = options.timeoutMs ?? 3_000;
-    this.fetch = options.fetch ?? globalThis.fetch;
-    this.now = options.now ?? Date.now;
-    this.tokens = new InstallationTokenCache((id) => this.createInstallationToken(id), { now: this.now });
-  }
-
-  /** POST /app/installations/{id}/access_tokens, as the App. */
-  async createInstallationToken(installationId: number, options?: CallOptions) {
-    const { jwt } = createAppJwt({ appId: this.appId, privateKey: this.privateKey, nowMs: this.now() });
-    const answer = await this.call({
-      what: `installation token for installation ${installationId}`,
-      method: "POST",
-      path: `/app/installations/${installationId}/access_tokens`,
-      authorization: `Bearer ${jwt}`,
-      schema: tokenResponse,
-      signal: options?.signal,
+    this.octokit = createGithubOctokit({
+      baseUrl: parseApiUrl(options.apiUrl),
+      timeoutMs: this.timeoutMs,
+      retryAfterMs: options.retryAfterMs,
     });
-    const expiresAt = Date.parse(answer.expires_at);
-    if (Number.isNaN(expiresAt))
-      throw new GithubApiError(
-        `GitHub API installation token for installation ${installationId}: expires_at is not a date`,
-        { transient: false },
-      );
-    return { token: answer.token, expiresAt };
+    this.auth = createAppAuth({
+      // A numeric App id goes out as a number, a client id (Iv23…) as a string, as GitHub shows them.
+      appId: /^\d+$/.test(options.appId) ? Number(options.appId) : options.appId,
+      privateKey: options.privateKey,
+      // The token requests go through the same Octokit: base URL, headers, timeouts and retries.
+      request: this.octokit.request,
+    });
   }
 
   async getAlert(ref: AlertRef, options?: CallOptions): Promise<SecretScanningAlert> {
+    const what = `alert ${describeAlert(ref)}`;
     const alert = await this.asInstallation(ref, options, (authorization) =>
-      this.call({
-        what: `alert ${describeAlert(ref)}`,
-        method: "GET",
-        path: `${alertPath(ref)}`,
-        authorization,
-        schema: alertResponse,
-        signal: options?.signal,
-      }),
+      this.call(what, alertAnswer, options, () =>
+        this.octokit.request("GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}", {
+          owner: ref.owner,
+          repo: ref.repo,
+          alert_number: ref.number,
+          headers: { authorization },
+          request: { signal: options?.signal },
+        }),
+      ),
     );
     if (!alert.secret)
-      throw new GithubApiError(`GitHub API alert ${describeAlert(ref)}: the answer carries no secret`, {
-        transient: false,
-      });
+      throw new GithubApiError(`GitHub API ${what}: the answer carries no secret`, { transient: false });
     return {
       number: alert.number,
       secret: alert.secret,
@@ -144,89 +118,89 @@ export class GithubAppClient implements SecretScanningAlerts {
 
   async listAlertLocations(ref: AlertRef, options?: CallOptions): Promise<AlertLocation[]> {
     const locations = await this.asInstallation(ref, options, (authorization) =>
-      this.call({
-        what: `locations of alert ${describeAlert(ref)}`,
-        method: "GET",
-        path: `${alertPath(ref)}/locations?per_page=${LOCATIONS_PER_PAGE}`,
-        authorization,
-        schema: locationsResponse,
-        signal: options?.signal,
-      }),
+      this.call(`locations of alert ${describeAlert(ref)}`, locationsAnswer, options, () =>
+        this.octokit.request("GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations", {
+          owner: ref.owner,
+          repo: ref.repo,
+          alert_number: ref.number,
+          per_page: LOCATIONS_PER_PAGE,
+          headers: { authorization },
+          request: { signal: options?.signal },
+        }),
+      ),
     );
     return locations.map((l) => ({ type: l.type, details: l.details ?? {} }));
   }
 
   /**
    * Runs a call with the installation's token. A 401 means GitHub no longer takes the cached token
-   * (revoked, App reinstalled): it is dropped and the call tried once more with a new one.
+   * (revoked, App reinstalled): the call is tried once more with a new one. (auth-app's own request hook
+   * only retries a 401 within 5 s of a token's creation, sleeping up to 6 s, which a webhook cannot
+   * afford, and never replaces an older token; so the token is asked for here.)
    */
   private async asInstallation<T>(
     ref: AlertRef,
     options: CallOptions | undefined,
     call: (authorization: string) => Promise<T>,
   ): Promise<T> {
-    const token = await this.tokens.get(ref.installationId);
+    const token = await this.installationToken(ref.installationId, options);
     try {
-      return await call(`Bearer ${token}`);
+      return await call(`token ${token}`);
     } catch (error) {
       if (!(error instanceof GithubApiError) || error.httpStatus !== 401 || options?.signal?.aborted)
         throw error;
-      this.tokens.invalidate(ref.installationId, token);
-      return call(`Bearer ${await this.tokens.get(ref.installationId)}`);
+      return call(`token ${await this.installationToken(ref.installationId, options, token)}`);
     }
   }
 
-  private async call<T>(request: GithubCall<T>): Promise<T> {
-    const fail = (what: string, extra: ConstructorParameters<typeof GithubApiError>[1]) =>
-      new GithubApiError(`GitHub API ${request.what}: ${what}`, extra);
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    let response: Response;
-    let raw: string;
+  /** The installation's token from auth-app's cache, or a new one when `refused` is the cached one. */
+  private async installationToken(
+    installationId: number,
+    options: CallOptions | undefined,
+    refused?: string,
+  ): Promise<string> {
+    const signal = options?.signal;
     try {
-      response = await this.fetch(`${this.apiUrl}${request.path}`, {
-        method: request.method,
-        headers: {
-          accept: "application/vnd.github+json",
-          "x-github-api-version": GITHUB_API_VERSION,
-          authorization: request.authorization,
-          "user-agent": "tourniquet",
-        },
-        signal,
-        // A redirect would carry the Authorization header wherever Location points.
-        redirect: "manual",
-      });
-      raw = await response.text();
+      // auth-app's token request cannot take the caller's signal: the caller stops waiting for it instead
+      // (it still ends within its own timeout, and fills the cache for the next call).
+      let auth = await untilAborted(this.auth({ type: "installation", installationId }), signal);
+      // Another call may have replaced the refused token already; only the refused one is fetched anew.
+      if (auth.token === refused)
+        auth = await untilAborted(this.auth({ type: "installation", installationId, refresh: true }), signal);
+      return auth.token;
     } catch (error) {
-      const what = fetchFailure(
-        error,
-        { timeout, timeoutMs: this.timeoutMs, caller: request.signal },
-        "out of time for this delivery",
-      );
-      throw fail(what, { transient: true, cause: error });
-    }
-
-    const status = response.status;
-    if (status < 200 || status > 299) {
-      const limited = rateLimited(response, this.now());
-      const transient = isTransientStatus(status) || limited.limited;
-      throw fail(`HTTP ${status}${githubMessage(raw)}`, {
-        transient,
-        httpStatus: status,
-        retryAfterSeconds: transient ? limited.retryAfterSeconds : undefined,
+      throw githubApiError(`installation token for installation ${installationId}`, error, {
+        timeoutMs: this.timeoutMs,
+        caller: signal,
       });
     }
-    let json: unknown;
+  }
+
+  private async call<T>(
+    what: string,
+    schema: z.ZodType<T>,
+    options: CallOptions | undefined,
+    send: () => Promise<{ status: number; data: unknown }>,
+  ): Promise<T> {
+    let answer: { status: number; data: unknown };
     try {
-      json = JSON.parse(raw);
-    } catch {
-      throw fail(`HTTP ${status}: answer is not JSON`, { transient: false, httpStatus: status });
+      answer = await send();
+    } catch (error) {
+      throw githubApiError(what, error, { timeoutMs: this.timeoutMs, caller: options?.signal });
     }
-    const parsed = request.schema.safeParse(json);
+    const fail = (detail: string) =>
+      new GithubApiError(`GitHub API ${what}: HTTP ${answer.status}: ${detail}`, {
+        transient: false,
+        httpStatus: answer.status,
+      });
+    // Octokit hands over a body it could not read as JSON as it is: a string or bytes.
+    if (typeof answer.data !== "object" || answer.data === null || answer.data instanceof ArrayBuffer)
+      throw fail("answer is not JSON");
+    const parsed = schema.safeParse(answer.data);
     if (!parsed.success) {
       // Field names only: the values may include the secret.
       const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))].join(", ");
-      throw fail(`HTTP ${status}: unexpected answer (${fields})`, { transient: false, httpStatus: status });
+      throw fail(`unexpected answer (${fields})`);
     }
     return parsed.data;
   }
@@ -236,37 +210,15 @@ export function describeAlert(ref: Pick<AlertRef, "owner" | "repo" | "number">):
   return `${ref.owner}/${ref.repo}#${ref.number}`;
 }
 
-const alertPath = (ref: AlertRef) =>
-  `/repos/${encodeURIComponent(ref.owner)}/${encodeURIComponent(ref.repo)}/secret-scanning/alerts/${ref.number}`;
-
-/**
- * GitHub's rate limits: 429, or 403 with `x-ratelimit-remaining: 0` (primary) or a Retry-After
- * (secondary). The wait comes from Retry-After, else from `x-ratelimit-reset` (epoch seconds).
- */
-function rateLimited(response: Response, nowMs: number): { limited: boolean; retryAfterSeconds?: number } {
-  const retryAfter = parseRetryAfter(response.headers.get("retry-after"), nowMs);
-  const remaining = response.headers.get("x-ratelimit-remaining");
-  const reset = Number(response.headers.get("x-ratelimit-reset"));
-  const fromReset =
-    remaining === "0" && Number.isFinite(reset) && reset > 0
-      ? Math.max(0, Math.ceil(reset - nowMs / 1000))
-      : undefined;
-  const retryAfterSeconds = retryAfter ?? fromReset;
-  const limited =
-    response.status === 429 || (response.status === 403 && (remaining === "0" || retryAfter !== undefined));
-  return retryAfterSeconds === undefined ? { limited } : { limited, retryAfterSeconds };
-}
-
-/** GitHub's own `message` ("Bad credentials", "Resource not accessible by integration"), kept short. */
-function githubMessage(raw: string): string {
-  try {
-    const message = (JSON.parse(raw) as { message?: unknown }).message;
-    if (typeof message !== "string") return "";
-    const clean = message.replace(/[^\x20-\x7e]/g, "").slice(0, 120);
-    return clean ? ` (${clean})` : "";
-  } catch {
-    return "";
-  }
+/** `promise`, or the signal's reason once the signal fires first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 function parseApiUrl(value: string): string {

@@ -1,32 +1,36 @@
+import { Webhooks } from "@octokit/webhooks";
 import type { TourniquetConfig } from "../config.js";
-import { appPrivateKey } from "./app-jwt.js";
+import { ConfigError } from "../errors.js";
+import { appPrivateKey } from "./app-private-key.js";
 import { GithubAppClient, type SecretScanningAlerts } from "./github-app-client.js";
 
-// The GitHub App as the webhook intake uses it, built from the config's `github_app` section.
+// The GitHub App as the webhook intake uses it, built from the config's `github_app` section when the
+// config is loaded: a bad private key stops the service here, naming the field.
 
 export interface GithubApp {
-  /** X-Hub-Signature-256 is checked against it. */
-  webhookSecret: string;
+  /** @octokit/webhooks keyed with the App's webhook secret: X-Hub-Signature-256 is checked with it. */
+  webhooks: Pick<Webhooks, "verify">;
   alerts: SecretScanningAlerts;
 }
 
 /** The App, or undefined when the config has no `github_app` (the route then answers 404). */
 export function githubAppFromConfig(
   config: TourniquetConfig,
-  options: { fetch?: typeof fetch; now?: () => number; timeoutMs?: number } = {},
+  options: { timeoutMs?: number; retryAfterMs?: number } = {},
 ): GithubApp | undefined {
   const app = config.github_app;
   const secrets = config.githubAppSecrets;
   if (!app || !secrets) return undefined;
+  // Octokit refuses an empty secret too, but with an error that does not name the field.
+  if (!secrets.webhookSecret) throw new ConfigError("github_app.webhook_secret: must not be empty");
   return {
-    webhookSecret: secrets.webhookSecret,
+    webhooks: new Webhooks({ secret: secrets.webhookSecret }),
     alerts: new GithubAppClient({
       apiUrl: app.api_url,
       appId: app.app_id,
       privateKey: appPrivateKey(secrets.privateKey),
-      fetch: options.fetch,
-      now: options.now,
       timeoutMs: options.timeoutMs,
+      retryAfterMs: options.retryAfterMs,
     }),
   };
 }

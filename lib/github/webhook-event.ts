@@ -1,18 +1,36 @@
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import * as z from "zod";
 import { BadRequestError } from "../errors.js";
 
 // Routes a GitHub App webhook delivery by its X-GitHub-Event and `action`: `ping` is answered, a
 // secret_scanning_alert that means "this secret is exposed" is acted on, anything else is acknowledged
 // and ignored (GitHub wants a 2xx for events an App does not act on). The payload never carries the
-// secret: only where to fetch it.
+// secret: only where to fetch it. Its shape is @octokit/webhooks' (GitHub's published schema); the fields
+// acted on are still checked at run time, since until then they are only what the sender wrote.
+
+/** A `secret_scanning_alert` delivery, any action, as @octokit/webhooks types it. */
+type SecretScanningAlertPayload = EmitterWebhookEvent<"secret_scanning_alert">["payload"];
+type Alert = SecretScanningAlertPayload["alert"];
+type Repository = SecretScanningAlertPayload["repository"];
+type Installation = NonNullable<SecretScanningAlertPayload["installation"]>;
 
 /** Alert actions after which the secret must be treated as leaked. */
-export const ALERT_ACTIONS = ["created", "reopened", "publicly_leaked", "validated"] as const;
+export const ALERT_ACTIONS = [
+  "created",
+  "reopened",
+  "publicly_leaked",
+  "validated",
+] as const satisfies readonly SecretScanningAlertPayload["action"][];
+
+/** GitHub found the secret live (after our revocation it reports `inactive`). */
+const ACTIVE: NonNullable<Alert["validity"]> = "active";
 
 export type WebhookEvent =
   | { kind: "ping" }
   | { kind: "ignored"; name: string }
-  | { kind: "alert"; action: string; alert: AlertEvent };
+  | { kind: "alert"; action: AlertAction; alert: AlertEvent };
+
+export type AlertAction = (typeof ALERT_ACTIONS)[number];
 
 export interface AlertEvent {
   installationId: number;
@@ -28,11 +46,25 @@ export interface AlertEvent {
   repoHtmlUrl: string;
 }
 
+/**
+ * The fields acted on, named and typed as in Octokit's payload (a field GitHub renames breaks the build
+ * here). Required, though Octokit's types leave most optional: without them there is nothing to fetch.
+ */
+interface AlertFields {
+  action: AlertAction;
+  alert: Required<Pick<Alert, "number" | "secret_type">> & { html_url?: Alert["html_url"] | null };
+  repository: Pick<Repository, "name" | "full_name"> & {
+    html_url?: Repository["html_url"] | null;
+    owner: Pick<Repository["owner"], "login">;
+  };
+  installation: Pick<Installation, "id">;
+}
+
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/);
 
 const alertPayload = z.object({
-  action: z.string(),
+  action: z.enum(ALERT_ACTIONS),
   alert: z.object({
     number: z.int().positive(),
     secret_type: z.string().min(1).max(256),
@@ -45,7 +77,7 @@ const alertPayload = z.object({
     owner: z.object({ login: name }),
   }),
   installation: z.object({ id: z.int().positive() }),
-});
+}) satisfies z.ZodType<AlertFields>;
 
 export function parseWebhookEvent(event: string, body: Buffer): WebhookEvent {
   if (!EVENT_NAME.test(event)) throw new BadRequestError("malformed X-GitHub-Event header");
@@ -65,8 +97,8 @@ export function parseWebhookEvent(event: string, body: Buffer): WebhookEvent {
     return { kind: "ignored", name: eventName };
   // GitHub re-checks validity on its own, and after our revocation reports `inactive`: only a secret
   // it found live is news.
-  const validity = (json as { alert?: { validity?: unknown } }).alert?.validity;
-  if (action === "validated" && validity !== "active") return { kind: "ignored", name: eventName };
+  const validity: unknown = (json as { alert?: { validity?: unknown } }).alert?.validity;
+  if (action === "validated" && validity !== ACTIVE) return { kind: "ignored", name: eventName };
 
   const parsed = alertPayload.safeParse(json);
   if (!parsed.success) {

@@ -39,3 +39,12 @@ export function fetchFailure(
   if (signals.caller?.aborted) return callerAborted;
   return `network error${networkErrorCode(error)}`;
 }
+
+/** Seconds from `Retry-After`: delta-seconds or an HTTP-date. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
+}

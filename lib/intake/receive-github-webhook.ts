@@ -47,6 +47,10 @@ export type GithubWebhookAnswer =
 export const ALERT_FETCH_BUDGET_MS = 5_000;
 /** Inline verification ends by then too, whatever the config's budget: GitHub gives up at 10 s. */
 export const WEBHOOK_VERIFY_BY_MS = 8_000;
+/**
+ * Around each call, whose Octokit already retries a 5xx or a timeout once: this policy also takes a rate
+ * limit with a short Retry-After (Octokit is told not to wait limits out), all within the budget above.
+ */
 const FETCH_RETRY = { attempts: 3, baseMs: 200, maxDelayMs: 2_000 };
 const MAX_SECRET_LENGTH = 4_096;
 
@@ -73,7 +77,7 @@ export async function receiveGithubWebhook(
   if (!delivery) throw new BadRequestError("missing X-GitHub-Delivery header");
   if (!DELIVERY_ID.test(delivery)) throw new BadRequestError("malformed X-GitHub-Delivery header");
   await verifyWebhookSignature({
-    secret: app.webhookSecret,
+    webhooks: app.webhooks,
     signature: request.header(WEBHOOK_SIGNATURE_HEADER),
     body: request.body,
   });

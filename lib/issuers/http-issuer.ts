@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
-import { fetchFailure, isLoopbackHost, isTransientStatus } from "../http/outbound.js";
+import { fetchFailure, isLoopbackHost, isTransientStatus, parseRetryAfter } from "../http/outbound.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -185,15 +185,6 @@ export class HttpIssuer implements Issuer {
       });
     }
   }
-}
-
-/** Seconds from `Retry-After`: delta-seconds or an HTTP-date. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }
 
 function parseBaseUrl(name: string, value: string): URL {

@@ -50,6 +50,8 @@ export interface SandboxGithubFault {
   headers?: Record<string, string> | undefined;
   /** Only calls whose path contains this fail (e.g. "/secret-scanning/"); any call otherwise. */
   only?: string | undefined;
+  /** GitHub's `message` in the answer, e.g. "You have exceeded a secondary rate limit". */
+  message?: string | undefined;
 }
 
 const newAlertBody = z.object({
@@ -181,7 +183,7 @@ export class SandboxGithubApi {
         if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
         const headers: Record<string, string> = { ...fault.headers };
         if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
-        throw new GithubFailure(fault.status, "Injected sandbox fault", headers);
+        throw new GithubFailure(fault.status, fault.message ?? "Injected sandbox fault", headers);
       }
       if (req.headers["x-github-api-version"] !== SANDBOX_GITHUB_API_VERSION)
         throw new GithubFailure(400, "Unsupported or missing X-GitHub-Api-Version");
@@ -242,7 +244,7 @@ export class SandboxGithubApi {
   }
 
   private installationToken(req: IncomingMessage, res: ServerResponse, installationId: number): void {
-    this.checkAppJwt(bearer(req));
+    this.checkAppJwt(credential(req, "bearer"));
     const token = `ghs_${randomToken(36)}`;
     const expiresAt = this.now() + TOKEN_LIFETIME_MS;
     this.tokens.set(token, { installationId, expiresAt });
@@ -289,7 +291,7 @@ export class SandboxGithubApi {
   }
 
   private authorizedAlert(req: IncomingMessage, repository: string, number: number): SandboxAlert {
-    const token = bearer(req);
+    const token = credential(req, "bearer", "token");
     const grant = token ? this.tokens.get(token) : undefined;
     if (!grant || grant.expiresAt <= this.now()) throw new GithubFailure(401, "Bad credentials");
     const alert = this.alerts.find(
@@ -351,10 +353,14 @@ function randomToken(length: number): string {
   return out;
 }
 
-function bearer(req: IncomingMessage): string | undefined {
+/**
+ * The credential in `Authorization: <scheme> <credential>`, for one of `schemes`: GitHub takes an App's
+ * JWT as `Bearer` only, and an installation token as `Bearer` or `token` (Octokit's choice).
+ */
+function credential(req: IncomingMessage, ...schemes: string[]): string | undefined {
   const value = req.headers.authorization;
-  const match = typeof value === "string" ? /^Bearer\s+(\S+)$/i.exec(value) : null;
-  return match?.[1];
+  const match = typeof value === "string" ? /^(\w+)\s+(\S+)$/.exec(value) : null;
+  return match?.[1] && schemes.includes(match[1].toLowerCase()) ? match[2] : undefined;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

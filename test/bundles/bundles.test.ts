@@ -1,9 +1,9 @@
-import { createHmac } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { Webhooks } from "@octokit/webhooks";
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -398,7 +398,7 @@ describe("handler bundles", () => {
         "Content-Type": "application/json",
         "X-GitHub-Event": "secret_scanning_alert",
         "X-GitHub-Delivery": "00000000-0000-4000-8000-00000000beef",
-        "X-Hub-Signature-256": `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(body).digest("hex")}`,
+        "X-Hub-Signature-256": await new Webhooks({ secret: WEBHOOK_SECRET }).sign(body),
       };
       const sentBefore = sqs.sent.length;
 
@@ -438,7 +438,7 @@ describe("handler bundles", () => {
             "Content-Type": "application/json",
             "X-GitHub-Event": "ping",
             "X-GitHub-Delivery": "00000000-0000-4000-8000-00000000dead",
-            "X-Hub-Signature-256": `sha256=${createHmac("sha256", "not-the-secret").update(body).digest("hex")}`,
+            "X-Hub-Signature-256": await new Webhooks({ secret: "not-the-secret" }).sign(body),
           },
         }),
         lambdaContext("GithubWebhook"),

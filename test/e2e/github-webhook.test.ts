@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { Webhooks } from "@octokit/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { readJson, SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // POST /v1/github/webhooks through the real local stack: GitHub App secret_scanning_alert webhooks,
 // signed with the App's webhook secret; the App fetches the secret from the local fake GitHub REST API
-// (/sandbox/github/api) with a real RS256 App JWT and installation token, and the token goes through the
+// (/sandbox/github/api) with a real App JWT (signed by @octokit/auth-app, checked by the fake) and installation token, and the token goes through the
 // same intake as a partner report.
 
 let t: TestStack;
@@ -201,8 +202,7 @@ describe("requests that are not GitHub's", () => {
     const key = await issue();
     const alert = await t.githubAlert(key.token);
     const signedFor = JSON.stringify(alert.webhook_payload);
-    const { createHmac } = await import("node:crypto");
-    const signature = `sha256=${createHmac("sha256", t.stack.githubWebhookSecret).update(signedFor).digest("hex")}`;
+    const signature = await new Webhooks({ secret: t.stack.githubWebhookSecret }).sign(signedFor);
     const response = await t.webhook("secret_scanning_alert", undefined, {
       rawBody: signedFor.replace('"created"', '"reopened"'),
       headers: { "x-hub-signature-256": signature },

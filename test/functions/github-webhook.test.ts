@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { Webhooks } from "@octokit/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGithubWebhookHandler } from "../../functions/github-webhook.js";
 import { parseConfig } from "../../lib/config.js";
@@ -60,11 +61,12 @@ afterAll(async () => {
 const event = (body: string, headers: Record<string, string>, base64 = false) =>
   apiEvent("POST /v1/github/webhooks", { body, headers, base64 });
 
-const signed = (body: string, eventName: string, delivery = randomUUID()) => ({
+const hooks = new Webhooks({ secret: HOOK_SECRET });
+const signed = async (body: string, eventName: string, delivery = randomUUID()) => ({
   "content-type": "application/json",
   "x-github-event": eventName,
   "x-github-delivery": delivery,
-  "x-hub-signature-256": `sha256=${createHmac("sha256", HOOK_SECRET).update(body).digest("hex")}`,
+  "x-hub-signature-256": await hooks.sign(body),
 });
 
 describe("github-webhook handler", () => {
@@ -75,7 +77,10 @@ describe("github-webhook handler", () => {
       secret_type: "github_personal_access_token",
     });
     const body = JSON.stringify(gh.api.webhookPayload(alert));
-    const result = await handler(event(body, signed(body, "secret_scanning_alert"), base64), {} as never);
+    const result = await handler(
+      event(body, await signed(body, "secret_scanning_alert"), base64),
+      {} as never,
+    );
 
     expect(result.statusCode).toBe(200);
     const answer = JSON.parse(result.body ?? "");
@@ -96,10 +101,10 @@ describe("github-webhook handler", () => {
     const body = JSON.stringify(gh.api.webhookPayload(alert));
 
     gh.api.fail({ status: 403, only: "/secret-scanning/" }, 2);
-    const refused = await handler(event(body, signed(body, "secret_scanning_alert")), {} as never);
+    const refused = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
     gh.api.recover();
     gh.api.fail({ status: 502 }, 50);
-    const down = await handler(event(body, signed(body, "secret_scanning_alert")), {} as never);
+    const down = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
     gh.api.recover();
 
     expect(refused.statusCode).toBe(502);

@@ -1,7 +1,8 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Webhooks } from "@octokit/webhooks";
 import { vi } from "vitest";
 import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { loadDevSigningKey, signPartnerReport } from "../../local/dev-signing-key.js";
@@ -150,9 +151,10 @@ export async function startTestStack(
           }),
         }),
       ),
-    webhook: (event, payload, hookOptions = {}) => {
+    webhook: async (event, payload, hookOptions = {}) => {
       const body = hookOptions.rawBody ?? JSON.stringify(payload);
-      const hmac = createHmac("sha256", hookOptions.secret ?? stack.githubWebhookSecret).update(body);
+      const webhooks = new Webhooks({ secret: hookOptions.secret ?? stack.githubWebhookSecret });
+      const signature = await webhooks.sign(body);
       return fetch(`${stack.url}/v1/github/webhooks`, {
         method: "POST",
         headers: {
@@ -160,7 +162,7 @@ export async function startTestStack(
           "user-agent": "GitHub-Hookshot/test",
           "x-github-event": event,
           "x-github-delivery": hookOptions.delivery ?? randomUUID(),
-          "x-hub-signature-256": `sha256=${hmac.digest("hex")}`,
+          "x-hub-signature-256": signature,
           ...hookOptions.headers,
         },
         body,

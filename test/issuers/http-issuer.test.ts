@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, IssuerError } from "../../lib/errors.js";
-import { HttpIssuer, type HttpIssuerOptions, parseRetryAfter } from "../../lib/issuers/http-issuer.js";
+import { parseRetryAfter } from "../../lib/http/outbound.js";
+import { HttpIssuer, type HttpIssuerOptions } from "../../lib/issuers/http-issuer.js";
 import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
 import {
   createSandboxHandler,

@@ -1,6 +1,5 @@
 import { ConfigError, NotificationError } from "../../errors.js";
-import { fetchFailure, isLoopbackHost } from "../../http/outbound.js";
-import { parseRetryAfter } from "../../issuers/http-issuer.js";
+import { fetchFailure, isLoopbackHost, parseRetryAfter } from "../../http/outbound.js";
 
 // What the Slack and webhook channels share: one POST that never follows redirects (a redirect would
 // resend the message wherever Location points), bounded by a timeout that includes reading the answer.

@@ -1,4 +1,5 @@
 import type { SESv2Client, SendEmailCommandInput } from "@aws-sdk/client-sesv2";
+import { isTransientSdkFailure } from "../../aws/aws-call.js";
 import { NotificationError } from "../../errors.js";
 import { oneLine } from "../../util/one-line.js";
 import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
@@ -16,19 +17,6 @@ export interface SesEmailChannelOptions {
   replyTo?: string | undefined;
 }
 
-/** SES errors where the same send may succeed later. */
-const TRANSIENT_ERRORS = new Set([
-  "TooManyRequestsException",
-  "LimitExceededException",
-  "ThrottlingException",
-  "Throttling",
-  "RequestTimeout",
-  "RequestTimeoutException",
-  "TimeoutError",
-  "AbortError",
-  "InternalFailure",
-  "ServiceUnavailable",
-]);
 /** SES errors that will not change on retry: content, identity or account problems. */
 const PERMANENT_ERRORS = new Set([
   "MessageRejected",
@@ -100,26 +88,14 @@ export function tagValue(value: string): string {
 }
 
 function sesError(label: string, error: unknown, signal: AbortSignal | undefined): NotificationError {
-  const e = (error ?? {}) as {
-    name?: string;
-    message?: string;
-    code?: string;
-    $fault?: string;
-    $retryable?: { throttling?: boolean };
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = typeof e.name === "string" ? e.name : "Error";
-  const status = e.$metadata?.httpStatusCode;
   if (signal?.aborted)
     return new NotificationError(`${label}: aborted by caller`, { transient: true, cause: error });
-  const transient = PERMANENT_ERRORS.has(name)
-    ? false
-    : TRANSIENT_ERRORS.has(name) ||
-      e.$retryable !== undefined ||
-      e.$fault === "server" ||
-      (status !== undefined && status >= 500) ||
-      // No HTTP status: the request never got an answer (DNS, connection reset, socket timeout).
-      status === undefined;
+  const e = (error ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = typeof e.name === "string" ? e.name : "Error";
+  const status = e.$metadata?.httpStatusCode;
+  // The SDK's own classification (throttling, 5xx, timeouts, no answer), except for what SES says
+  // will not change on retry.
+  const transient = !PERMANENT_ERRORS.has(name) && isTransientSdkFailure(error);
   const httpStatus = status === undefined ? "" : ` (HTTP ${status})`;
   // SES's messages name identities and limits, not the email content; kept short and on one line.
   const detail = typeof e.message === "string" && e.message ? `: ${oneLine(e.message)}` : "";
