@@ -19,4 +19,7 @@ export const AWS_REQUEST_HANDLER = {
 export const awsClientDefaults = () => ({
   maxAttempts: AWS_MAX_ATTEMPTS,
   requestHandler: { ...AWS_REQUEST_HANDLER },
+  // Resolve each command's middleware stack once per client instead of on every call: a 1,000-token
+  // report makes 2,000 DynamoDB calls. Nothing here changes a client's middleware after its first call.
+  cacheMiddleware: true,
 });
