@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
 import { fetchFailure, isLoopbackHost, isTransientStatus, parseRetryAfter } from "../http/outbound.js";
+import { type Post, type PostAnswer, post } from "../http/post.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -21,7 +22,8 @@ export interface HttpIssuerOptions {
   secret: string;
   /** Per call, including reading the response. Default 5000. */
   timeoutMs?: number | undefined;
-  fetch?: typeof fetch | undefined;
+  /** The HTTP transport (tests record or fake requests through it). */
+  post?: Post | undefined;
   /** Clock in milliseconds (request timestamps, HTTP-date Retry-After). */
   now?: (() => number) | undefined;
 }
@@ -55,7 +57,7 @@ export class HttpIssuer implements Issuer {
   private readonly baseUrl: URL;
   private readonly secret: string;
   private readonly timeoutMs: number;
-  private readonly fetch: typeof fetch;
+  private readonly post: Post;
   private readonly now: () => number;
 
   constructor(options: HttpIssuerOptions) {
@@ -64,7 +66,7 @@ export class HttpIssuer implements Issuer {
     if (!options.secret) throw new ConfigError(`issuer "${options.name}": secret is empty`);
     this.secret = options.secret;
     this.timeoutMs = options.timeoutMs ?? 5000;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.post = options.post ?? post;
     this.now = options.now ?? Date.now;
   }
 
@@ -125,11 +127,9 @@ export class HttpIssuer implements Issuer {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = options?.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
 
-    let response: Response;
-    let raw: string;
+    let response: PostAnswer;
     try {
-      response = await this.fetch(new URL(op, this.baseUrl), {
-        method: "POST",
+      response = await this.post(new URL(op, this.baseUrl), {
         headers: {
           "content-type": "application/json",
           accept: "application/json",
@@ -139,20 +139,18 @@ export class HttpIssuer implements Issuer {
         },
         body,
         signal,
-        // A redirect would resend the token to wherever the Location points.
-        redirect: "manual",
       });
-      raw = await response.text();
     } catch (error) {
       const what = fetchFailure(error, { timeout, timeoutMs: this.timeoutMs, caller: options?.signal });
       throw fail(what, { transient: true, cause: error });
     }
 
-    const status = response.status;
+    const { status, text: raw } = response;
+    // Never followed: a redirect would resend the token to wherever the Location points.
     if (status < 200 || status > 299) {
       const transient = isTransientStatus(status);
       const retryAfterSeconds = transient
-        ? parseRetryAfter(response.headers.get("retry-after"), this.now())
+        ? parseRetryAfter(response.header("retry-after") ?? null, this.now())
         : undefined;
       throw fail(`HTTP ${status} from issuer${issuerErrorCode(raw)}`, { transient, retryAfterSeconds });
     }

@@ -13,7 +13,7 @@ export class IssuerRegistry {
     }
   }
 
-  static fromConfig(config: TourniquetConfig, options: { fetch?: typeof fetch } = {}): IssuerRegistry {
+  static fromConfig(config: TourniquetConfig): IssuerRegistry {
     const issuers = new Map<string, Issuer>();
     for (const [name, settings] of Object.entries(config.issuers)) {
       const secret = config.secrets[name] ?? "";
@@ -24,7 +24,6 @@ export class IssuerRegistry {
           baseUrl: settings.url,
           secret,
           timeoutMs: settings.timeout_ms,
-          fetch: options.fetch,
         }),
       );
     }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, IssuerError } from "../../lib/errors.js";
 import { parseRetryAfter } from "../../lib/http/outbound.js";
+import { type Post, type PostInit, post } from "../../lib/http/post.js";
 import { HttpIssuer, type HttpIssuerOptions } from "../../lib/issuers/http-issuer.js";
 import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
 import {
@@ -114,15 +115,19 @@ describe("HttpIssuer against the sandbox issuer", () => {
 
   it("gets a replayed request rejected by the sandbox", async () => {
     const { token } = service.issue();
-    const sent: { url: string; init: RequestInit }[] = [];
-    const recording: typeof fetch = (url, init) => {
-      sent.push({ url: String(url), init: init ?? {} });
-      return fetch(url, init);
+    const sent: { url: URL; init: PostInit }[] = [];
+    const recording: Post = (url, init) => {
+      sent.push({ url, init });
+      return post(url, init);
     };
-    await issuer({ fetch: recording }).verify({ token, type: TYPE });
+    await issuer({ post: recording }).verify({ token, type: TYPE });
     const [original] = sent;
     if (!original) throw new Error("no request recorded");
-    const replay = await fetch(original.url, { ...original.init, signal: null });
+    const replay = await fetch(original.url, {
+      method: "POST",
+      headers: original.init.headers,
+      body: original.init.body,
+    });
     expect(replay.status).toBe(401);
     expect(await replay.json()).toMatchObject({ error: "replayed_request" });
   });
@@ -219,9 +224,12 @@ describe("HttpIssuer against the sandbox issuer", () => {
 
   it("refuses an answer that echoes the token, and does not follow redirects", async () => {
     const token = "tqs_echoedbackbyabuggyissuer0000000000";
-    const echo: typeof fetch = async () =>
-      Response.json({ status: "active", key_id: "key_1", evidence: { seen: token } });
-    const echoed = await issuerError(issuer({ fetch: echo }).verify({ token, type: TYPE }));
+    const echo: Post = async () => ({
+      status: 200,
+      header: () => undefined,
+      text: JSON.stringify({ status: "active", key_id: "key_1", evidence: { seen: token } }),
+    });
+    const echoed = await issuerError(issuer({ post: echo }).verify({ token, type: TYPE }));
     expect(echoed.transient).toBe(false);
     expect(echoed.message).not.toContain(token);
 
