@@ -79,6 +79,9 @@ export function groupReportedTokens(
   return [...groups.values()];
 }
 
+/** Sightings a new leak's own item carries; more are written as sighting items (the 400 KB item limit). */
+export const EMBEDDED_SIGHTINGS = 10;
+
 /**
  * Records each token as one leak with its sightings, verifies inline until the deadline, and queues
  * remediation. Resolves only after the queue took the work, so a failure is the sender's 5xx to retry;
@@ -129,7 +132,9 @@ async function recordToken(
         ? `reported by ${reporter} (${where})`
         : `reported by ${reporter} (${where}); no issuer handles type "${group.type}"`,
   };
-  // The sightings do not depend on the leak item, so they are written alongside it.
+  // A new leak carries the report's first sightings in its own item: one write. Sightings beyond those
+  // are items of their own, written alongside; so are all of them when the leak already exists.
+  const embedded = group.sightings.slice(0, EMBEDDED_SIGHTINGS);
   const [{ leak, created }] = await Promise.all([
     deps.store.createLeak({
       id,
@@ -142,12 +147,16 @@ async function recordToken(
       firstSeen: at,
       receivedAtMs: receivedAt,
       ...verified?.changes,
+      firstSightings: embedded.map((s) => ({ ...s, firstSeen: at, lastSeen: at, reports: 1 })),
       timeline: verified ? [reported, verified.event] : [reported],
       version: 1,
     }),
-    ...group.sightings.map((sighting) => deps.store.recordSighting(id, sighting, at)),
+    ...group.sightings
+      .slice(EMBEDDED_SIGHTINGS)
+      .map((sighting) => deps.store.recordSighting(id, sighting, at)),
   ]);
   if (created) return { leak, sealedToken };
+  await Promise.all(embedded.map((sighting) => deps.store.recordSighting(id, sighting, at)));
   deps.log.info("token reported again", { leakId: leak.id, status: leak.status });
   if (leak.status !== "pending" || !verified) return { leak, sealedToken };
   const updated = await deps.store

@@ -16,6 +16,7 @@ import {
   type Leak,
   type LeakDetails,
   leakIdFor,
+  mergeSightings,
   type Sighting,
   type TimelineEvent,
 } from "./leak.js";
@@ -156,11 +157,9 @@ export class DynamoLeakStore implements LeakStore {
     } while (start);
     const leakItem = items.find((item) => item.sk === LEAK_SK);
     if (!leakItem) return undefined;
-    const sightings = items
-      .filter((item) => String(item.sk).startsWith(SIGHTING_SK_PREFIX))
-      .map(toSighting)
-      .sort((a, b) => a.firstSeen.localeCompare(b.firstSeen));
-    return { leak: toLeak(leakItem), sightings };
+    const leak = toLeak(leakItem);
+    const later = items.filter((item) => String(item.sk).startsWith(SIGHTING_SK_PREFIX)).map(toSighting);
+    return { leak, sightings: mergeSightings(leak.firstSightings ?? [], later) };
   }
 
   async updateLeak(leak: Leak, changes: LeakChanges, events: TimelineEvent[]): Promise<Leak> {

@@ -94,6 +94,11 @@ export interface Leak {
   dismissal?: { reason: string; note?: string | undefined; by: string; at: string } | undefined;
   failure?: { step: string; reason: string; at: string } | undefined;
   lease?: Lease | undefined;
+  /**
+   * The sightings of the report that created the leak, written with it (a new leak costs one write);
+   * later sightings are items of their own. getLeakDetails merges the two by url and source.
+   */
+  firstSightings?: Sighting[] | undefined;
   timeline: TimelineEvent[];
   /** Optimistic concurrency: every write expects the version it read. */
   version: number;
@@ -129,4 +134,28 @@ export interface LeakDetails {
 /** The leak id derives from the fingerprint, so creating a leak and deduplicating it is one write. */
 export function leakIdFor(fingerprint: string): string {
   return `lk_${createHash("sha256").update(`tourniquet-leak:${fingerprint}`).digest("hex").slice(0, 24)}`;
+}
+
+/**
+ * Sightings of one leak merged by url and source: the earliest first seen, the latest last seen, the
+ * reports added up. Oldest first.
+ */
+export function mergeSightings(...lists: Sighting[][]): Sighting[] {
+  const byPlace = new Map<string, Sighting>();
+  for (const sighting of lists.flat()) {
+    const key = JSON.stringify([sighting.url, sighting.source]);
+    const seen = byPlace.get(key);
+    byPlace.set(
+      key,
+      seen
+        ? {
+            ...seen,
+            firstSeen: seen.firstSeen < sighting.firstSeen ? seen.firstSeen : sighting.firstSeen,
+            lastSeen: seen.lastSeen > sighting.lastSeen ? seen.lastSeen : sighting.lastSeen,
+            reports: seen.reports + sighting.reports,
+          }
+        : { ...sighting },
+    );
+  }
+  return [...byPlace.values()].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen));
 }
