@@ -150,8 +150,9 @@ export function mergeSightings(...lists: Sighting[][]): Sighting[] {
       seen
         ? {
             ...seen,
-            firstSeen: seen.firstSeen < sighting.firstSeen ? seen.firstSeen : sighting.firstSeen,
-            lastSeen: seen.lastSeen > sighting.lastSeen ? seen.lastSeen : sighting.lastSeen,
+            // ISO-8601 UTC times: string order is time order.
+            firstSeen: [seen.firstSeen, sighting.firstSeen].sort()[0] as string,
+            lastSeen: [seen.lastSeen, sighting.lastSeen].sort()[1] as string,
             reports: seen.reports + sighting.reports,
           }
         : { ...sighting },

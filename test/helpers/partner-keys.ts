@@ -6,8 +6,8 @@ import type { PublishedKey } from "./fake-github-keys-server.js";
 // Partner signing keys for tests: GitHub's published fixtures, and fresh P-256 key pairs that sign
 // the way GitHub does (ECDSA SHA-256, DER, base64).
 
-/** `<repo>/../shared/fixtures/github-partner/`: the shared folder sits next to the repo root. */
-const FIXTURES = new URL("../../../shared/fixtures/github-partner/", import.meta.url);
+/** The repository's own copy (test/fixtures/README.md says where it came from). */
+const FIXTURES = new URL("../fixtures/github-partner/", import.meta.url);
 
 export interface DocsSample {
   headers: { "Github-Public-Key-Identifier": string; "Github-Public-Key-Signature": string };
