@@ -2,6 +2,12 @@
 // (lib/http/error-response.ts); the worker reads `transient` to decide between retry and failure.
 
 export class TourniquetError extends Error {
+  override readonly name: string = "TourniquetError";
+  /**
+   * The stable public code (`bad_request`) an HTTP answer's `error` field carries: written out, not
+   * derived from the class name, which a minified bundle renames.
+   */
+  readonly errorCode: string = "tourniquet";
   /** HTTP status an API handler answers with when this error escapes a use case. */
   readonly status: number = 500;
   /** True when trying again later may succeed. */
@@ -9,50 +15,68 @@ export class TourniquetError extends Error {
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** The request is malformed: bad JSON, wrong shape, missing fields. */
 export class BadRequestError extends TourniquetError {
+  override readonly name: string = "BadRequestError";
+  override readonly errorCode: string = "bad_request";
   override readonly status = 400;
 }
 
 /** The request body is larger than the documented limit. */
 export class PayloadTooLargeError extends TourniquetError {
+  override readonly name: string = "PayloadTooLargeError";
+  override readonly errorCode: string = "payload_too_large";
   override readonly status = 413;
 }
 
 /** The request is not JSON. */
 export class UnsupportedMediaTypeError extends TourniquetError {
+  override readonly name: string = "UnsupportedMediaTypeError";
+  override readonly errorCode: string = "unsupported_media_type";
   override readonly status = 415;
 }
 
 /** A partner report whose signature headers are missing, malformed or do not verify. */
 export class SignatureError extends TourniquetError {
+  override readonly name: string = "SignatureError";
+  override readonly errorCode: string = "signature";
   override readonly status = 401;
 }
 
 /** The caller is not authenticated (admin API). */
 export class UnauthorizedError extends TourniquetError {
+  override readonly name: string = "UnauthorizedError";
+  override readonly errorCode: string = "unauthorized";
   override readonly status = 401;
 }
 
 export class NotFoundError extends TourniquetError {
+  override readonly name: string = "NotFoundError";
+  override readonly errorCode: string = "not_found";
   override readonly status = 404;
 }
 
 /** GitHub's signing keys cannot be fetched and none are cached: the sender should retry. */
 export class KeySetUnavailableError extends TourniquetError {
+  override readonly name: string = "KeySetUnavailableError";
+  override readonly errorCode: string = "key_set_unavailable";
   override readonly status = 503;
   override readonly transient = true;
 }
 
 /** The configuration file is missing or invalid; the service must not start. */
-export class ConfigError extends TourniquetError {}
+export class ConfigError extends TourniquetError {
+  override readonly name: string = "ConfigError";
+  override readonly errorCode: string = "config";
+}
 
 /** A conditional write lost a race or found the item in another state. */
 export class ConflictError extends TourniquetError {
+  override readonly name: string = "ConflictError";
+  override readonly errorCode: string = "conflict";
   override readonly status = 409;
 }
 
@@ -61,6 +85,8 @@ export class ConflictError extends TourniquetError {
  * retried, honouring the service's Retry-After; permanent ones are not.
  */
 export class ExternalCallError extends TourniquetError {
+  override readonly name: string = "ExternalCallError";
+  override readonly errorCode: string = "external_call";
   override readonly transient: boolean;
   /** Seconds the service asked us to wait (HTTP Retry-After), when it said. */
   readonly retryAfterSeconds: number | undefined;
@@ -80,6 +106,8 @@ export class ExternalCallError extends TourniquetError {
  * (`ConditionalCheckFailedException`, `ThrottlingException`, ...); `transient` says a retry may work.
  */
 export class AwsError extends ExternalCallError {
+  override readonly name: string = "AwsError";
+  override readonly errorCode: string = "aws";
   constructor(
     message: string,
     readonly code: string,
@@ -95,7 +123,10 @@ export const isAwsError = (error: unknown, ...codes: string[]): error is AwsErro
   error instanceof AwsError && codes.includes(error.code);
 
 /** An issuer call failed; a permanent failure fails the leak at once. */
-export class IssuerError extends ExternalCallError {}
+export class IssuerError extends ExternalCallError {
+  override readonly name: string = "IssuerError";
+  override readonly errorCode: string = "issuer";
+}
 
 /**
  * A call to GitHub's REST API (an App installation token, a secret scanning alert) failed. The HTTP
@@ -104,6 +135,8 @@ export class IssuerError extends ExternalCallError {}
  * alert, never a token.
  */
 export class GithubApiError extends ExternalCallError {
+  override readonly name: string = "GithubApiError";
+  override readonly errorCode: string = "github_api";
   override readonly status: number;
   /** GitHub's HTTP status, when it answered. */
   readonly httpStatus: number | undefined;
@@ -125,17 +158,27 @@ export class GithubApiError extends ExternalCallError {
 
 /** An optional feature this request needs is not configured (e.g. `github_app`). */
 export class NotConfiguredError extends TourniquetError {
+  override readonly name: string = "NotConfiguredError";
+  override readonly errorCode: string = "not_configured";
   override readonly status = 404;
 }
 
 /** A notification could not be delivered. */
-export class NotificationError extends ExternalCallError {}
+export class NotificationError extends ExternalCallError {
+  override readonly name: string = "NotificationError";
+  override readonly errorCode: string = "notification";
+}
 
 /** A sealed token could not be opened: wrong key, tampered message, or wrong leak. */
-export class SealError extends TourniquetError {}
+export class SealError extends TourniquetError {
+  override readonly name: string = "SealError";
+  override readonly errorCode: string = "seal";
+}
 
 /** Another worker holds the lease on this leak's current step; the message is delivered again later. */
 export class BusyError extends TourniquetError {
+  override readonly name: string = "BusyError";
+  override readonly errorCode: string = "busy";
   override readonly status = 409;
   override readonly transient = true;
 }
@@ -145,5 +188,7 @@ export class BusyError extends TourniquetError {
  * local queue moves it there at once; SQS's redrive policy does after its last receive).
  */
 export class DeadLetterError extends TourniquetError {
+  override readonly name: string = "DeadLetterError";
+  override readonly errorCode: string = "dead_letter";
   override readonly transient = true;
 }

@@ -6,11 +6,7 @@ import { type ApiEvent, type ApiResult, jsonResponse } from "./api-event.js";
 // The one place that turns errors into HTTP answers: domain errors keep their status and message
 // (they never carry tokens); anything else is a 500 without detail, logged for operators.
 
-const codeOf = (error: TourniquetError) =>
-  error.name
-    .replace(/Error$/, "")
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .toLowerCase();
+const codeOf = (error: TourniquetError) => error.errorCode;
 
 export function errorResponse(error: unknown, log: Log): ApiResult {
   if (error instanceof TourniquetError && error.status < 500) {
