@@ -96,6 +96,8 @@ export function renderLeakMessage(
     status_line: statusLine,
     sightings: facts.sightings.map((s) => ({
       url: s.url || "(no url given)",
+      // Only a web address becomes a link: a reported URL is the reporter's text (javascript:, data:).
+      href: linkable(s.url),
       source: s.source,
       first_seen: s.firstSeen,
     })),
@@ -117,4 +119,14 @@ export function renderLeakMessage(
 
 function formatDuration(ms: number): string {
   return ms < 1_000 ? `${ms} ms` : `${(ms / 1_000).toFixed(1)} s`;
+}
+
+/** `url` when it is an http(s) address a mail client may open; undefined for anything else. */
+export function linkable(url: string): string | undefined {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === "https:" || protocol === "http:" ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }

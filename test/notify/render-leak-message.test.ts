@@ -103,6 +103,24 @@ describe("renderLeakMessage with the repository's templates", () => {
     expect(message.text).toContain("  key_new: Vault <prod> & co\n");
     expect(message.html).toContain("<code>key_new</code>: Vault &lt;prod&gt; &amp; co</p>");
   });
+
+  it("links only web addresses: a reported javascript: or data: URL, or none, is printed, not linked", () => {
+    const at = "2026-01-01T00:00:00.000Z";
+    const facts = makeLeakFacts({
+      sightings: [
+        { url: "https://github.com/o/r/blob/main/.env", source: "commit", firstSeen: at },
+        { url: "javascript:alert(document.cookie)", source: "commit", firstSeen: at },
+        { url: "data:text/html,<script>x</script>", source: "commit", firstSeen: at },
+        { url: "", source: "commit", firstSeen: at },
+      ],
+    });
+    const { html } = renderLeakMessage(facts, owner, "email", templates);
+    const links = [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
+    expect(links).toContain("https://github.com/o/r/blob/main/.env");
+    expect(links.some((href) => /javascript|data:|no url/i.test(href ?? ""))).toBe(false);
+    expect(html).toContain("<li>javascript:alert(document.cookie) (commit");
+    expect(html).toContain("<li>(no url given) (commit");
+  });
 });
 
 describe("loadTemplates", () => {
