@@ -29,6 +29,7 @@ export function createRemediateHandler(
         event,
         (delivery) => remediateLeak({ ...worker, metrics, deadline: () => deadline }, delivery),
         maxReceives,
+        worker.log,
       );
     } finally {
       metrics.flush(); // one EMF record per invocation, whatever happened

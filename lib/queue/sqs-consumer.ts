@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { describeError, type Log } from "../log.js";
 import type { RemediationConsumer } from "./remediation-queue.js";
 import { deliveryFromSqsRecord } from "./sqs-queue.js";
 
@@ -8,18 +9,35 @@ import { deliveryFromSqsRecord } from "./sqs-queue.js";
  * with Powertools' batch processor: the records that threw, or did not decode, are reported as batch
  * item failures, so SQS redelivers only them and, after maxReceives, moves them to the dead-letter
  * queue instead of losing them. A batch where every record failed is answered the same way rather
- * than thrown, so the invocation's metrics are still flushed and nothing is retried twice over.
+ * than thrown, so the invocation's metrics are still flushed and nothing is retried twice over. Each
+ * failure is logged with the message, its receive count and why, for an operator reading the DLQ.
  */
 export async function consumeSqsEvent(
   event: SQSEvent,
   consumer: RemediationConsumer,
   maxReceives: number,
+  log: Log,
 ): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
-  return processPartialResponse(
-    event,
-    (record: SQSRecord) => consumer(deliveryFromSqsRecord(record, maxReceives)),
-    processor,
-    { throwOnFullBatchFailure: false, processInParallel: true },
-  );
+  const handle = async (record: SQSRecord) => {
+    let leakId: string | undefined;
+    try {
+      const delivery = deliveryFromSqsRecord(record, maxReceives);
+      leakId = delivery.message.leakId;
+      await consumer(delivery);
+    } catch (error) {
+      log.warn("remediation message not done; SQS delivers it again or dead-letters it", {
+        messageId: record.messageId,
+        leakId,
+        receiveCount: record.attributes?.ApproximateReceiveCount,
+        maxReceives,
+        error: describeError(error),
+      });
+      throw error;
+    }
+  };
+  return processPartialResponse(event, handle, processor, {
+    throwOnFullBatchFailure: false,
+    processInParallel: true,
+  });
 }

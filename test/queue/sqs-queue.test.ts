@@ -2,6 +2,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { AwsError, TourniquetError } from "../../lib/errors.js";
+import { silentLog } from "../../lib/log.js";
 import type { Delivery, RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { consumeSqsEvent } from "../../lib/queue/sqs-consumer.js";
@@ -13,6 +14,7 @@ import {
   fakeAwsClientConfig,
   startFakeSqs,
 } from "../helpers/fake-aws.js";
+import { recordingLog } from "../helpers/recording-log.js";
 
 const RAW_TOKEN = "tqs_live_4f8a1c9e2b7d6035aa91f2a";
 
@@ -249,8 +251,9 @@ describe("deliveryFromSqsRecord", () => {
 });
 
 describe("consumeSqsEvent", () => {
-  it("reports the records whose consumer threw, and undecodable ones, as batch item failures", async () => {
+  it("reports the records whose consumer threw, and undecodable ones, as batch item failures, logging why", async () => {
     const seen: Delivery[] = [];
+    const recorded = recordingLog();
     const event: SQSEvent = {
       Records: [
         record("m-1", body(1)),
@@ -267,6 +270,7 @@ describe("consumeSqsEvent", () => {
         if (delivery.message.leakId === "leak-2") throw new Error("issuer down");
       },
       5,
+      recorded.log,
     );
     // In the order they failed: SQS reads them as a set.
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m-2", "m-3", "m-4"]);
@@ -275,11 +279,21 @@ describe("consumeSqsEvent", () => {
       ["leak-2", 3, 5],
       ["leak-5", 1, 5],
     ]);
+    const warnings = recorded.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(warnings.map((w) => [w.messageId, w.leakId, w.receiveCount]).sort()).toEqual([
+      ["m-2", "leak-2", "3"],
+      ["m-3", undefined, "1"],
+      ["m-4", undefined, "1"],
+    ]);
+    expect(warnings.find((w) => w.messageId === "m-2")?.error).toContain("issuer down");
+    expect(warnings.find((w) => w.messageId === "m-3")?.error).toContain("not a remediation message");
   });
 
   it("returns no failures when every record is handled", async () => {
     const event: SQSEvent = { Records: [record("m-1", body(1)), record("m-2", body(2))] };
-    await expect(consumeSqsEvent(event, async () => {}, 5)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(consumeSqsEvent(event, async () => {}, 5, silentLog)).resolves.toEqual({
+      batchItemFailures: [],
+    });
   });
 
   it("answers a batch where every record failed with every record, instead of throwing", async () => {
@@ -290,6 +304,7 @@ describe("consumeSqsEvent", () => {
         throw new Error("store down");
       },
       5,
+      silentLog,
     );
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m-1", "m-2"]);
   });
@@ -306,6 +321,7 @@ describe("consumeSqsEvent", () => {
         running--;
       },
       5,
+      silentLog,
     );
     expect(peak).toBe(3);
   });
