@@ -105,6 +105,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const log = options.log ?? createLogger();
 
   const server = createServer();
+  // The port is taken first (the config may name it), so until the stack is ready a request gets a 503
+  // to retry instead of waiting for a handler that is not there yet.
+  let handle = (_req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader("retry-after", "1");
+    writeJson(res, 503, { error: "starting", message: "the local stack is starting; retry in a moment" });
+  };
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => handle(req, res));
   await new Promise<void>((done, fail) => {
     server.once("error", fail);
     server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => done());
@@ -138,8 +145,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   }
 
-  const db = await startEmbeddedDynamo({ path: options.inMemoryDb ? undefined : join(dataDir, "db") });
-  await ensureLeakTable(db.client, TABLE_NAME);
+  const db = await startEmbeddedDynamo({ path: options.inMemoryDb ? undefined : join(dataDir, "db") }).catch(
+    async (error: unknown) => {
+      await new Promise((done) => server.close(done));
+      throw error;
+    },
+  );
+  await ensureLeakTable(db.client, TABLE_NAME).catch(async (error: unknown) => {
+    await new Promise((done) => server.close(done));
+    await db.close();
+    throw error;
+  });
   const store = new DynamoLeakStore(db.client, TABLE_NAME);
   const savedPartnerKeys = new DynamoSavedPartnerKeys(db.client, TABLE_NAME);
   const keySetSource = { url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` };
@@ -242,13 +258,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiRoute("GET /healthz", healthzHandler),
   ];
 
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+  handle = (req: IncomingMessage, res: ServerResponse) => {
     void serve(req, res).catch((error: unknown) => {
       log.error("local server error", { error: describeError(error) });
       if (!res.headersSent) writeJson(res, 500, { error: "internal", message: "internal error" });
       else res.end();
     });
-  });
+  };
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", "http://local").pathname;
