@@ -13,7 +13,6 @@ export interface ChannelEnvironment {
   outboxDir: string;
   /** Built on demand, on the first send: only an SES channel needs it. */
   ses?: () => Promise<SESv2Client>;
-  fetch?: typeof fetch;
 }
 
 /** The notification channels the config names, built once at start. */
@@ -56,13 +55,10 @@ export function createChannels(
         );
         break;
       case "slack":
-        channels.set(name, new SlackWebhookChannel({ name, webhookUrl: secret ?? "", fetch: env.fetch }));
+        channels.set(name, new SlackWebhookChannel({ name, webhookUrl: secret ?? "" }));
         break;
       case "webhook":
-        channels.set(
-          name,
-          new WebhookChannel({ name, url: settings.url, secret: secret ?? "", fetch: env.fetch }),
-        );
+        channels.set(name, new WebhookChannel({ name, url: settings.url, secret: secret ?? "" }));
         break;
     }
   }

@@ -1,8 +1,10 @@
 import { ConfigError, NotificationError } from "../../errors.js";
 import { fetchFailure, isLoopbackHost, parseRetryAfter } from "../../http/outbound.js";
+import { type Post, post } from "../../http/post.js";
 
-// What the Slack and webhook channels share: one POST that never follows redirects (a redirect would
-// resend the message wherever Location points), bounded by a timeout that includes reading the answer.
+// What the Slack and webhook channels share: one POST over the shared transport (lib/http/post.ts), which
+// never follows redirects (a redirect would resend the message wherever Location points), bounded by a
+// timeout that includes reading the answer.
 // Errors carry the channel's label and never the URL: a Slack webhook URL is itself a secret.
 
 export interface HttpAnswer {
@@ -20,7 +22,8 @@ export interface PostInput {
   body: string;
   headers: Record<string, string>;
   timeoutMs: number;
-  fetch: typeof fetch;
+  /** The HTTP transport; tests may record or fake requests through it. */
+  post?: Post | undefined;
   now: () => number;
   signal?: AbortSignal | undefined;
 }
@@ -30,16 +33,13 @@ export async function postOnce(input: PostInput): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(input.timeoutMs);
   const signal = input.signal ? AbortSignal.any([input.signal, timeout]) : timeout;
   try {
-    const response = await input.fetch(input.url, {
-      method: "POST",
+    const response = await (input.post ?? post)(input.url, {
       headers: input.headers,
       body: input.body,
       signal,
-      redirect: "manual",
     });
-    const body = await response.text();
-    const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), input.now());
-    return { status: response.status, body, retryAfterSeconds };
+    const retryAfterSeconds = parseRetryAfter(response.header("retry-after") ?? null, input.now());
+    return { status: response.status, body: response.text, retryAfterSeconds };
   } catch (error) {
     const what = fetchFailure(error, { timeout, timeoutMs: input.timeoutMs, caller: input.signal });
     throw new NotificationError(`${input.label}: ${what}`, { transient: true, cause: error });

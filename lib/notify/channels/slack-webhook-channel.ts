@@ -10,7 +10,6 @@ export interface SlackWebhookChannelOptions {
   name: string;
   /** A secret: anyone holding it can post to the channel. Never logged, never in errors. */
   webhookUrl: string;
-  fetch?: typeof fetch | undefined;
   /** Per delivery, including reading the answer. Default 5000. */
   timeoutMs?: number | undefined;
   now?: (() => number) | undefined;
@@ -40,7 +39,6 @@ export class SlackWebhookChannel implements NotificationChannel {
   readonly kind = "slack";
   private readonly label: string;
   private readonly url: URL;
-  private readonly fetch: typeof fetch;
   private readonly timeoutMs: number;
   private readonly now: () => number;
 
@@ -48,7 +46,6 @@ export class SlackWebhookChannel implements NotificationChannel {
     this.name = options.name;
     this.label = `slack channel "${options.name}"`;
     this.url = parseChannelUrl(this.label, options.webhookUrl);
-    this.fetch = options.fetch ?? globalThis.fetch;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.now = options.now ?? Date.now;
   }
@@ -60,7 +57,6 @@ export class SlackWebhookChannel implements NotificationChannel {
       body: JSON.stringify(slackPayload(message)),
       headers: { "content-type": "application/json; charset=utf-8" },
       timeoutMs: this.timeoutMs,
-      fetch: this.fetch,
       now: this.now,
       signal: options?.signal,
     });

@@ -19,7 +19,6 @@ export interface WebhookChannelOptions {
   url: string;
   /** Shared HMAC secret. */
   secret: string;
-  fetch?: typeof fetch | undefined;
   /** Per delivery, including reading the answer. Default 5000. */
   timeoutMs?: number | undefined;
   /** Clock in milliseconds (signature timestamps, HTTP-date Retry-After). */
@@ -36,7 +35,6 @@ export class WebhookChannel implements NotificationChannel {
   private readonly label: string;
   private readonly url: URL;
   private readonly secret: string;
-  private readonly fetch: typeof fetch;
   private readonly timeoutMs: number;
   private readonly now: () => number;
 
@@ -46,7 +44,6 @@ export class WebhookChannel implements NotificationChannel {
     this.url = parseChannelUrl(this.label, options.url);
     if (!options.secret) throw new ConfigError(`${this.label}: secret is empty`);
     this.secret = options.secret;
-    this.fetch = options.fetch ?? globalThis.fetch;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.now = options.now ?? Date.now;
   }
@@ -71,7 +68,6 @@ export class WebhookChannel implements NotificationChannel {
         [REQUEST_ID_HEADER]: message.id,
       },
       timeoutMs: this.timeoutMs,
-      fetch: this.fetch,
       now: this.now,
       signal: options?.signal,
     });
