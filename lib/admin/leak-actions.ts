@@ -1,8 +1,8 @@
 import * as z from "zod";
 import { BadRequestError, ConflictError } from "../errors.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
-import { awaitsWorker } from "../remediation/verification.js";
 import type { Leak, LeakStatus } from "../store/leak.js";
+import { awaitsWorker } from "../store/leak-lifecycle.js";
 import type { LeakChanges, LeakStore } from "../store/leak-store.js";
 import type { AdminIdentity } from "./admin-auth.js";
 import { findLeak, getLeak } from "./leak-queries.js";

@@ -5,13 +5,9 @@ import type { IssuerRegistry } from "../issuers/issuer-registry.js";
 import { describeError, type Log } from "../log.js";
 import type { RemediationMessage, RemediationQueue } from "../queue/remediation-queue.js";
 import type { TokenSealer } from "../queue/token-sealer.js";
-import {
-  applyVerification,
-  type FeedbackLabel,
-  feedbackLabel,
-  needsRemediation,
-} from "../remediation/verification.js";
+import { applyVerification, type FeedbackLabel, feedbackLabel } from "../remediation/verification.js";
 import { type Leak, leakIdFor, type TimelineEvent } from "../store/leak.js";
+import { owedStep } from "../store/leak-lifecycle.js";
 import type { LeakStore, NewSighting } from "../store/leak-store.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import { fingerprintToken, redactToken } from "./fingerprint.js";
@@ -95,7 +91,7 @@ export async function recordReportedTokens(
   const messages: RemediationMessage[] = [];
   const recorded = await mapWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
     const { leak, sealedToken } = await recordToken(deps, group, options);
-    if (sealedToken && needsRemediation(leak)) messages.push({ leakId: leak.id, sealedToken });
+    if (sealedToken && owedStep(leak) !== undefined) messages.push({ leakId: leak.id, sealedToken });
     return { fingerprint: group.fingerprint, type: group.type, leak, label: feedbackLabel(leak) };
   });
   await deps.queue.send(messages);

@@ -1,18 +1,20 @@
 import { ConflictError } from "../errors.js";
-import type { Log } from "../log.js";
-import type { RemediationMessage, RemediationQueue } from "../queue/remediation-queue.js";
-import type { Leak, LeakStatus } from "../store/leak.js";
+import { describeError, type Log } from "../log.js";
+import type { RemediationQueue } from "../queue/remediation-queue.js";
+import type { Leak } from "../store/leak.js";
+import { awaitsWorker, lastActivity } from "../store/leak-lifecycle.js";
 import type { LeakStore } from "../store/leak-store.js";
-import { awaitsWorker } from "./verification.js";
 
 // The scheduled sweep's safety net: a leak that still needs the worker, that no worker holds, and on
 // which nothing has happened for a while has lost its message (a send that failed after the leak was
 // written, a local queue that restarted, a message expired from the queue). It is sent to the worker
 // again. The worker's lease and versioned writes make a duplicate message harmless, so a leak whose
 // message is merely slow costs one extra no-op delivery, never a second revocation or notification.
-
-/** Statuses in which the worker may still owe the leak a step (see needsRemediation). */
-const OPEN_STATUSES: readonly LeakStatus[] = ["pending", "active", "revoked"];
+//
+// The store indexes only leaks the worker still owes a step (leak-lifecycle.ts), least recently
+// active first, so the sweep never reads the settled history. A re-queued leak gets a timeline event,
+// which moves it behind every leak not yet looked at: a run capped at `maxPerRun` is resumed by the
+// next from where it stopped, and the oldest stuck leak is always the first one found.
 
 export interface ReconcileDeps {
   store: LeakStore;
@@ -27,8 +29,8 @@ export interface ReconcileOptions {
    * timeout, so a message waiting for its redelivery is not doubled needlessly. Default 15 minutes.
    */
   staleAfterMs?: number;
-  /** Leaks examined per status in one sweep, so one run stays within its Lambda timeout. */
-  maxPerStatus?: number;
+  /** Leaks examined in one sweep, so one run stays within its Lambda timeout. */
+  maxPerRun?: number;
   /** Leaks read per query. */
   pageSize?: number;
 }
@@ -36,11 +38,8 @@ export interface ReconcileOptions {
 export interface ReconcileResult {
   examined: number;
   requeued: string[];
-}
-
-/** Last time anything happened to the leak: its newest timeline event, else when it was first seen. */
-export function lastActivity(leak: Leak): string {
-  return leak.timeline.at(-1)?.at ?? leak.firstSeen;
+  /** Leaks that could not be re-queued this run, with why; the next run tries them again. */
+  failed: { leakId: string; reason: string }[];
 }
 
 export async function reconcileLeaks(
@@ -49,56 +48,59 @@ export async function reconcileLeaks(
 ): Promise<ReconcileResult> {
   const now = (deps.now ?? Date.now)();
   const staleAfterMs = options.staleAfterMs ?? 15 * 60_000;
-  const maxPerStatus = options.maxPerStatus ?? 1_000;
-  const pageSize = options.pageSize ?? 100;
+  const maxPerRun = options.maxPerRun ?? 1_000;
+  const pageSize = Math.min(options.pageSize ?? 100, maxPerRun);
   const cutoff = new Date(now - staleAfterMs).toISOString();
-  const result: ReconcileResult = { examined: 0, requeued: [] };
+  const result: ReconcileResult = { examined: 0, requeued: [], failed: [] };
 
-  for (const status of OPEN_STATUSES) {
-    let cursor: string | undefined;
-    let seen = 0;
-    do {
-      // A leak first seen after the cutoff cannot have been idle that long: the index bounds the scan.
-      const page = await deps.store.listLeaks({ status, until: cutoff, limit: pageSize, cursor });
-      seen += page.items.length;
-      const stuck = page.items.filter((leak) => isStuck(leak, now, cutoff));
-      if (stuck.length > 0) {
-        const messages: RemediationMessage[] = stuck.map((leak) => ({
-          leakId: leak.id,
-          sealedToken: leak.sealedToken ?? "",
-        }));
-        // Sent first, recorded after: the timeline never claims a send that did not happen.
-        await deps.queue.send(messages);
-        for (const leak of stuck) await markRequeued(deps.store, leak, now);
-        result.requeued.push(...stuck.map((leak) => leak.id));
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.listOwingWork({
+      until: cutoff,
+      limit: Math.min(pageSize, maxPerRun - result.examined),
+      cursor,
+    });
+    result.examined += page.items.length;
+    // The index is eventually consistent: the leak itself says whether it is still stuck.
+    for (const leak of page.items.filter((l) => awaitsWorker(l, now) && lastActivity(l) <= cutoff)) {
+      try {
+        await requeue(deps, leak, now);
+        result.requeued.push(leak.id);
+      } catch (error) {
+        // One leak's failure is logged and left for the next run; the others are still re-queued.
+        result.failed.push({ leakId: leak.id, reason: describeError(error) });
       }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor && seen < maxPerStatus);
-    result.examined += seen;
-    if (cursor)
-      deps.log.warn("reconcile stopped early; the next sweep continues", { status, examined: seen });
-  }
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && result.examined < maxPerRun);
+
+  if (cursor) deps.log.warn("reconcile stopped at its cap; the next sweep continues", { ...counts(result) });
   if (result.requeued.length > 0) {
     deps.log.warn("re-queued stuck leaks", { count: result.requeued.length, leakIds: result.requeued });
   }
+  if (result.failed.length > 0)
+    deps.log.error("stuck leaks could not be re-queued", { failed: result.failed });
   return result;
 }
 
-function isStuck(leak: Leak, now: number, cutoff: string): boolean {
-  return awaitsWorker(leak, now) && lastActivity(leak) <= cutoff;
-}
+const counts = (result: ReconcileResult) => ({
+  examined: result.examined,
+  requeued: result.requeued.length,
+  failed: result.failed.length,
+});
 
 /**
- * Records the re-queue on the leak's timeline, conditionally: if a worker moved the leak meanwhile,
- * its own events say so and this one is dropped. The event also restarts the idle clock, so a leak
+ * Sends the leak to the worker, then records it on the timeline, conditionally: if a worker moved the
+ * leak meanwhile, its own events say so and this one is dropped. Sent first, recorded after: the
+ * timeline never claims a send that did not happen. The event also restarts the idle clock, so a leak
  * the worker cannot finish is re-sent once per `staleAfterMs`, not on every sweep.
  */
-async function markRequeued(store: LeakStore, leak: Leak, now: number): Promise<void> {
-  const at = new Date(now).toISOString();
+async function requeue(deps: ReconcileDeps, leak: Leak, now: number): Promise<void> {
+  await deps.queue.send([{ leakId: leak.id, sealedToken: leak.sealedToken ?? "" }]);
   try {
-    await store.updateLeak(leak, {}, [
+    await deps.store.updateLeak(leak, {}, [
       {
-        at,
+        at: new Date(now).toISOString(),
         step: "reconcile",
         outcome: "ok",
         actor: "sweep",

@@ -12,37 +12,18 @@ import type { Issuer } from "../issuers/issuer.js";
 import { describeError } from "../log.js";
 import type { Delivery } from "../queue/remediation-queue.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
+import { owedStep, type Step } from "../store/leak-lifecycle.js";
 import type { LeakChanges } from "../store/leak-store.js";
 import { once } from "../util/concurrency.js";
 import { notifyLeak, planDeliveries } from "./notify-leak.js";
 import { isTransient } from "./retry.js";
 import { applyVerification } from "./verification.js";
-import { ACTOR, isoNow, type Run, type Step, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
+import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
 
 export type { WorkerDeps } from "./worker-run.js";
 
 const modeOf = (leak: Leak, config: TourniquetConfig): PolicyMode =>
   (leak.mode as PolicyMode | undefined) ?? policyFor(config, leak.tokenType).mode;
-
-function nextStep(leak: Leak, config: TourniquetConfig): Step | undefined {
-  const mode = modeOf(leak, config);
-  switch (leak.status) {
-    case "pending":
-      return "verify";
-    case "active":
-      if (mode === "dry_run") return "dry_run";
-      if (mode === "notify_only") return leak.notification ? undefined : "notify";
-      return "revoke";
-    case "revoked":
-      if (mode === "revoke_and_rotate" && !leak.replacement && leak.failure?.step !== "rotate")
-        return "rotate";
-      return leak.notification ? undefined : "notify";
-    case "failed":
-      return leak.notification ? undefined : "notify";
-    default:
-      return undefined;
-  }
-}
 
 /** Enough loop turns for verify → revoke → rotate → notify plus a few lost races. */
 const MAX_TURNS = 10;
@@ -62,7 +43,7 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
   for (let turn = 0; turn < MAX_TURNS; turn++) {
     const leak = await deps.store.getLeak(leakId);
     if (!leak) throw new NotFoundError(`leak ${leakId} does not exist`);
-    const step = nextStep(leak, deps.config);
+    const step = owedStep(leak, modeOf(leak, deps.config));
     if (!step && leak.status === "failed") {
       // Failed for good and everyone told: the message is kept where operators look, like SQS's DLQ.
       throw new DeadLetterError(

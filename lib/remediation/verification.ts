@@ -63,15 +63,3 @@ export function feedbackLabel(leak: Leak): FeedbackLabel | undefined {
       return undefined;
   }
 }
-
-/** Whether the worker still has something to do for this leak. */
-export function needsRemediation(leak: Leak): boolean {
-  return (
-    leak.status === "pending" || leak.status === "active" || (leak.status === "revoked" && !leak.notification)
-  );
-}
-
-/** Needs the worker, and no worker holds it now: its message may have been lost. */
-export function awaitsWorker(leak: Leak, now: number): boolean {
-  return needsRemediation(leak) && !(leak.lease && leak.lease.until > now);
-}

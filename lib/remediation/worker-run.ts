@@ -7,6 +7,7 @@ import type { Templates } from "../notify/render-leak-message.js";
 import type { TokenSealer } from "../queue/token-sealer.js";
 import type { SecretStore } from "../secrets/secret-store.js";
 import type { Leak } from "../store/leak.js";
+import type { Step } from "../store/leak-lifecycle.js";
 import type { LeakStore } from "../store/leak-store.js";
 import type { RemediationMetrics } from "./remediation-metrics.js";
 import { retryTransient } from "./retry.js";
@@ -34,8 +35,6 @@ export interface WorkerDeps {
   /** Epoch ms by which this delivery must be done (Lambda: now + remaining time − margin). */
   deadline?: () => number | undefined;
 }
-
-export type Step = "verify" | "revoke" | "rotate" | "dry_run" | "notify";
 
 /** One delivery's view of the worker: its dependencies and the id its leases carry. */
 export interface Run extends WorkerDeps {

@@ -18,7 +18,7 @@ export interface SweepDeps extends ReconcileDeps {
 
 export interface SweepResult {
   partnerKeys: { saved: boolean; keys?: number; fetchedAt?: string };
-  reconcile: { examined: number; requeued: number };
+  reconcile: { examined: number; requeued: number; failed: number };
 }
 
 export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}): Promise<SweepResult> {
@@ -30,6 +30,11 @@ export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}):
   const failures = [
     ...(keys.status === "rejected" ? [`partner keys: ${describeError(keys.reason)}`] : []),
     ...(reconcile.status === "rejected" ? [`reconcile: ${describeError(reconcile.reason)}`] : []),
+    ...(reconcile.status === "fulfilled" && reconcile.value.failed.length > 0
+      ? [
+          `reconcile: ${reconcile.value.failed.length} stuck leaks could not be re-queued (${reconcile.value.failed[0]?.reason})`,
+        ]
+      : []),
   ];
   if (failures.length > 0) {
     deps.log.error("sweep failed", { failures });
@@ -40,8 +45,12 @@ export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}):
     partnerKeys: keys.status === "fulfilled" ? keys.value : { saved: false },
     reconcile:
       reconcile.status === "fulfilled"
-        ? { examined: reconcile.value.examined, requeued: reconcile.value.requeued.length }
-        : { examined: 0, requeued: 0 },
+        ? {
+            examined: reconcile.value.examined,
+            requeued: reconcile.value.requeued.length,
+            failed: reconcile.value.failed.length,
+          }
+        : { examined: 0, requeued: 0, failed: 0 },
   };
   deps.log.info("sweep done", { ...result });
   return result;

@@ -1,10 +1,15 @@
 import { BadRequestError } from "../errors.js";
+import { TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
 
 // Pagination cursors: DynamoDB's LastEvaluatedKey, opaque to clients. Decoding checks the shape so a
 // crafted cursor cannot steer the query to other items' attributes.
 
 type Key = Record<string, string>;
-const ALLOWED = /^(pk|sk|gsi[1-4](pk|sk))$/;
+const KEY_NAMES: ReadonlySet<string> = new Set([
+  TABLE_KEYS.partitionKey,
+  TABLE_KEYS.sortKey,
+  ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+]);
 
 export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
@@ -21,7 +26,7 @@ export function decodeCursor(cursor: string): Key {
     !parsed ||
     typeof parsed !== "object" ||
     Array.isArray(parsed) ||
-    !Object.entries(parsed).every(([k, v]) => ALLOWED.test(k) && typeof v === "string" && v.length < 512)
+    !Object.entries(parsed).every(([k, v]) => KEY_NAMES.has(k) && typeof v === "string" && v.length < 512)
   ) {
     throw new BadRequestError("cursor is not one this API returned");
   }

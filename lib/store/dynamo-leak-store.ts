@@ -25,6 +25,7 @@ import {
   LEAK_SK,
   leakIndexKeys,
   leakPk,
+  OWES_WORK_KEY,
   ownerKey,
   SIGHTING_SK_PREFIX,
   sightingSk,
@@ -32,19 +33,12 @@ import {
   typeKey,
 } from "./leak-keys.js";
 import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting } from "./leak-store.js";
-import type { IndexName } from "./table-schema.js";
+import { type IndexName, TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
 
 const KEY_ATTRIBUTES = [
-  "pk",
-  "sk",
-  "gsi1pk",
-  "gsi1sk",
-  "gsi2pk",
-  "gsi2sk",
-  "gsi3pk",
-  "gsi3sk",
-  "gsi4pk",
-  "gsi4sk",
+  TABLE_KEYS.partitionKey,
+  TABLE_KEYS.sortKey,
+  ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
   "entity",
 ];
 
@@ -230,10 +224,33 @@ export class DynamoLeakStore implements LeakStore {
       ExclusiveStartKey: query.cursor ? toAttributes(decodeCursor(query.cursor)) : undefined,
       FilterExpression: filters.length > 0 ? filters.join(" AND ") : undefined,
     };
+    return this.queryPage(input, query.cursor);
+  }
+
+  async listOwingWork(query: {
+    until: string;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<LeakPage> {
+    return this.queryPage(
+      {
+        TableName: this.tableName,
+        IndexName: "gsi5",
+        KeyConditionExpression: "gsi5pk = :pk AND gsi5sk <= :until",
+        ExpressionAttributeValues: toAttributes({ ":pk": OWES_WORK_KEY, ":until": `${query.until}~` }),
+        ScanIndexForward: true, // least recently active first
+        Limit: query.limit,
+        ExclusiveStartKey: query.cursor ? toAttributes(decodeCursor(query.cursor)) : undefined,
+      },
+      query.cursor,
+    );
+  }
+
+  private async queryPage(input: QueryCommandInput, cursor: string | undefined): Promise<LeakPage> {
     const output = await awsCall("dynamodb:Query", () => this.client.send(new QueryCommand(input))).catch(
       (error: unknown) => {
         // A cursor of the right shape from another listing is still not a start key for this one.
-        if (query.cursor && isAwsError(error, "ValidationException")) {
+        if (cursor && isAwsError(error, "ValidationException")) {
           throw new BadRequestError("cursor does not belong to this listing", { cause: error });
         }
         throw error;

@@ -40,4 +40,9 @@ export interface LeakStore {
    */
   updateLeak(leak: Leak, changes: LeakChanges, events: TimelineEvent[]): Promise<Leak>;
   listLeaks(query: LeakQuery): Promise<LeakPage>;
+  /**
+   * Leaks the worker still owes a step (leak-lifecycle.ts) whose last activity is at or before
+   * `until`, least recently active first.
+   */
+  listOwingWork(query: { until: string; limit: number; cursor?: string | undefined }): Promise<LeakPage>;
 }

@@ -69,7 +69,11 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
       idleLeak(30, { lease: { step: "revoke", holder: "w1", until: NOW + 60_000 } }),
       idleLeak(5),
       idleLeak(30, { status: "revoked", notification: { status: "sent", at: minutesAgo(30) } }),
-      idleLeak(30, { status: "failed", failure: { step: "revoke", reason: "403", at: minutesAgo(30) } }),
+      idleLeak(30, {
+        status: "failed",
+        failure: { step: "revoke", reason: "403", at: minutesAgo(30) },
+        notification: { status: "sent", at: minutesAgo(30) },
+      }),
       idleLeak(30, { status: "dismissed" }),
       idleLeak(30, { status: "false_positive" }),
     );
@@ -81,16 +85,72 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
     expect(queue.sent).toEqual([]);
   });
 
-  it("re-queues an expired lease and a revoked leak whose owner was never told", async () => {
-    const [expired, untold] = await seed(
+  it("re-queues an expired lease, and a revoked or failed leak whose owner was never told", async () => {
+    const [expired, untold, failedUntold] = await seed(
       idleLeak(30, { status: "active", lease: { step: "revoke", holder: "w1", until: NOW - 1 } }),
       idleLeak(30, { status: "revoked" }),
+      idleLeak(30, { status: "failed", failure: { step: "revoke", reason: "403", at: minutesAgo(30) } }),
     );
     const queue = recordingQueue();
 
     const result = await reconcileLeaks({ store: t.store, queue, log: recordingLog().log, now: () => NOW });
 
-    expect(result.requeued.sort()).toEqual([expired?.id, untold?.id].sort());
+    expect(result.requeued.sort()).toEqual([expired?.id, untold?.id, failedUntold?.id].sort());
+  });
+
+  it("never reads settled leaks: a history of revoked, told leaks costs the sweep nothing", async () => {
+    await seed(
+      ...Array.from({ length: 6 }, () =>
+        idleLeak(30, { status: "revoked", notification: { status: "sent", at: minutesAgo(30) } }),
+      ),
+      idleLeak(30, { status: "inactive" }),
+    );
+
+    const result = await reconcileLeaks({
+      store: t.store,
+      queue: recordingQueue(),
+      log: recordingLog().log,
+      now: () => NOW,
+    });
+
+    expect(result.examined).toBe(0);
+  });
+
+  it("finds the oldest stuck leaks first, and later runs resume past the ones already re-sent", async () => {
+    // Newer leaks outnumber the cap: a sweep that started from the newest would never reach the old one.
+    const [oldest] = await seed(idleLeak(600));
+    const newer = await seed(...Array.from({ length: 4 }, (_, i) => idleLeak(30 + i)));
+    const deps = { store: t.store, queue: recordingQueue(), log: recordingLog().log, now: () => NOW };
+
+    const first = await reconcileLeaks(deps, { maxPerRun: 2, pageSize: 1 });
+    const second = await reconcileLeaks(deps, { maxPerRun: 2, pageSize: 1 });
+    const third = await reconcileLeaks(deps, { maxPerRun: 2, pageSize: 1 });
+
+    expect(first.requeued[0]).toBe(oldest?.id);
+    expect(first.requeued).toEqual([oldest?.id, newer[3]?.id]);
+    expect([...first.requeued, ...second.requeued, ...third.requeued].sort()).toEqual(
+      [oldest, ...newer].map((l) => l?.id).sort(),
+    );
+    expect(third.requeued).toHaveLength(1);
+  });
+
+  it("goes on when one leak cannot be re-queued, and reports it", async () => {
+    const [bad, good] = await seed(idleLeak(40), idleLeak(30));
+    const sent: string[] = [];
+    const queue: RemediationQueue = {
+      async send(messages) {
+        if (messages.some((m) => m.leakId === bad?.id)) throw new TourniquetError("queue refused");
+        sent.push(...messages.map((m) => m.leakId));
+      },
+    };
+    const { log, lines } = recordingLog();
+
+    const result = await reconcileLeaks({ store: t.store, queue, log, now: () => NOW });
+
+    expect(result.requeued).toEqual([good?.id]);
+    expect(result.failed).toEqual([{ leakId: bad?.id, reason: expect.stringContaining("queue refused") }]);
+    expect(sent).toEqual([good?.id]);
+    expect(lines.join("\n")).toContain("could not be re-queued");
   });
 
   it("sends a stuck leak once per threshold, not on every sweep", async () => {
@@ -110,12 +170,9 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
     const [stuck] = await seed(idleLeak(30));
     const queue = recordingQueue(new TourniquetError("1 of 1 remediation messages could not be queued"));
 
-    const error = await rejection(
-      reconcileLeaks({ store: t.store, queue, log: recordingLog().log, now: () => NOW }),
-      TourniquetError,
-    );
+    const result = await reconcileLeaks({ store: t.store, queue, log: recordingLog().log, now: () => NOW });
 
-    expect(error.message).toContain("could not be queued");
+    expect(result.failed[0]?.reason).toContain("could not be queued");
     const after = await t.store.getLeak(stuck?.id ?? "");
     expect(after?.timeline.map((e) => e.step)).not.toContain("reconcile");
     expect(after?.version).toBe(stuck?.version);
@@ -127,7 +184,7 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
     let conflicts = 0;
     const racingStore = {
       ...t.store,
-      listLeaks: t.store.listLeaks.bind(t.store),
+      listOwingWork: t.store.listOwingWork.bind(t.store),
       updateLeak: async () => {
         conflicts++;
         throw new ConflictError("leak changed");
@@ -157,9 +214,9 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
     const { log, lines } = recordingLog();
     const capped = await reconcileLeaks(
       { store: t.store, queue: recordingQueue(), log, now: () => NOW + 60 * 60_000 },
-      { pageSize: 2, maxPerStatus: 2 },
+      { pageSize: 2, maxPerRun: 2 },
     );
     expect(capped.requeued).toHaveLength(2);
-    expect(lines.join("\n")).toContain("reconcile stopped early");
+    expect(lines.join("\n")).toContain("reconcile stopped at its cap");
   });
 });

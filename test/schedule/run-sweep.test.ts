@@ -57,7 +57,7 @@ describe("runSweep (embedded DynamoDB, fake GitHub key endpoint)", () => {
 
     expect(result).toEqual({
       partnerKeys: { saved: true, keys: 1, fetchedAt: new Date(NOW).toISOString() },
-      reconcile: { examined: 1, requeued: 1 },
+      reconcile: { examined: 1, requeued: 1, failed: 0 },
     });
     expect(sent.map((m) => m.leakId)).toEqual([leak.id]);
     const keys = await savedPartnerKeysLoader(saved)();
@@ -82,7 +82,7 @@ describe("runSweep (embedded DynamoDB, fake GitHub key endpoint)", () => {
 
     const error = await rejection(runSweep(failing), TourniquetError);
 
-    expect(error.message).toBe("sweep failed: reconcile: queue down");
+    expect(error.message).toBe("sweep failed: reconcile: 1 stuck leaks could not be re-queued (queue down)");
     expect(await saved.load()).toMatchObject({ fetchedAt: new Date(NOW).toISOString() });
   });
 
