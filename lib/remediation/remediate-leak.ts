@@ -37,7 +37,7 @@ const MAX_TURNS = 10;
 export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promise<void> {
   const { leakId, sealedToken } = delivery.message;
   // Opened only when a step needs it: a redelivery of a settled leak costs no decryption (KMS call).
-  const token = once(() => deps.sealer.open(sealedToken, leakId));
+  const token = once(() => openToken(deps, sealedToken, leakId));
   // Each delivery holds its own leases, so two deliveries in one process cannot share one.
   const run: Run = { ...deps, holder: `${deps.workerId}:${randomUUID()}` };
   for (let turn = 0; turn < MAX_TURNS; turn++) {
@@ -56,12 +56,31 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later
-      if (error instanceof SealError) throw error; // a bad message, not a bad leak: dead-letter it
+      if (error instanceof SealError) {
+        // Neither the message's copy nor the leak's own opens (key replaced, local key lost): no retry
+        // can ever act on this token, so the leak fails once, its people are told, and it settles.
+        await recordUnsealFailure(run, leak, error).catch((e: unknown) => {
+          if (!(e instanceof ConflictError)) throw e; // moved on meanwhile: look again
+        });
+        continue;
+      }
       await recordFailure(run, leak, step, error, delivery);
       if (isTransient(error) && delivery.receiveCount < delivery.maxReceives) throw error;
     }
   }
   throw new BusyError(`leak ${leakId} kept changing under the worker`);
+}
+
+/** Opens the message's sealed token, else the leak's own copy (the message may be the bad one). */
+async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string): Promise<string> {
+  try {
+    return await deps.sealer.open(sealedToken, leakId);
+  } catch (error) {
+    if (!(error instanceof SealError)) throw error;
+    const stored = (await deps.store.getLeak(leakId))?.sealedToken;
+    if (!stored || stored === sealedToken) throw error;
+    return deps.sealer.open(stored, leakId);
+  }
 }
 
 async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<string>): Promise<void> {
@@ -202,6 +221,18 @@ async function recordDryRun(deps: Run, leak: Leak, policy: Policy): Promise<void
       },
     },
   ]);
+}
+
+async function recordUnsealFailure(deps: Run, leak: Leak, error: SealError): Promise<void> {
+  const at = isoNow(deps);
+  const reason = `the sealed token does not open (${error.message}); it cannot be verified or revoked`;
+  deps.log.error("remediation step failed", { leakId: leak.id, step: "unseal", reason, final: true });
+  await deps.store.updateLeak(
+    leak,
+    { status: "failed", failure: { step: "unseal", reason, at }, lease: undefined, sealedToken: undefined },
+    [{ at, step: "unseal", outcome: "failed", actor: ACTOR, detail: reason }],
+  );
+  deps.metrics?.failed("unseal");
 }
 
 /**

@@ -108,10 +108,12 @@ describe("issuer failures", () => {
     );
   });
 
-  it("dead-letters a message whose sealed token does not open, and leaves the leak waiting", async () => {
+  it("fails a leak whose token no longer opens once (step unseal), tells its people, and settles it", async () => {
     const fingerprint = fingerprintToken(`tqs_${randomUUID()}`);
     const leakId = leakIdFor(fingerprint);
-    const at = new Date().toISOString();
+    const at = new Date(Date.now() - 60 * 60_000).toISOString();
+    // As if the local queue.key had been replaced: the leak's own sealed copy does not open either.
+    const lost = "v1.local.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
     await t.stack.store.createLeak({
       id: leakId,
       fingerprint,
@@ -119,19 +121,30 @@ describe("issuer failures", () => {
       preview: "tqs_…0000",
       issuer: "sandbox",
       status: "pending",
+      sealedToken: lost,
       firstSeen: at,
       receivedAtMs: Date.parse(at),
-      timeline: [],
+      timeline: [{ at, step: "report", outcome: "ok", actor: "intake", detail: "reported" }],
       version: 1,
     });
-    await t.stack.queue.send([
-      { leakId, sealedToken: "v1.local.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA" },
-    ]);
+    await t.stack.queue.send([{ leakId, sealedToken: lost }]);
     await t.stack.queue.drain();
 
+    const leak = await t.stack.store.getLeak(leakId);
+    expect(leak).toMatchObject({ status: "failed", failure: { step: "unseal" } });
+    expect(leak?.failure?.reason).toContain("does not open");
+    expect(leak?.sealedToken).toBeUndefined();
+    expect(leak?.notification).toBeDefined();
     expect(t.stack.queue.deadLetters()).toContainEqual(expect.objectContaining({ leakId }));
-    const lines = readFileSync(join(t.stack.dataDir, "dead-letters.jsonl"), "utf8").trim().split("\n");
-    expect(JSON.parse(lines.at(-1) ?? "{}")).toMatchObject({ leakId, receiveCount: 3 });
-    expect(await t.stack.store.getLeak(leakId)).toMatchObject({ status: "pending", version: 1 });
+
+    // The sweep has nothing more to send it, and another delivery adds nothing to the timeline.
+    const timeline = leak?.timeline.length;
+    const swept = await t.stack.sweep({ staleAfterMs: 0 });
+    expect(swept.reconcile.requeued).toBe(0);
+    await t.stack.queue.send([{ leakId, sealedToken: lost }]);
+    await t.stack.queue.drain();
+    const after = await t.stack.store.getLeak(leakId);
+    expect(after?.timeline.filter((e) => e.step === "unseal")).toHaveLength(1);
+    expect(after?.timeline).toHaveLength(timeline ?? -1);
   });
 });
