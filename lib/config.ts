@@ -133,6 +133,20 @@ export const configSchema = z
           .max(API_GATEWAY_MAX_BODY_BYTES)
           .default(5 * 1024 * 1024),
         concurrency: z.int().min(1).max(256).default(16),
+        /**
+         * Matches one partner report may carry; a larger report is refused with 413 before any work, so
+         * one request cannot outrun the intake's timeout half-done. GitHub sends far smaller batches.
+         */
+        max_matches: z.int().min(1).max(100_000).default(5_000),
+        /**
+         * A token its issuer did not know (false_positive) is verified again when reported again, at most
+         * once per this period; a token whose type had no issuer is verified as soon as one is configured.
+         */
+        reverify_after_ms: z
+          .int()
+          .min(0)
+          .max(7 * 24 * 3_600_000)
+          .default(3_600_000),
       })
       .strict()
       .prefault({}),

@@ -43,11 +43,14 @@ function resumeFrom(leak: Leak, step: string): { status: LeakStatus; needsToken:
  */
 export async function retryLeak(deps: AdminActionDeps, id: string | undefined, admin: AdminIdentity) {
   const leak = await findLeak(deps.store, id);
+  const now = (deps.now ?? Date.now)();
+  refuseWhileLeased(leak, now);
+  if (leak.status === "false_positive" || leak.status === "unroutable")
+    return verifyAgain(deps, leak, admin, now);
   const step = leak.failure?.step;
   const failed =
     step !== undefined &&
     (leak.status === "failed" || leak.notification?.status === "failed" || step === "rotate");
-  const now = (deps.now ?? Date.now)();
   if (!failed) {
     const stalled = awaitsWorker(leak, now);
     if (stalled) await deps.queue.send([{ leakId: leak.id, sealedToken: leak.sealedToken ?? "" }]);
@@ -78,6 +81,44 @@ export async function retryLeak(deps: AdminActionDeps, id: string | undefined, a
   // Should this send fail, the leak now needs the worker and is not failed: a second retry resends it.
   await deps.queue.send([{ leakId: updated.id, sealedToken: leak.sealedToken ?? "" }]);
   return { retried: true, leak: await getLeak(deps.store, leak.id) };
+}
+
+/**
+ * An issuer that did not know the token, or a type that had no issuer, may answer differently now (a
+ * config change, an issuer's own fix): the worker verifies the leak again from its sealed token.
+ */
+async function verifyAgain(deps: AdminActionDeps, leak: Leak, admin: AdminIdentity, now: number) {
+  if (!leak.sealedToken) {
+    throw new ConflictError(
+      `leak ${leak.id} holds no sealed token (it was recorded before tokens were kept for a new verification); it is verified again when it is reported again`,
+    );
+  }
+  const updated = await deps.store.updateLeak(
+    leak,
+    { status: "pending", failure: undefined, lease: undefined },
+    [
+      {
+        at: new Date(now).toISOString(),
+        step: "retry",
+        outcome: "ok",
+        actor: admin,
+        detail: `${admin} asked to verify the token again (it was ${leak.status})`,
+        data: { from_step: "verify", previous_status: leak.status },
+      },
+    ],
+  );
+  await deps.queue.send([{ leakId: updated.id, sealedToken: leak.sealedToken }]);
+  return { retried: true, leak: await getLeak(deps.store, leak.id) };
+}
+
+/** A worker holding the leak is mid-step (a revocation, a message): an admin's write waits for it. */
+function refuseWhileLeased(leak: Leak, now: number): void {
+  if (leak.lease && leak.lease.until > now) {
+    const seconds = Math.ceil((leak.lease.until - now) / 1_000);
+    throw new ConflictError(
+      `leak ${leak.id} is being worked on (${leak.lease.step}); try again in ${seconds} s`,
+    );
+  }
 }
 
 export const DISMISS_REASONS = [
@@ -128,6 +169,7 @@ export async function dismissLeak(
 ) {
   const leak = await findLeak(deps.store, id);
   if (leak.status === "dismissed") return { dismissed: false, leak: await getLeak(deps.store, leak.id) };
+  refuseWhileLeased(leak, (deps.now ?? Date.now)());
   if (!DISMISSABLE.has(leak.status)) {
     throw new ConflictError(
       `leak ${leak.id} is ${leak.status}; only a settled, unrevoked leak can be dismissed`,

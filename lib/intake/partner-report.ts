@@ -1,4 +1,4 @@
-import { BadRequestError } from "../errors.js";
+import { BadRequestError, PayloadTooLargeError } from "../errors.js";
 
 // Parses GitHub's partner report body: a JSON array of {token, type, url, source}. `url` may be empty,
 // `source` missing or in any case. One bad match is skipped, not fatal; a body of the wrong shape is.
@@ -25,7 +25,7 @@ export interface PartnerReport {
 const MAX_TOKEN_LENGTH = 4_096;
 const MAX_FIELD_LENGTH = 2_048;
 
-export function parsePartnerReport(body: Buffer): PartnerReport {
+export function parsePartnerReport(body: Buffer, limits: { maxMatches: number }): PartnerReport {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body)); // invalid UTF-8 throws
@@ -33,6 +33,11 @@ export function parsePartnerReport(body: Buffer): PartnerReport {
     throw new BadRequestError("body is not valid JSON");
   }
   if (!Array.isArray(json)) throw new BadRequestError("body must be a JSON array of matches");
+  if (json.length > limits.maxMatches) {
+    throw new PayloadTooLargeError(
+      `report has ${json.length} matches; at most ${limits.maxMatches} are accepted in one report`,
+    );
+  }
 
   const matches: PartnerMatch[] = [];
   const skipped: SkippedMatch[] = [];

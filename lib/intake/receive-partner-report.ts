@@ -40,7 +40,7 @@ export async function receivePartnerReport(
     body: request.body,
     keys: deps.keys,
   });
-  const report = parsePartnerReport(request.body);
+  const report = parsePartnerReport(request.body, { maxMatches: intake.max_matches });
   const groups = groupReportedTokens(report.matches);
   deps.log.info("partner report received", {
     matches: report.matches.length,

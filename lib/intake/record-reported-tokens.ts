@@ -3,13 +3,14 @@ import { ConflictError } from "../errors.js";
 import type { Issuer } from "../issuers/issuer.js";
 import type { IssuerRegistry } from "../issuers/issuer-registry.js";
 import { describeError, type Log } from "../log.js";
-import type { RemediationMessage, RemediationQueue } from "../queue/remediation-queue.js";
+import { batchingSender } from "../queue/batching-sender.js";
+import type { RemediationQueue } from "../queue/remediation-queue.js";
 import type { TokenSealer } from "../queue/token-sealer.js";
 import { applyVerification, type FeedbackLabel, feedbackLabel } from "../remediation/verification.js";
 import { type Leak, leakIdFor, type TimelineEvent } from "../store/leak.js";
 import { owedStep } from "../store/leak-lifecycle.js";
-import type { LeakStore, NewSighting } from "../store/leak-store.js";
-import { mapWithConcurrency } from "../util/concurrency.js";
+import type { LeakChanges, LeakStore, NewSighting } from "../store/leak-store.js";
+import { mapSettledWithConcurrency } from "../util/concurrency.js";
 import { fingerprintToken, redactToken } from "./fingerprint.js";
 import type { IntakeMetrics, IntakeSource } from "./intake-metrics.js";
 
@@ -80,41 +81,56 @@ export const EMBEDDED_SIGHTINGS = 10;
 
 /**
  * Records each token as one leak with its sightings, verifies inline until the deadline, and queues
- * remediation. Resolves only after the queue took the work, so a failure is the sender's 5xx to retry;
- * a retried report is harmless (the leak's id derives from the fingerprint).
+ * each leak's remediation as soon as the leak is written. Every token runs to its end even when another
+ * fails, so what was written is queued; then any failure is thrown for the sender's 5xx and retry,
+ * which is harmless (the leak's id derives from the fingerprint, and a pending leak is queued again).
  */
 export async function recordReportedTokens(
   deps: RecordDeps,
   tokens: readonly ReportedToken[],
   options: RecordOptions,
 ): Promise<RecordedToken[]> {
-  const messages: RemediationMessage[] = [];
-  const recorded = await mapWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
+  const queue = batchingSender(deps.queue);
+  const results = await mapSettledWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
     const { leak, sealedToken } = await recordToken(deps, group, options);
-    if (sealedToken && owedStep(leak) !== undefined) messages.push({ leakId: leak.id, sealedToken });
+    if (sealedToken && owedStep(leak) !== undefined) await queue.send({ leakId: leak.id, sealedToken });
     return { fingerprint: group.fingerprint, type: group.type, leak, label: feedbackLabel(leak) };
   });
-  await deps.queue.send(messages);
+  const recorded = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    deps.log.error("tokens of a report could not be recorded or queued; the sender should retry", {
+      failed: failures.length,
+      recorded: recorded.length,
+      reason: describeError(failures[0]),
+    });
+    throw failures[0];
+  }
   deps.metrics?.reported(recorded, options.source);
   return recorded;
 }
 
 /**
- * Verifies first, then records: a new token's leak is written once, already verified. Only a token
- * reported before (the leak exists) costs a second write, when its verification was still open.
+ * A token not seen before is verified first, then written once, already verified (a read and a write).
+ * A token seen before costs no issuer call unless its leak is still pending or may now be verified again.
  */
 async function recordToken(
   deps: RecordDeps,
   group: ReportedToken,
-  { receivedAt, verifyDeadline, reporter }: RecordOptions,
+  options: RecordOptions,
 ): Promise<{ leak: Leak; sealedToken?: string | undefined }> {
+  const id = leakIdFor(group.fingerprint);
+  const existing = await deps.store.getLeak(id);
+  if (existing) return recordRepeat(deps, existing, group, options);
+
+  const { receivedAt, verifyDeadline, reporter } = options;
   const allowlisted = deps.config.allowlist.includes(group.fingerprint);
   const issuer = allowlisted ? undefined : deps.issuers.forType(group.type);
   const at = new Date(receivedAt).toISOString();
   const first = group.sightings[0];
-  const id = leakIdFor(group.fingerprint);
-  // Sealed once: for the queue message, and kept on the leak while an admin retry may need it.
-  const sealedToken = issuer ? await deps.sealer.seal(group.token, id) : undefined;
+  // Sealed once: for the queue message, and kept on the leak while a retry or a later verification may
+  // need it (an unroutable type may be routed by a later config).
+  const sealedToken = allowlisted ? undefined : await deps.sealer.seal(group.token, id);
   const verified = issuer ? await verifyInline(deps, issuer, id, group, verifyDeadline) : undefined;
   const where = `${first?.source}${first?.url ? ` at ${first.url}` : ""}`;
   const reported: TimelineEvent = {
@@ -129,7 +145,7 @@ async function recordToken(
         : `reported by ${reporter} (${where}); no issuer handles type "${group.type}"`,
   };
   // A new leak carries the report's first sightings in its own item: one write. Sightings beyond those
-  // are items of their own, written alongside; so are all of them when the leak already exists.
+  // are items of their own, written alongside.
   const embedded = group.sightings.slice(0, EMBEDDED_SIGHTINGS);
   const [{ leak, created }] = await Promise.all([
     deps.store.createLeak({
@@ -152,17 +168,69 @@ async function recordToken(
       .map((sighting) => deps.store.recordSighting(id, sighting, at)),
   ]);
   if (created) return { leak, sealedToken };
-  await Promise.all(embedded.map((sighting) => deps.store.recordSighting(id, sighting, at)));
+  // Another report of the same token created it first: this one is a repeat.
+  return recordRepeat(deps, leak, { ...group, sightings: embedded }, options, verified);
+}
+
+/**
+ * A report of a token whose leak exists: its sightings are added, and the token is verified when the
+ * leak still waits for its verification or may now be verified again (verifiesAgain).
+ */
+async function recordRepeat(
+  deps: RecordDeps,
+  leak: Leak,
+  group: ReportedToken,
+  { receivedAt, verifyDeadline, reporter }: RecordOptions,
+  verifiedBefore?: Verified,
+): Promise<{ leak: Leak; sealedToken?: string | undefined }> {
+  const at = new Date(receivedAt).toISOString();
+  await Promise.all(group.sightings.map((sighting) => deps.store.recordSighting(leak.id, sighting, at)));
   deps.log.info("token reported again", { leakId: leak.id, status: leak.status });
-  if (leak.status !== "pending" || !verified) return { leak, sealedToken };
-  const updated = await deps.store
-    .updateLeak(leak, verified.changes, [verified.event])
-    .catch(async (error: unknown) => {
-      if (!(error instanceof ConflictError)) throw error;
-      return (await deps.store.getLeak(leak.id)) ?? leak; // the worker got there first
-    });
+  const issuer = leak.status === "allowlisted" ? undefined : deps.issuers.forType(group.type);
+  const again = issuer ? verifiesAgain(leak, receivedAt, deps.config.intake.reverify_after_ms) : undefined;
+  if (!issuer || (leak.status !== "pending" && !again)) return { leak, sealedToken: leak.sealedToken };
+
+  const sealedToken = leak.sealedToken ?? (await deps.sealer.seal(group.token, leak.id));
+  const verified = verifiedBefore ?? (await verifyInline(deps, issuer, leak.id, group, verifyDeadline));
+  const changes: LeakChanges = again ? { status: "pending", issuer: issuer.name, sealedToken } : {};
+  const events: TimelineEvent[] = again
+    ? [
+        {
+          at,
+          step: "reverify",
+          outcome: "ok",
+          actor: "intake",
+          detail: `reported again by ${reporter}; ${again}`,
+        },
+      ]
+    : [];
+  if (verified) {
+    Object.assign(changes, verified.changes);
+    events.push(verified.event);
+  }
+  if (events.length === 0) return { leak, sealedToken };
+  const updated = await deps.store.updateLeak(leak, changes, events).catch(async (error: unknown) => {
+    if (!(error instanceof ConflictError)) throw error;
+    return (await deps.store.getLeak(leak.id)) ?? leak; // the worker or another report got there first
+  });
   return { leak: updated, sealedToken };
 }
+
+/**
+ * Why a settled leak's token is worth verifying again, or undefined: its type had no issuer and now
+ * has one (a config change), or its issuer did not know it and that answer is older than `afterMs`
+ * (so a scanner re-reporting a false positive for hours costs one issuer call per period, not one each).
+ */
+export function verifiesAgain(leak: Leak, now: number, afterMs: number): string | undefined {
+  if (leak.status === "unroutable") return "its type now has an issuer: verifying it";
+  if (leak.status !== "false_positive") return undefined;
+  const answeredAt = Date.parse(leak.verifiedAt ?? leak.firstSeen);
+  return now - answeredAt >= afterMs
+    ? `its issuer did not know it at ${leak.verifiedAt ?? leak.firstSeen}: verifying it again`
+    : undefined;
+}
+
+type Verified = ReturnType<typeof applyVerification>;
 
 /** Verifies within what is left of the time box; whatever does not finish is the worker's. */
 async function verifyInline(

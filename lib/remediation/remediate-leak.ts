@@ -87,7 +87,8 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
   const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
   if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
   if (step === "dry_run") return recordDryRun(deps, leak, policy);
-  const issuer = leak.issuer ? deps.issuers.forType(leak.tokenType) : undefined;
+  const issuer = deps.issuers.forType(leak.tokenType);
+  if (!issuer && step === "verify") return recordUnroutable(deps, leak);
   if (!issuer)
     throw new IssuerError(`no issuer handles type "${leak.tokenType}" any more`, { transient: false });
   if (step === "rotate") return rotate(deps, issuer, await takeLease(deps, leak, step));
@@ -97,7 +98,7 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
       issuer.verify({ token: raw, type: leak.tokenType }, { signal }),
     );
     const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR, policy.mode);
-    await deps.store.updateLeak(leak, changes, [event]);
+    await deps.store.updateLeak(leak, { ...changes, issuer: issuer.name }, [event]);
     return;
   }
   // The lease first: a failure to open the token must not touch another delivery's lease.
@@ -196,6 +197,19 @@ async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<voi
       actor: ACTOR,
       detail: `issuer ${issuer.name} created replacement key ${rotation.replacementKeyId}; ${replacement.where}`,
       data: { replacement_key_id: rotation.replacementKeyId, delivered_by: replacement.deliveredBy },
+    },
+  ]);
+}
+
+/** Nothing to verify with: the leak waits, unroutable, for a config that names an issuer for its type. */
+async function recordUnroutable(deps: Run, leak: Leak): Promise<void> {
+  await deps.store.updateLeak(leak, { status: "unroutable", issuer: null }, [
+    {
+      at: isoNow(deps),
+      step: "verify",
+      outcome: "skipped",
+      actor: ACTOR,
+      detail: `no issuer handles type "${leak.tokenType}": left unroutable`,
     },
   ]);
 }

@@ -34,12 +34,12 @@ export const SETTLED_STATUSES: ReadonlySet<LeakStatus> = new Set([
 
 /**
  * Statuses after which nothing can need the token again, so its sealed copy is dropped from the
- * store. Failed and notify-only leaks keep it for an administrator's retry.
+ * store. Failed and notify-only leaks keep it for an administrator's retry; unroutable and
+ * false-positive leaks for a later verification (a new issuer, a repeated report, an admin's retry).
  */
 export const CLOSED_STATUSES: ReadonlySet<LeakStatus> = new Set([
   "revoked",
   "inactive",
-  "false_positive",
   "allowlisted",
   "dismissed",
 ]);

@@ -41,3 +41,20 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
       { once: true },
     );
   });
+
+/**
+ * Like mapWithConcurrency, but every item runs to its end whatever the others do: one failure neither
+ * stops the rest nor leaves them running unawaited. Results keep the input order.
+ */
+export function mapSettledWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  return mapWithConcurrency(items, limit, (item, index) =>
+    fn(item, index).then(
+      (value): PromiseSettledResult<R> => ({ status: "fulfilled", value }),
+      (reason: unknown): PromiseSettledResult<R> => ({ status: "rejected", reason }),
+    ),
+  );
+}

@@ -194,6 +194,45 @@ describe("admin actions", () => {
     ).toHaveLength(1);
   });
 
+  it("retry verifies a false positive again from its sealed token", async () => {
+    const token = "tqs_never_issued_by_the_sandbox_0001";
+    expect((await t.report([{ token, type: "sandbox_revoke", url: "", source: "commit" }])).status).toBe(200);
+    await t.stack.queue.drain();
+    const leak = await t.leakByFingerprint(fingerprintToken(token));
+    expect(leak?.status).toBe("false_positive");
+
+    const retried = await post(`/v1/admin/leaks/${leak?.id}/retry`);
+    expect(retried.status).toBe(202);
+    await t.stack.queue.drain();
+
+    const after = await t.leakByFingerprint(fingerprintToken(token));
+    expect(after?.status).toBe("false_positive");
+    expect(after?.timeline.map((e) => e.step)).toEqual(["report", "verify", "retry", "verify"]);
+    expect(after?.timeline.find((e) => e.step === "retry")?.detail).toMatch(/verify the token again/);
+  });
+
+  it("retry and dismiss wait while a worker holds the leak", async () => {
+    t.faults.plan = failTimes("revoke", 1, 401);
+    const { leak } = await reportAs("sandbox_revoke");
+    t.faults.plan = undefined;
+    const stored = await t.stack.store.getLeak(leak.id);
+    if (!stored) throw new Error("leak not stored");
+    const lease = { step: "notify", holder: "another-worker", until: Date.now() + 30_000 };
+    await t.stack.store.updateLeak(stored, { lease }, []);
+
+    for (const [path, body] of [
+      ["retry", undefined],
+      ["dismiss", { reason: "other" }],
+    ] as const) {
+      const response = await post(`/v1/admin/leaks/${leak.id}/${path}`, body);
+      expect(response.status).toBe(409);
+      expect(await readJson(response)).toMatchObject({
+        message: expect.stringMatching(/being worked on \(notify\)/),
+      });
+    }
+    expect((await t.stack.store.getLeak(leak.id))?.version).toBe(stored.version + 1);
+  });
+
   it("dismiss closes a settled leak with a reason, once; revoked leaks and bad bodies are refused", async () => {
     const response = await t.report([
       { token: "xoxp-not-ours-0000000000000", type: "unknown_type", url: "", source: "commit" },

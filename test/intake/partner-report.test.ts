@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { BadRequestError } from "../../lib/errors.js";
+import { BadRequestError, PayloadTooLargeError } from "../../lib/errors.js";
 import { parsePartnerReport } from "../../lib/intake/partner-report.js";
 
 // GitHub's partner report body: a JSON array of {token, type, url, source}. One bad match is skipped
 // with a reason; a body of the wrong shape is a 400.
 
-const parse = (body: unknown) => parsePartnerReport(Buffer.from(JSON.stringify(body)));
+const LIMITS = { maxMatches: 5_000 };
+const parse = (body: unknown) => parsePartnerReport(Buffer.from(JSON.stringify(body)), LIMITS);
 
 function badRequest(body: Buffer | string): BadRequestError {
   try {
-    parsePartnerReport(Buffer.isBuffer(body) ? body : Buffer.from(body));
+    parsePartnerReport(Buffer.isBuffer(body) ? body : Buffer.from(body), LIMITS);
   } catch (error) {
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).status).toBe(400);
@@ -126,7 +127,7 @@ describe("bodies of the wrong shape are a 400", () => {
     ["an array", '[{"token":"t","type":"x"},["t","x"]]'],
     ["a number", '[{"token":"t","type":"x"},7]'],
   ])("an array containing %s skips that item, naming its index, and keeps the others", (_name, body) => {
-    const report = parsePartnerReport(Buffer.from(body));
+    const report = parsePartnerReport(Buffer.from(body), LIMITS);
     expect(report.matches).toHaveLength(1);
     expect(report.skipped).toEqual([{ index: 1, reason: "not a JSON object" }]);
   });
@@ -149,5 +150,15 @@ describe("bodies of the wrong shape are a 400", () => {
       Buffer.from('","type":"x","url":"","source":"commit"}]'),
     ]);
     expect(badRequest(body).message).toMatch(/not valid JSON|UTF-8/);
+  });
+
+  it("refuses a report with more matches than the configured cap, before doing any work", () => {
+    const matches = (n: number) => Array.from({ length: n }, (_, i) => ({ token: `t${i}`, type: "x" }));
+    expect(
+      parsePartnerReport(Buffer.from(JSON.stringify(matches(3))), { maxMatches: 3 }).matches,
+    ).toHaveLength(3);
+    expect(() => parsePartnerReport(Buffer.from(JSON.stringify(matches(4))), { maxMatches: 3 })).toThrow(
+      new PayloadTooLargeError("report has 4 matches; at most 3 are accepted in one report"),
+    );
   });
 });

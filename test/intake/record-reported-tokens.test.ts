@@ -90,7 +90,8 @@ describe("recordReportedTokens (embedded DynamoDB)", () => {
       ["https://github.com/o/r/blob/a/.env", "https://gist.github.com/x/1"],
       Date.parse("2026-01-03T00:00:00Z"),
     );
-    expect(writes).toEqual({ createLeak: 1, recordSighting: 2 });
+    // Known already: no create attempt, only the sightings.
+    expect(writes).toEqual({ createLeak: 0, recordSighting: 2 });
     const details = await t.store.getLeakDetails(first?.leak.id ?? "");
     expect(details?.sightings).toEqual([
       {
