@@ -32,12 +32,19 @@ export function loadTemplates(dir = process.env.TOURNIQUET_TEMPLATES_DIR ?? DEFA
 }
 
 /**
- * Deterministic per leak, channel, recipient and outcome, so every retry carries the same id, while a
- * leak that failed and was later revoked after an admin's retry tells its owner both.
+ * Deterministic per leak, channel, recipient and what the message tells (status, key, replacement), so
+ * every retry carries the same id and a receiver or the outbox drops the repeat, while news tells the
+ * owner again: a failure then a revocation after an admin's retry, a replacement made by a retried
+ * rotation. Sightings and the timeline's growth are not news: they do not change the id.
  */
-export function messageId(leakId: string, channel: string, recipient: Recipient, status: string): string {
-  const who = `${(recipient.email ?? recipient.role).toLowerCase()}|${status}`;
-  return `${leakId}.${channel}.${createHash("sha256").update(who).digest("hex").slice(0, 16)}`;
+export function messageId(facts: LeakFacts, channel: string, recipient: Recipient): string {
+  const news = [
+    (recipient.email ?? recipient.role).toLowerCase(),
+    facts.status,
+    facts.keyId ?? "",
+    facts.replacement?.keyId ?? "",
+  ];
+  return `${facts.leakId}.${channel}.${createHash("sha256").update(news.join("|")).digest("hex").slice(0, 16)}`;
 }
 
 function headline(facts: LeakFacts): { subject: string; intro: string; statusLine: string } {
@@ -108,7 +115,7 @@ export function renderLeakMessage(
     leak_id: facts.leakId,
   };
   return {
-    id: messageId(facts.leakId, channel, recipient, facts.status),
+    id: messageId(facts, channel, recipient),
     recipient,
     subject,
     text: templates.text(values),

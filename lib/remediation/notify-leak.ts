@@ -1,10 +1,11 @@
 import type { Policy } from "../config.js";
+import { ConflictError } from "../errors.js";
 import { describeError } from "../log.js";
 import { leakFacts } from "../notify/leak-facts.js";
 import type { NotificationChannel, Recipient } from "../notify/leak-message.js";
 import { planRecipients } from "../notify/recipients.js";
 import { renderLeakMessage } from "../notify/render-leak-message.js";
-import type { Leak, LeakStatus } from "../store/leak.js";
+import type { DeliveryRecord, Leak, LeakStatus, TimelineEvent } from "../store/leak.js";
 import type { LeakChanges } from "../store/leak-store.js";
 import { isTransient } from "./retry.js";
 import { ACTOR, isoNow, type Run, type WorkerDeps, withRetries } from "./worker-run.js";
@@ -46,59 +47,67 @@ export async function notifyLeak(deps: Run, leased: Leak, policy: Policy): Promi
   let leak = leased;
   for (const { channel, recipient } of planned) {
     const message = renderLeakMessage(facts, recipient, channel.name, deps.templates);
-    if (leak.deliveries?.[message.id]?.status === "sent") continue;
+    const earlier = leak.deliveries?.[message.id];
+    if (earlier?.status === "sent") continue;
     const who =
       `${recipient.role === "owner" ? "owner" : "security contact"} ${recipient.email ?? ""}`.trim();
+    const delivery = { channel: channel.name, recipient: who };
+    // An intent left from an earlier attempt: that attempt died between the send and its record, so
+    // the recipient may have the message already. Sent again (it may arrive twice), and said so.
+    const unknown = earlier?.status === "sending";
+    if (unknown) {
+      deps.log.warn("sending again a notification whose earlier outcome is unknown", {
+        leakId: leak.id,
+        messageId: message.id,
+        channel: channel.name,
+        since: earlier.at,
+      });
+    }
+    // The intent is recorded before the send: a send is never made that the leak does not know of.
+    leak = await recordDelivery(
+      deps,
+      leak,
+      message.id,
+      { ...delivery, status: "sending", at: isoNow(deps) },
+      [],
+    );
     const at = isoNow(deps);
     try {
       const result = await withRetries(deps, (signal) => channel.deliver(message, { signal }));
-      leak = await deps.store.updateLeak(
+      const again = unknown ? " (sent again: an earlier attempt's outcome was unknown)" : "";
+      leak = await recordDelivery(
+        deps,
         leak,
-        {
-          deliveries: {
-            ...leak.deliveries,
-            [message.id]: {
-              channel: channel.name,
-              recipient: who,
-              status: "sent",
-              at,
-              providerMessageId: result.providerMessageId,
-            },
-          },
-        },
+        message.id,
+        { ...delivery, status: "sent", at, providerMessageId: result.providerMessageId },
         [
           {
             at,
             step: "notify",
             outcome: "ok",
             actor: ACTOR,
-            detail: `${who} notified via ${channel.name}${result.duplicate ? " (already delivered by an earlier attempt)" : ""}`,
-            data: { message_id: message.id, channel: channel.name },
+            detail: `${who} notified via ${channel.name}${result.duplicate ? " (already delivered by an earlier attempt)" : again}`,
+            data: {
+              message_id: message.id,
+              channel: channel.name,
+              ...(unknown ? { outcome_was_unknown: true } : {}),
+            },
           },
         ],
       );
     } catch (error) {
       if (isTransient(error)) throw error; // the step is retried; what was sent is skipped then
       const reason = describeError(error);
-      leak = await deps.store.updateLeak(
-        leak,
+      leak = await recordDelivery(deps, leak, message.id, { ...delivery, status: "failed", at, reason }, [
         {
-          deliveries: {
-            ...leak.deliveries,
-            [message.id]: { channel: channel.name, recipient: who, status: "failed", at, reason },
-          },
+          at,
+          step: "notify",
+          outcome: "failed",
+          actor: ACTOR,
+          detail: `${who} could not be notified via ${channel.name}: ${reason}`,
+          data: { message_id: message.id },
         },
-        [
-          {
-            at,
-            step: "notify",
-            outcome: "failed",
-            actor: ACTOR,
-            detail: `${who} could not be notified via ${channel.name}: ${reason}`,
-            data: { message_id: message.id },
-          },
-        ],
-      );
+      ]);
     }
   }
   const at = isoNow(deps);
@@ -127,4 +136,33 @@ export async function notifyLeak(deps: Run, leased: Leak, policy: Policy): Promi
         ]
       : [],
   );
+}
+
+/**
+ * Records one delivery's state. Under this worker's lease nobody else should write the leak; should a
+ * write still conflict, the record is applied to the leak as it now is rather than lost, so a message
+ * that went out is never sent again for want of its record.
+ */
+async function recordDelivery(
+  deps: Run,
+  leak: Leak,
+  messageId: string,
+  record: DeliveryRecord,
+  events: TimelineEvent[],
+): Promise<Leak> {
+  let current = leak;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.store.updateLeak(
+        current,
+        { deliveries: { ...current.deliveries, [messageId]: record } },
+        events,
+      );
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= 3) throw error;
+      const latest = await deps.store.getLeak(current.id);
+      if (!latest || latest.lease?.holder !== deps.holder) throw error; // the lease was lost: stop
+      current = latest;
+    }
+  }
 }

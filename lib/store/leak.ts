@@ -107,7 +107,8 @@ export interface Leak {
 export interface DeliveryRecord {
   channel: string;
   recipient: string;
-  status: "sent" | "failed";
+  /** `sending`: recorded before the channel was called; still `sending` later means the outcome is unknown. */
+  status: "sending" | "sent" | "failed";
   at: string;
   providerMessageId?: string | undefined;
   reason?: string | undefined;
