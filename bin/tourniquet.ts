@@ -1,5 +1,9 @@
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configJsonSchema, loadConfig } from "../lib/config.js";
+import { NotConfiguredError } from "../lib/errors.js";
+import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
+import { createChannels } from "../lib/notify/channel-registry.js";
 import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
 import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
 import { DEFAULT_CONFIG_PATH } from "../local/local-stack.js";
@@ -37,6 +41,15 @@ async function main(args: string[]): Promise<number> {
       TOURNIQUET_GITHUB_WEBHOOK_SECRET: "check",
       TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "check",
       ...process.env,
+    });
+    // What the functions build from the config, built the same way: a config that passes this check
+    // cannot fail at run time for a value the check could see (an http URL off loopback, say).
+    IssuerRegistry.fromConfig(config);
+    createChannels(config, {
+      outboxDir: tmpdir(),
+      ses: async () => {
+        throw new NotConfiguredError("config check sends no email");
+      },
     });
     const types = Object.keys(config.token_types);
     process.stdout.write(

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 import { ConfigError } from "./errors.js";
-import { isLoopbackHost } from "./http/outbound.js";
+import { outboundUrlProblem } from "./http/outbound.js";
 
 // The Tourniquet config file (TOURNIQUET_CONFIG): token types → issuers, intake limits, remediation and
 // notification settings. Validated once at start; a bad file stops the service with a message naming
@@ -15,10 +15,16 @@ const secretRef = z
   .strict()
   .describe("Where the secret comes from; secrets never sit in the config file itself");
 
+/** An endpoint Tourniquet calls: the same rule (outboundUrlProblem) as the client that will call it. */
+const outboundUrl = z.url().superRefine((value, ctx) => {
+  const problem = outboundUrlProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 const httpIssuer = z
   .object({
     kind: z.literal("http"),
-    url: z.url({ protocol: /^https?$/ }),
+    url: outboundUrl,
     secret: secretRef,
     timeout_ms: z.int().min(100).max(25_000).default(5_000),
   })
@@ -36,11 +42,7 @@ const githubApp = z
       .describe("The App's id (or client id): the `iss` of the JWT the App signs"),
     private_key: secretRef.describe("The App's private key (PEM), to sign the App's JWT"),
     webhook_secret: secretRef.describe("The App's webhook secret: X-Hub-Signature-256 is checked with it"),
-    api_url: z
-      .url({ protocol: /^https?$/ })
-      .refine((url) => url.startsWith("https:") || isLoopbackHost(new URL(url).hostname), {
-        message: "must use https (http is allowed on loopback only)",
-      })
+    api_url: outboundUrl
       .default("https://api.github.com")
       .describe(
         "GitHub's REST API: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
@@ -96,7 +98,7 @@ const channelConfig = z.discriminatedUnion("kind", [
     })
     .strict(),
   z.object({ kind: z.literal("slack"), webhook_url: secretRef }).strict(),
-  z.object({ kind: z.literal("webhook"), url: z.url({ protocol: /^https?$/ }), secret: secretRef }).strict(),
+  z.object({ kind: z.literal("webhook"), url: outboundUrl, secret: secretRef }).strict(),
 ]);
 
 export type ChannelConfig = z.infer<typeof channelConfig>;

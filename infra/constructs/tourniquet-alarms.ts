@@ -117,6 +117,13 @@ export class TourniquetAlarms extends Construct {
     }
 
     alarm(
+      "ConfigRejected",
+      countOf("ConfigRejected"),
+      0,
+      "A changed config (SSM parameter or its secret) does not validate or construct: the functions keep the last good one. Fix the parameter; see docs/deploy.md.",
+    );
+
+    alarm(
       "Api4xxSpike",
       props.api.metricClientError({ period: Duration.minutes(5) }),
       API_4XX_SPIKE,

@@ -1,7 +1,7 @@
 import { createAppAuth } from "@octokit/auth-app";
 import * as z from "zod";
-import { ConfigError, GithubApiError } from "../errors.js";
-import { isLoopbackHost } from "../http/outbound.js";
+import { GithubApiError } from "../errors.js";
+import { outboundUrl } from "../http/outbound.js";
 import { githubApiError } from "./github-api-error.js";
 import { createGithubOctokit, type GithubOctokit } from "./github-octokit.js";
 
@@ -222,14 +222,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 }
 
 function parseApiUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError("github_app.api_url: not a URL");
-  }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname)))
-    throw new ConfigError("github_app.api_url: must use https (http is allowed on loopback only)");
+  const url = outboundUrl("github_app.api_url", value);
   url.search = "";
   url.hash = "";
   return url.toString().replace(/\/+$/, "");

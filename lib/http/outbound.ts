@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { ConfigError } from "../errors.js";
 
 // Rules every outbound HTTP client here shares (issuers, Slack, webhooks).
 
@@ -16,6 +17,31 @@ export function isLoopbackHost(hostname: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
   return isIP(host) === 6 && host === "::1";
+}
+
+/**
+ * What is wrong with an outbound endpoint URL, or undefined when it is fine: https anywhere, plain
+ * http only on loopback (requests may carry tokens or secrets: plain HTTP must never leave the host).
+ * The config schema and every client's constructor apply this one rule, so a config that validates
+ * also constructs.
+ */
+export function outboundUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a URL";
+  }
+  if (url.protocol === "https:") return undefined;
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
+  return "must use https (http is allowed on loopback only)";
+}
+
+/** The URL, or a ConfigError naming `label` and what is wrong with it (outboundUrlProblem). */
+export function outboundUrl(label: string, value: string): URL {
+  const problem = outboundUrlProblem(value);
+  if (problem) throw new ConfigError(`${label}: ${problem}`);
+  return new URL(value);
 }
 
 /** ` (ECONNREFUSED)` and the like: the system error behind a failed fetch, for error messages. */

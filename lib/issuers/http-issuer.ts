@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
-import { fetchFailure, isLoopbackHost, isTransientStatus, parseRetryAfter } from "../http/outbound.js";
+import { fetchFailure, isTransientStatus, outboundUrl, parseRetryAfter } from "../http/outbound.js";
 import { type Post, type PostAnswer, post } from "../http/post.js";
 import {
   REQUEST_ID_HEADER,
@@ -186,17 +186,8 @@ export class HttpIssuer implements Issuer {
 }
 
 function parseBaseUrl(name: string, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`issuer "${name}": base URL is not a URL`);
-  }
   // Verify requests carry the raw token: plain HTTP is acceptable only when it never leaves the host.
-  const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw new ConfigError(`issuer "${name}": base URL must use https (http is allowed on loopback only)`);
-  }
+  const url = outboundUrl(`issuer "${name}": base URL`, value);
   // Trailing slash so `new URL("verify", base)` appends instead of replacing the last segment.
   if (!url.pathname.endsWith("/")) url.pathname += "/";
   url.search = "";

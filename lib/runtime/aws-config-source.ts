@@ -30,6 +30,12 @@ export interface AwsConfigSourceOptions {
   ttlMs?: number;
   /** Called when a refresh fails and the previous config stays in use. */
   onRefreshError?: (error: unknown) => void;
+  /**
+   * Builds from a config what the function builds from it (issuers, channels), throwing as that
+   * construction would: a config is adopted only once it constructs, so a refresh that validates but
+   * would fail every call is refused like one that does not validate.
+   */
+  check?: ((config: TourniquetConfig) => unknown) | undefined;
 }
 
 /** The parameter's text and the secret's values, as read (from Powertools' cache while fresh). */
@@ -51,7 +57,13 @@ function parseInputs({ text, secrets }: ConfigInputs, options: AwsConfigSourceOp
   } catch (error) {
     throw new ConfigError(`${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  return parseConfig(raw, { ...(options.env ?? process.env), ...secrets }, source);
+  const config = parseConfig(raw, { ...(options.env ?? process.env), ...secrets }, source);
+  try {
+    options.check?.(config);
+  } catch (error) {
+    throw new ConfigError(`${source} is invalid:\n  - ${(error as Error).message}`, { cause: error });
+  }
+  return config;
 }
 
 /** Reads the parameter and the secret and validates the config. */

@@ -4,19 +4,27 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { awsClientDefaults } from "../aws/client-config.js";
 import { loadConfig, type TourniquetConfig } from "../config.js";
-import type { Log } from "../log.js";
+import { ConfigError } from "../errors.js";
+import { describeError, type Log } from "../log.js";
 import { AwsConfigSource } from "./aws-config-source.js";
 import type { Env } from "./aws-env.js";
+import { publishConfigRejected } from "./metrics.js";
 
 /**
  * The current config: deployed, from the SSM parameter TOURNIQUET_CONFIG_PARAMETER with the secrets of
  * TOURNIQUET_SECRETS_ARN, loaded now and re-read in the background after a TTL; otherwise from the
- * file TOURNIQUET_CONFIG, read once.
+ * file TOURNIQUET_CONFIG, read once. `check` builds what the function builds from the config (see
+ * AwsConfigSourceOptions.check): a config that would not construct is refused at load and at refresh.
  */
-export async function awsConfig(log: Log, env: Env): Promise<() => TourniquetConfig> {
+export async function awsConfig(
+  log: Log,
+  env: Env,
+  check?: (config: TourniquetConfig) => unknown,
+): Promise<() => TourniquetConfig> {
   const parameterName = env.TOURNIQUET_CONFIG_PARAMETER;
   if (!parameterName) {
     const config = loadConfig(env.TOURNIQUET_CONFIG ?? "tourniquet.config.json", env);
+    check?.(config);
     return () => config;
   }
   const source = new AwsConfigSource({
@@ -25,8 +33,16 @@ export async function awsConfig(log: Log, env: Env): Promise<() => TourniquetCon
     parameterName,
     secretArn: env.TOURNIQUET_SECRETS_ARN,
     env,
-    onRefreshError: (error) =>
-      log.warn("config refresh failed; using the last good config", { error: String(error) }),
+    check,
+    onRefreshError: (error) => {
+      if (error instanceof ConfigError) {
+        // An operator's mistake, not an outage: the ConfigRejected alarm tells them before they wonder.
+        log.error("config refresh rejected; using the last good config", { error: describeError(error) });
+        publishConfigRejected();
+      } else {
+        log.warn("config refresh failed; using the last good config", { error: String(error) });
+      }
+    },
   });
   await source.get();
   return () => source.current();

@@ -1,3 +1,4 @@
+import type { TourniquetConfig } from "../config.js";
 import { PartnerKeyCache } from "../github/partner-key-cache.js";
 import { partnerKeySetLoader } from "../github/partner-key-set.js";
 import { savedPartnerKeysLoader } from "../github/saved-partner-keys.js";
@@ -15,8 +16,9 @@ import { awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
 // key cache live across invocations.
 
 export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<IntakeDeps> {
-  const config = await awsConfig(log, env);
-  const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
+  const buildIssuers = (current: TourniquetConfig) => IssuerRegistry.fromConfig(current);
+  const config = await awsConfig(log, env, buildIssuers);
+  const issuers = derived(config, buildIssuers);
   const table = awsTable(env);
   return {
     // Getters: a refreshed config (and the issuers built from it) reaches the next invocation.

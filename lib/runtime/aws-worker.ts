@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import { awsClientDefaults } from "../aws/client-config.js";
+import type { TourniquetConfig } from "../config.js";
 import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import { createChannels } from "../notify/channel-registry.js";
@@ -16,19 +17,20 @@ import { awsStore } from "./aws-store.js";
 // The remediation worker's wiring: the only function that sends email or stores replacement secrets.
 
 export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<WorkerDeps> {
-  const config = await awsConfig(log, env);
-  const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
   // The SES client loads with the first email, not at cold start (ses-email-channel.ts).
   let ses: Promise<SESv2Client> | undefined;
-  const channels = derived(config, (current) =>
+  const buildIssuers = (current: TourniquetConfig) => IssuerRegistry.fromConfig(current);
+  const buildChannels = (current: TourniquetConfig) =>
     createChannels(current, {
       outboxDir: env.OUTBOX_DIR ?? "/tmp/outbox",
       ses: () =>
         (ses ??= import("@aws-sdk/client-sesv2").then(
           ({ SESv2Client }) => new SESv2Client(awsClientDefaults()),
         )),
-    }),
-  );
+    });
+  const config = await awsConfig(log, env, (current) => [buildIssuers(current), buildChannels(current)]);
+  const issuers = derived(config, buildIssuers);
+  const channels = derived(config, buildChannels);
   return {
     get config() {
       return config();

@@ -47,3 +47,14 @@ export function createIntakeMetrics(): IntakeMetrics {
     flush: flushOf(metrics),
   };
 }
+
+/**
+ * `ConfigRejected`: a refreshed config that does not validate or construct was refused and the last
+ * good one stays in use (the stack alarms on it). Published at once: it happens outside any invocation's
+ * flush, in the background refresh.
+ */
+export function publishConfigRejected(): void {
+  const metrics = new Metrics({ namespace: namespace() });
+  metrics.addMetric("ConfigRejected", MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}

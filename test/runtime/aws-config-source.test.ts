@@ -1,9 +1,12 @@
+import { tmpdir } from "node:os";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { TourniquetConfig } from "../../lib/config.js";
 import { AwsError, ConfigError } from "../../lib/errors.js";
+import { createChannels } from "../../lib/notify/channel-registry.js";
 import { awsConfig } from "../../lib/runtime/aws-config.js";
 import { AwsConfigSource, CONFIG_TTL_MS, loadAwsConfig } from "../../lib/runtime/aws-config-source.js";
 import { type FakeClientOptions, fakeAwsClientConfig } from "../helpers/fake-aws.js";
@@ -447,5 +450,37 @@ describe("awsConfig (the Lambda wiring)", () => {
     expect(current()).toBe(first);
     await expect.poll(() => lines.join("\n")).toMatch(/config refresh failed.*AccessDeniedException/);
     expect(current()).toBe(first);
+  });
+
+  it("refuses a refreshed config that validates but does not construct, logs it and publishes ConfigRejected", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const stdout: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void stdout.push(args.join(" ")));
+    const slack = (url: string) => ({ SLACK_URL: url, ACME_HMAC: "v1" });
+    const withSlack = {
+      ...config(),
+      defaults: { channels: ["team"] },
+      notifications: { channels: { team: { kind: "slack", webhook_url: { env: "SLACK_URL" } } } },
+    };
+    putParameter(withSlack);
+    putSecret(slack("https://hooks.slack.com/services/T/B/good"));
+    const { log, lines } = recordingLog();
+    // What the worker builds from a config: its channels.
+    const check = (c: TourniquetConfig) => createChannels(c, { outboxDir: tmpdir() });
+    const current = await awsConfig(log, env(), check);
+    const first = current();
+
+    // Schema-valid (the URL is a secret), but the Slack channel refuses plain http off loopback.
+    putSecret(slack("http://hooks.slack.example.com/services/T/B/bad"));
+    vi.setSystemTime(Date.now() + CONFIG_TTL_MS);
+    expect(current()).toBe(first);
+    await expect.poll(() => lines.join("\n")).toMatch(/config refresh rejected.*must use https/);
+    expect(current()).toBe(first);
+    expect(stdout.join("\n")).toMatch(/"ConfigRejected":1/);
+    expect(lines.join("\n")).not.toContain("hooks.slack.example.com/services/T/B/bad");
   });
 });

@@ -1,5 +1,5 @@
-import { ConfigError, NotificationError } from "../../errors.js";
-import { fetchFailure, isLoopbackHost, parseRetryAfter } from "../../http/outbound.js";
+import { NotificationError } from "../../errors.js";
+import { fetchFailure, outboundUrl, parseRetryAfter } from "../../http/outbound.js";
 import { type Post, post } from "../../http/post.js";
 
 // What the Slack and webhook channels share: one POST over the shared transport (lib/http/post.ts), which
@@ -47,19 +47,7 @@ export async function postOnce(input: PostInput): Promise<HttpAnswer> {
 }
 
 /** Accepts https anywhere and plain http only on loopback (local development and tests). */
-export function parseChannelUrl(label: string, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`${label}: URL is not a URL`);
-  }
-  const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw new ConfigError(`${label}: URL must use https (http is allowed on loopback only)`);
-  }
-  return url;
-}
+export const parseChannelUrl = (label: string, value: string): URL => outboundUrl(`${label}: URL`, value);
 
 /** A short snake_case error code from a response body, or "" when the body is anything else. */
 export function errorCodeIn(body: string): string {
