@@ -8,9 +8,9 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
-import { BadRequestError, ConflictError, isAwsError } from "../errors.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import { ConflictError, isAwsError } from "../errors.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
+import { listLeakItems } from "./dynamo-leak-listing.js";
 import {
   CLOSED_STATUSES,
   type Leak,
@@ -20,19 +20,8 @@ import {
   type Sighting,
   type TimelineEvent,
 } from "./leak.js";
-import {
-  ALL_LEAKS_KEY,
-  LEAK_SK,
-  leakIndexKeys,
-  leakPk,
-  ownerKey,
-  SIGHTING_SK_PREFIX,
-  sightingSk,
-  statusKey,
-  typeKey,
-} from "./leak-keys.js";
+import { LEAK_SK, leakIndexKeys, leakPk, SIGHTING_SK_PREFIX, sightingSk } from "./leak-keys.js";
 import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting } from "./leak-store.js";
-import type { IndexName } from "./table-schema.js";
 
 const KEY_ATTRIBUTES = [
   "pk",
@@ -45,6 +34,8 @@ const KEY_ATTRIBUTES = [
   "gsi3sk",
   "gsi4pk",
   "gsi4sk",
+  "gsi5pk",
+  "gsi5sk",
   "entity",
 ];
 
@@ -77,11 +68,20 @@ const page = (output: {
   lastKey: output.LastEvaluatedKey ? fromItem(output.LastEvaluatedKey) : undefined,
 });
 
+export interface DynamoLeakStoreOptions {
+  /** Items one listing page may read, matching or not, before it answers partial. */
+  maxExaminedPerPage?: number | undefined;
+}
+
+/** Enough for a page of 100 among ten times as many non-matching leaks, yet bounded. */
+const DEFAULT_MAX_EXAMINED = 1_000;
+
 /** The leak store on a DynamoDB table laid out as table-schema.ts describes. */
 export class DynamoLeakStore implements LeakStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly options: DynamoLeakStoreOptions = {},
   ) {}
 
   async createLeak(leak: Leak): Promise<{ leak: Leak; created: boolean }> {
@@ -192,55 +192,10 @@ export class DynamoLeakStore implements LeakStore {
 
   async listLeaks(query: LeakQuery): Promise<LeakPage> {
     if (query.fingerprint) return this.listByFingerprint(query);
-    const { index, partition } = chooseIndex(query);
-    const names: Record<string, string> = {
-      "#pk": `${index}pk`,
-      ...(query.since || query.until ? { "#sk": `${index}sk` } : {}),
-    };
-    const keyValues: Record<string, unknown> = { ":pk": partition };
-    let keyCondition = "#pk = :pk";
-    if (query.since && query.until) {
-      keyCondition += " AND #sk BETWEEN :since AND :until";
-      Object.assign(keyValues, { ":since": query.since, ":until": `${query.until}~` });
-    } else if (query.since) {
-      keyCondition += " AND #sk >= :since";
-      keyValues[":since"] = query.since;
-    } else if (query.until) {
-      keyCondition += " AND #sk <= :until";
-      keyValues[":until"] = `${query.until}~`;
-    }
-    const filters: string[] = [];
-    if (query.status && index !== "gsi1") {
-      filters.push("#status = :status");
-      names["#status"] = "status";
-      keyValues[":status"] = query.status;
-    }
-    if (query.tokenType && index !== "gsi2") {
-      filters.push("tokenType = :type");
-      keyValues[":type"] = query.tokenType;
-    }
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: index,
-      KeyConditionExpression: keyCondition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: toAttributes(keyValues),
-      ScanIndexForward: false, // newest first
-      Limit: query.limit,
-      ExclusiveStartKey: query.cursor ? toAttributes(decodeCursor(query.cursor)) : undefined,
-      FilterExpression: filters.length > 0 ? filters.join(" AND ") : undefined,
-    };
-    const output = await awsCall("dynamodb:Query", () => this.client.send(new QueryCommand(input))).catch(
-      (error: unknown) => {
-        // A cursor of the right shape from another listing is still not a start key for this one.
-        if (query.cursor && isAwsError(error, "ValidationException")) {
-          throw new BadRequestError("cursor does not belong to this listing", { cause: error });
-        }
-        throw error;
-      },
-    );
-    const result = page(output);
-    return { items: result.items.map(toLeak), nextCursor: encodeCursor(result.lastKey) };
+    const page = await listLeakItems(this.client, this.tableName, query, {
+      maxExamined: this.options.maxExaminedPerPage ?? DEFAULT_MAX_EXAMINED,
+    });
+    return { ...page, items: page.items.map(toLeak) };
   }
 
   private async listByFingerprint(query: LeakQuery): Promise<LeakPage> {
@@ -253,15 +208,8 @@ export class DynamoLeakStore implements LeakStore {
         [leak.owner?.email, leak.owner?.id].some((o) => o?.toLowerCase() === query.owner?.toLowerCase())) &&
       (!query.since || leak.firstSeen >= query.since) &&
       (!query.until || leak.firstSeen <= `${query.until}~`);
-    return { items: matches ? [leak] : [], nextCursor: null };
+    return { items: matches ? [leak] : [], nextCursor: null, partial: false };
   }
-}
-
-function chooseIndex(query: LeakQuery): { index: IndexName; partition: string } {
-  if (query.owner) return { index: "gsi4", partition: ownerKey(query.owner) };
-  if (query.status) return { index: "gsi1", partition: statusKey(query.status) };
-  if (query.tokenType) return { index: "gsi2", partition: typeKey(query.tokenType) };
-  return { index: "gsi3", partition: ALL_LEAKS_KEY };
 }
 
 function toSighting(item: Record<string, unknown>): Sighting {

@@ -9,6 +9,8 @@ export const SIGHTING_SK_PREFIX = "SIGHTING#";
 
 export const sightingSk = (url: string, source: string) =>
   `${SIGHTING_SK_PREFIX}${createHash("sha256").update(`${source}\n${url}`).digest("hex").slice(0, 32)}`;
+/** The shape of sightingSk, to check a position a client hands back. */
+export const SIGHTING_SK = /^SIGHTING#[0-9a-f]{32}$/;
 
 export const statusKey = (status: string) => `STATUS#${status}`;
 export const typeKey = (tokenType: string) => `TYPE#${tokenType}`;
@@ -16,6 +18,8 @@ export const ALL_LEAKS_KEY = "LEAKS";
 export const ownerKey = (owner: string) => `OWNER#${owner.toLowerCase()}`;
 /** Sorts by first seen, then id so equal timestamps stay distinct. */
 export const timeSortKey = (leak: Pick<Leak, "firstSeen" | "id">) => `${leak.firstSeen}#${leak.id}`;
+/** The shape of timeSortKey, to check a position a client hands back. */
+export const TIME_SORT_KEY = /^\d{4}-\d{2}-\d{2}T[\d:.]{2,20}Z#lk_[0-9a-f]{24}$/;
 
 /** The index attributes a leak item carries, derived from its fields on every write. */
 export function leakIndexKeys(leak: Leak): Record<string, string> {
@@ -28,10 +32,17 @@ export function leakIndexKeys(leak: Leak): Record<string, string> {
     gsi3pk: ALL_LEAKS_KEY,
     gsi3sk: sort,
   };
-  const owner = leak.owner?.email ?? leak.owner?.id;
-  if (owner) {
-    keys.gsi4pk = ownerKey(owner);
+  // An owner is found by email or by id: gsi4 holds the email (else the id), gsi5 the id when the
+  // email took gsi4, so the two never list one leak twice.
+  const { email, id } = leak.owner ?? {};
+  const primary = email ?? id;
+  if (primary) {
+    keys.gsi4pk = ownerKey(primary);
     keys.gsi4sk = sort;
+  }
+  if (email && id && ownerKey(id) !== ownerKey(email)) {
+    keys.gsi5pk = ownerKey(id);
+    keys.gsi5sk = sort;
   }
   return keys;
 }

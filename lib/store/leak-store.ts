@@ -21,8 +21,15 @@ export interface LeakQuery {
 }
 
 export interface LeakPage {
+  /** Matches only, at most `limit` of them, newest first. */
   items: Leak[];
+  /** Where the next page starts; null when no match is left. */
   nextCursor: string | null;
+  /**
+   * True when the page stopped at its search budget (too many non-matching leaks in a row) rather
+   * than at `limit` matches: it may be short, even empty, while `nextCursor` goes on searching.
+   */
+  partial: boolean;
 }
 
 export type LeakChanges = Partial<Omit<Leak, "id" | "fingerprint" | "timeline" | "version">>;
