@@ -49,7 +49,12 @@ export async function listLeaks(store: LeakStore, params: Record<string, string 
     limit: q.limit,
     cursor: q.cursor,
   });
-  return { items: page.items.map(leakView), next_cursor: page.nextCursor };
+  return {
+    items: page.items.map(leakView),
+    next_cursor: page.nextCursor,
+    // Only a page cut short by the search budget says so: full answers keep their documented shape.
+    ...(page.partial ? { partial: true as const } : {}),
+  };
 }
 
 /** The leak with this id, or NotFoundError for an unknown or malformed id. */

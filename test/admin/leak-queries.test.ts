@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { getLeak, listLeaks } from "../../lib/admin/leak-queries.js";
 import { BadRequestError, NotFoundError } from "../../lib/errors.js";
+import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import type { Leak } from "../../lib/store/leak.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 
@@ -126,6 +127,28 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       const second = await listLeaks(t.store, { limit: "2", cursor: first.next_cursor ?? "" });
       expect(second.items.map((item) => item.id)).toEqual([pending.id]);
       expect(second.next_cursor).toBeNull();
+    });
+
+    it("says when a filtered page stopped at its search budget, and only then", async () => {
+      for (let i = 0; i < 6; i++) {
+        await t.store.createLeak(
+          makeLeak({ firstSeen: `2025-04-0${i + 1}T00:00:00.000Z`, status: "active" }),
+        );
+      }
+      const budgeted = new DynamoLeakStore(t.client, t.tableName, { maxExaminedPerPage: 3 });
+      const first = await listLeaks(budgeted, { status: "active", token_type: "cloud_key", limit: "1" });
+      expect(first).toEqual({ items: [], next_cursor: expect.any(String), partial: true });
+      let page = first;
+      for (let pages = 0; page.next_cursor && pages < 10; pages++) {
+        page = await listLeaks(budgeted, {
+          status: "active",
+          token_type: "cloud_key",
+          limit: "1",
+          cursor: page.next_cursor,
+        });
+        if (page.items.length > 0) break;
+      }
+      expect(page).toEqual({ items: [expect.objectContaining({ id: active.id })], next_cursor: null });
     });
 
     it("uses a default limit when none is given", async () => {
