@@ -32,7 +32,10 @@ export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Lo
         case "GET /v1/admin/leaks":
           return jsonResponse(200, await listLeaks(deps.store, event.queryStringParameters ?? {}));
         case "GET /v1/admin/leaks/{id}":
-          return jsonResponse(200, await getLeak(deps.store, event.pathParameters?.id));
+          return jsonResponse(
+            200,
+            await getLeak(deps.store, event.pathParameters?.id, event.queryStringParameters ?? {}),
+          );
         case "POST /v1/admin/leaks/{id}/retry": {
           const result = await retryLeak(deps, event.pathParameters?.id, admin);
           return jsonResponse(result.retried ? 202 : 200, result);

@@ -11,6 +11,7 @@ import { awsCall } from "../aws/aws-call.js";
 import { ConflictError, isAwsError } from "../errors.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { listLeakItems } from "./dynamo-leak-listing.js";
+import { readSightingsPage, toSighting } from "./dynamo-sightings-page.js";
 import {
   CLOSED_STATUSES,
   type Leak,
@@ -21,7 +22,7 @@ import {
   type TimelineEvent,
 } from "./leak.js";
 import { LEAK_SK, leakIndexKeys, leakPk, SIGHTING_SK_PREFIX, sightingSk } from "./leak-keys.js";
-import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting } from "./leak-store.js";
+import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting, SightingPage } from "./leak-store.js";
 
 const KEY_ATTRIBUTES = [
   "pk",
@@ -162,6 +163,10 @@ export class DynamoLeakStore implements LeakStore {
     return { leak, sightings: mergeSightings(leak.firstSightings ?? [], later) };
   }
 
+  listSightings(leak: Leak, page: { limit: number; cursor?: string | undefined }): Promise<SightingPage> {
+    return readSightingsPage(this.client, this.tableName, leak, page);
+  }
+
   async updateLeak(leak: Leak, changes: LeakChanges, events: TimelineEvent[]): Promise<Leak> {
     const next: Leak = {
       ...leak,
@@ -210,14 +215,4 @@ export class DynamoLeakStore implements LeakStore {
       (!query.until || leak.firstSeen <= `${query.until}~`);
     return { items: matches ? [leak] : [], nextCursor: null, partial: false };
   }
-}
-
-function toSighting(item: Record<string, unknown>): Sighting {
-  return {
-    url: String(item.url ?? ""),
-    source: String(item.source ?? ""),
-    firstSeen: String(item.firstSeen),
-    lastSeen: String(item.lastSeen),
-    reports: Number(item.reports ?? 1),
-  };
 }
