@@ -1,5 +1,5 @@
 import middy from "@middy/core";
-import { type AdminAccess, type AdminPermission, parseAdminAccess } from "../lib/admin/admin-access.js";
+import { ADMIN_ROUTE_NEEDS, type AdminAccess, parseAdminAccess } from "../lib/admin/admin-access.js";
 import { authenticateAdmin, requirePermission } from "../lib/admin/admin-auth.js";
 import { dismissLeak, parseDismissal, retryLeak } from "../lib/admin/leak-actions.js";
 import { getLeak, listLeaks } from "../lib/admin/leak-queries.js";
@@ -24,14 +24,6 @@ export interface AdminDeps {
   access?: AdminAccess | undefined;
 }
 
-/** What each route needs; reads are open to both roles, changes to a leak only to `write`. */
-const ROUTE_NEEDS: Record<string, AdminPermission> = {
-  "GET /v1/admin/leaks": "read",
-  "GET /v1/admin/leaks/{id}": "read",
-  "POST /v1/admin/leaks/{id}/retry": "write",
-  "POST /v1/admin/leaks/{id}/dismiss": "write",
-};
-
 /** GET /v1/admin/leaks, GET /v1/admin/leaks/{id}, POST /v1/admin/leaks/{id}/retry and /dismiss. */
 export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Log) {
   return middy<ApiEvent, ApiResult>()
@@ -39,7 +31,7 @@ export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Lo
     .handler(async (event) => {
       const deps = await getDeps();
       const admin = authenticateAdmin(event, deps.adminToken, deps.access);
-      const needs = ROUTE_NEEDS[event.routeKey];
+      const needs = ADMIN_ROUTE_NEEDS[event.routeKey];
       if (!needs) throw new NotFoundError(`no admin route ${event.routeKey}`);
       requirePermission(admin, needs, deps.access);
       switch (event.routeKey) {

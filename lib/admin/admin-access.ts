@@ -9,6 +9,17 @@ import { ConfigError } from "../errors.js";
 
 export type AdminPermission = "read" | "write";
 
+/**
+ * Every admin route (API Gateway route key) and what it needs: reads are open to both roles, changes
+ * to a leak only to `write`. The handler checks it; the stack routes by it.
+ */
+export const ADMIN_ROUTE_NEEDS: Readonly<Record<string, AdminPermission>> = {
+  "GET /v1/admin/leaks": "read",
+  "GET /v1/admin/leaks/{id}": "read",
+  "POST /v1/admin/leaks/{id}/retry": "write",
+  "POST /v1/admin/leaks/{id}/dismiss": "write",
+};
+
 /** What each permission allows, as the start of a refusal's message. */
 export const PERMISSION_NEEDS: Record<AdminPermission, string> = {
   read: "reading leaks needs",
