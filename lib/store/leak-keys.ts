@@ -18,8 +18,8 @@ export const ALL_LEAKS_KEY = "LEAKS";
 export const ownerKey = (owner: string) => `OWNER#${owner.toLowerCase()}`;
 /** Sorts by first seen, then id so equal timestamps stay distinct. */
 export const timeSortKey = (leak: Pick<Leak, "firstSeen" | "id">) => `${leak.firstSeen}#${leak.id}`;
-/** The shape of timeSortKey, to check a position a client hands back. */
-export const TIME_SORT_KEY = /^\d{4}-\d{2}-\d{2}T[\d:.]{2,20}Z#lk_[0-9a-f]{24}$/;
+/** The shape of timeSortKey, to check a position a client hands back (a bound, never a key). */
+export const TIME_SORT_KEY = /^[^#]{1,64}#lk_[0-9a-f]{24}$/;
 
 /** The index attributes a leak item carries, derived from its fields on every write. */
 export function leakIndexKeys(leak: Leak): Record<string, string> {

@@ -101,6 +101,7 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       expect(await ids({ status: "revoked" })).toEqual([revoked.id]);
       expect(await ids({ token_type: "CLOUD_KEY" })).toEqual([active.id, revoked.id]);
       expect(await ids({ owner: "DEV@acme.test" })).toEqual([revoked.id]);
+      expect(await ids({ owner: "U-1" })).toEqual([revoked.id]); // the owner's id, though they have an email
       expect(await ids({ fingerprint: pending.fingerprint.toUpperCase() })).toEqual([pending.id]);
       expect(await ids({ fingerprint: pending.fingerprint, status: "revoked" })).toEqual([]);
       expect(await ids({ status: "active", token_type: "cloud_key" })).toEqual([active.id]);
