@@ -1,5 +1,6 @@
 import middy from "@middy/core";
-import { authenticateAdmin } from "../lib/admin/admin-auth.js";
+import { ADMIN_ROUTE_NEEDS, type AdminAccess, parseAdminAccess } from "../lib/admin/admin-access.js";
+import { authenticateAdmin, requirePermission } from "../lib/admin/admin-auth.js";
 import { dismissLeak, parseDismissal, retryLeak } from "../lib/admin/leak-actions.js";
 import { getLeak, listLeaks } from "../lib/admin/leak-queries.js";
 import { NotFoundError } from "../lib/errors.js";
@@ -19,6 +20,8 @@ export interface AdminDeps {
   queue: RemediationQueue;
   /** Local stack only; deployed, API Gateway's JWT authorizer authenticates. */
   adminToken?: string | undefined;
+  /** Which token claim and values may read, retry and dismiss (default: Cognito groups). */
+  access?: AdminAccess | undefined;
 }
 
 /** GET /v1/admin/leaks, GET /v1/admin/leaks/{id}, POST /v1/admin/leaks/{id}/retry and /dismiss. */
@@ -27,12 +30,18 @@ export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Lo
     .use(httpErrors(log))
     .handler(async (event) => {
       const deps = await getDeps();
-      const admin = authenticateAdmin(event, deps.adminToken);
+      const admin = authenticateAdmin(event, deps.adminToken, deps.access);
+      const needs = ADMIN_ROUTE_NEEDS[event.routeKey];
+      if (!needs) throw new NotFoundError(`no admin route ${event.routeKey}`);
+      requirePermission(admin, needs, deps.access);
       switch (event.routeKey) {
         case "GET /v1/admin/leaks":
           return jsonResponse(200, await listLeaks(deps.store, event.queryStringParameters ?? {}));
         case "GET /v1/admin/leaks/{id}":
-          return jsonResponse(200, await getLeak(deps.store, event.pathParameters?.id));
+          return jsonResponse(
+            200,
+            await getLeak(deps.store, event.pathParameters?.id, event.queryStringParameters ?? {}),
+          );
         case "POST /v1/admin/leaks/{id}/retry": {
           const result = await retryLeak(deps, event.pathParameters?.id, admin);
           return jsonResponse(result.retried ? 202 : 200, result);
@@ -55,6 +64,10 @@ export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Lo
 
 const log = createLogger();
 export const handler = createAdminApiHandler(
-  once(async () => ({ store: awsStore(), queue: awsQueue() })),
+  once(async () => ({
+    store: awsStore(),
+    queue: awsQueue(),
+    access: parseAdminAccess(process.env.ADMIN_ACCESS),
+  })),
   log,
 );

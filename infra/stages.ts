@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { adminAccessSchema } from "../lib/admin/admin-access.js";
 
 // Per-stage deployment settings: infra/stages.json (one entry per stage name), overridable by CDK
 // context `-c stageSettings='{"alarmEmail":"…"}'`. Validated at synth; a bad value stops the synth
@@ -24,6 +25,11 @@ export const stageSettingsSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Who may use the admin API among those the JWT authorizer lets through: the token claim and its
+     * values that may read, and those that may also retry and dismiss (default Cognito groups).
+     */
+    adminAccess: adminAccessSchema.prefault({}),
     /** API Gateway stage throttling (requests per second, burst). */
     throttle: z
       .object({ rateLimit: z.number().positive().max(10_000), burstLimit: z.int().positive().max(5_000) })

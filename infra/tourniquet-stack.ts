@@ -244,7 +244,11 @@ export class TourniquetStack extends Stack {
     if (settings.sesIdentity) worker.access.sesIdentity("SES_IDENTITY", settings.sesIdentity);
 
     // Read-mostly: retry and dismiss write the leak, retry re-queues it (without the token).
-    admin.access.table("TABLE_NAME", leaks.table, "readWrite").queue("QUEUE_URL", remediation.queue, "send");
+    // Who may read and who may act comes with the deployment (no config file, no secrets).
+    admin.access
+      .table("TABLE_NAME", leaks.table, "readWrite")
+      .queue("QUEUE_URL", remediation.queue, "send")
+      .setting("ADMIN_ACCESS", JSON.stringify(settings.adminAccess));
 
     // Re-sends leaks with their token still sealed: no token key, no config, no secrets.
     sweep.access

@@ -53,6 +53,13 @@ export class UnauthorizedError extends TourniquetError {
   override readonly status = 401;
 }
 
+/** The caller is authenticated but not allowed to do this (admin API: a missing group or scope). */
+export class ForbiddenError extends TourniquetError {
+  override readonly name: string = "ForbiddenError";
+  override readonly errorCode: string = "forbidden";
+  override readonly status = 403;
+}
+
 export class NotFoundError extends TourniquetError {
   override readonly name: string = "NotFoundError";
   override readonly errorCode: string = "not_found";

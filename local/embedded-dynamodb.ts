@@ -84,7 +84,19 @@ export async function ensureLeakTable(client: DynamoDBClient, tableName: string)
     const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
       (index) => index.IndexStatus === "ACTIVE",
     );
-    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+    if (Table?.TableStatus === "ACTIVE" && indexesActive) {
+      // The engine cannot add an index to a table, so a table an older version made cannot serve the
+      // listings that need a newer one: say so at start rather than fail on the first such query.
+      const present = new Set((Table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+      const missing = TABLE_INDEXES.filter((index) => !present.has(index.indexName)).map((i) => i.indexName);
+      if (missing.length > 0) {
+        throw new Error(
+          `table ${tableName} was made by an older Tourniquet and lacks index ${missing.join(", ")}; ` +
+            "move the data dir's db/ aside (or point TOURNIQUET_DATA_DIR at a new directory) to start afresh",
+        );
+      }
+      return;
+    }
     if (tries > 500) throw new Error(`table ${tableName} did not become active`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

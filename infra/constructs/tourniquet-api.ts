@@ -9,20 +9,22 @@ import {
 } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import { AccountRecovery, Mfa, UserPool, type UserPoolClient } from "aws-cdk-lib/aws-cognito";
+import { AccountRecovery, Mfa, UserPool, type UserPoolClient, UserPoolGroup } from "aws-cdk-lib/aws-cognito";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { ADMIN_ROUTE_NEEDS, type AdminPermission } from "../../lib/admin/admin-access.js";
 import { acknowledge } from "../nag.js";
 import type { StageSettings } from "../stages.js";
 
-/** The admin routes: all behind the JWT authorizer. */
-export const ADMIN_ROUTES = [
-  [HttpMethod.GET, "/v1/admin/leaks"],
-  [HttpMethod.GET, "/v1/admin/leaks/{id}"],
-  [HttpMethod.POST, "/v1/admin/leaks/{id}/retry"],
-  [HttpMethod.POST, "/v1/admin/leaks/{id}/dismiss"],
-] as const;
+/** The admin routes, all behind the JWT authorizer, and what each needs (stage setting `adminAccess`). */
+export const ADMIN_ROUTES = Object.entries(ADMIN_ROUTE_NEEDS).map(([routeKey, needs]) => {
+  const [method, path] = routeKey.split(" ") as [HttpMethod, string];
+  return [method, path, needs] as const;
+});
+
+/** Claims API Gateway itself can check on a route (`authorizationScopes`); groups it cannot. */
+const SCOPE_CLAIMS = new Set(["scope", "scp"]);
 
 export interface TourniquetApiProps {
   readonly stage: string;
@@ -113,6 +115,19 @@ export class TourniquetApi extends Construct {
       authorizer = new HttpUserPoolAuthorizer("AdminUserPool", this.userPool, {
         userPoolClients: [this.userPoolClient],
       });
+      // The groups the admin API asks for (the default), so an operator only adds users to them.
+      const { claim, read, write } = props.settings.adminAccess;
+      if (claim === "cognito:groups") {
+        for (const [i, groupName] of [...new Set([...read, ...write])].entries()) {
+          new UserPoolGroup(this, `AdminGroup${i}`, {
+            userPool: this.userPool,
+            groupName,
+            description: write.includes(groupName)
+              ? "Tourniquet: may read leaks, retry and dismiss"
+              : "Tourniquet: may read leaks",
+          });
+        }
+      }
     }
 
     // Public, by design: GitHub cannot present a JWT. Every request must carry GitHub's signature,
@@ -146,9 +161,22 @@ export class TourniquetApi extends Construct {
       "Liveness probe: answers a constant and touches no data.",
     );
 
+    // The function checks the claim on every call; when the claim is OAuth scopes, API Gateway checks
+    // them as well, so a token without one never reaches the function.
+    const access = props.settings.adminAccess;
+    const scopesFor = (needs: AdminPermission) =>
+      SCOPE_CLAIMS.has(access.claim)
+        ? [...new Set(needs === "read" ? [...access.read, ...access.write] : access.write)]
+        : undefined;
     const adminIntegration = new HttpLambdaIntegration("AdminIntegration", props.adminApi);
-    for (const [method, path] of ADMIN_ROUTES) {
-      this.api.addRoutes({ path, methods: [method], integration: adminIntegration, authorizer });
+    for (const [method, path, needs] of ADMIN_ROUTES) {
+      this.api.addRoutes({
+        path,
+        methods: [method],
+        integration: adminIntegration,
+        authorizer,
+        authorizationScopes: scopesFor(needs),
+      });
     }
   }
 }

@@ -8,7 +8,8 @@ import type { AdminIdentity } from "./admin-auth.js";
 import { findLeak, getLeak } from "./leak-queries.js";
 
 // What an administrator can do to a leak: retry a failed remediation from the step that failed, or
-// dismiss it with a reason. Both record who acted, and both are idempotent.
+// dismiss it with a reason. Both record who acted (the verified identity as the actor), and both are
+// idempotent.
 
 export interface AdminActionDeps {
   store: LeakStore;
@@ -73,8 +74,8 @@ export async function retryLeak(deps: AdminActionDeps, id: string | undefined, a
       at,
       step: "retry",
       outcome: "ok",
-      actor: admin,
-      detail: `${admin} asked to retry; resuming from ${step} (it had failed: ${leak.failure?.reason ?? "unknown reason"})`,
+      actor: admin.id,
+      detail: `${admin.display} asked to retry; resuming from ${step} (it had failed: ${leak.failure?.reason ?? "unknown reason"})`,
       data: { from_step: step },
     },
   ]);
@@ -101,8 +102,8 @@ async function verifyAgain(deps: AdminActionDeps, leak: Leak, admin: AdminIdenti
         at: new Date(now).toISOString(),
         step: "retry",
         outcome: "ok",
-        actor: admin,
-        detail: `${admin} asked to verify the token again (it was ${leak.status})`,
+        actor: admin.id,
+        detail: `${admin.display} asked to verify the token again (it was ${leak.status})`,
         data: { from_step: "verify", previous_status: leak.status },
       },
     ],
@@ -178,14 +179,14 @@ export async function dismissLeak(
   const at = new Date((deps.now ?? Date.now)()).toISOString();
   await deps.store.updateLeak(
     leak,
-    { status: "dismissed", dismissal: { ...dismissal, by: admin, at }, lease: undefined },
+    { status: "dismissed", dismissal: { ...dismissal, by: admin.id, at }, lease: undefined },
     [
       {
         at,
         step: "dismiss",
         outcome: "ok",
-        actor: admin,
-        detail: `dismissed by ${admin} as ${dismissal.reason}${dismissal.note ? `: ${dismissal.note}` : ""} (was ${leak.status})`,
+        actor: admin.id,
+        detail: `dismissed by ${admin.display} as ${dismissal.reason}${dismissal.note ? `: ${dismissal.note}` : ""} (was ${leak.status})`,
         data: { reason: dismissal.reason, previous_status: leak.status },
       },
     ],

@@ -26,15 +26,20 @@ const listParams = z
   })
   .strict();
 
-export async function listLeaks(store: LeakStore, params: Record<string, string | undefined>) {
-  const parsed = listParams.safeParse(params);
+/** The query string as `schema` reads it, or BadRequestError naming the first bad parameter. */
+function parseQuery<T extends z.ZodType>(schema: T, params: Record<string, string | undefined>): z.output<T> {
+  const parsed = schema.safeParse(params);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field =
       issue?.path.join(".") || (issue?.code === "unrecognized_keys" ? issue.keys.join(", ") : "query");
     throw new BadRequestError(`invalid query parameter ${field}: ${issue?.message ?? "invalid"}`);
   }
-  const q = parsed.data;
+  return parsed.data;
+}
+
+export async function listLeaks(store: LeakStore, params: Record<string, string | undefined>) {
+  const q = parseQuery(listParams, params);
   // Stored times are UTC ISO strings, so bounds are normalised to compare as text.
   const since = q.since ? new Date(q.since).toISOString() : undefined;
   const until = q.until ? new Date(q.until).toISOString() : undefined;
@@ -49,7 +54,12 @@ export async function listLeaks(store: LeakStore, params: Record<string, string 
     limit: q.limit,
     cursor: q.cursor,
   });
-  return { items: page.items.map(leakView), next_cursor: page.nextCursor };
+  return {
+    items: page.items.map(leakView),
+    next_cursor: page.nextCursor,
+    // Only a page cut short by the search budget says so: full answers keep their documented shape.
+    ...(page.partial ? { partial: true as const } : {}),
+  };
 }
 
 /** The leak with this id, or NotFoundError for an unknown or malformed id. */
@@ -59,8 +69,24 @@ export async function findLeak(store: LeakStore, id: string | undefined): Promis
   return leak;
 }
 
-export async function getLeak(store: LeakStore, id: string | undefined) {
-  const details = id && LEAK_ID.test(id) ? await store.getLeakDetails(id) : undefined;
-  if (!details) throw new NotFoundError(`no leak with id ${String(id).slice(0, 40)}`);
-  return leakDetailView(details);
+const detailParams = z
+  .object({
+    sightings_limit: z.coerce.number().int().min(1).max(500).default(100),
+    sightings_cursor: z.string().min(1).max(2_048).optional(),
+  })
+  .strict();
+
+/**
+ * One leak in full, with one page of its sightings (a leak may have thousands): `sightings_limit`
+ * (default 100) of them and `sightings_next_cursor`, which `?sightings_cursor=` takes for the next.
+ */
+export async function getLeak(
+  store: LeakStore,
+  id: string | undefined,
+  params: Record<string, string | undefined> = {},
+) {
+  const q = parseQuery(detailParams, params);
+  const leak = await findLeak(store, id);
+  const page = await store.listSightings(leak, { limit: q.sightings_limit, cursor: q.sightings_cursor });
+  return leakDetailView({ leak, sightings: page.sightings }, page.nextCursor);
 }

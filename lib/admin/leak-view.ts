@@ -39,7 +39,8 @@ const sightingView = (s: Sighting) => ({
   reports: s.reports,
 });
 
-export function leakDetailView({ leak, sightings }: LeakDetails) {
+/** The leak with one page of its sightings; `sightingsNextCursor` leads to the next page. */
+export function leakDetailView({ leak, sightings }: LeakDetails, sightingsNextCursor: string | null) {
   return {
     ...leakView(leak),
     evidence: leak.evidence ?? null,
@@ -52,6 +53,7 @@ export function leakDetailView({ leak, sightings }: LeakDetails) {
       reason: d.reason ?? null,
     })),
     sightings: sightings.map(sightingView),
+    sightings_next_cursor: sightingsNextCursor,
     timeline: leak.timeline,
   };
 }

@@ -1,34 +1,45 @@
 import { BadRequestError } from "../errors.js";
-import { TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
 
-// Pagination cursors: DynamoDB's LastEvaluatedKey, opaque to clients. Decoding checks the shape so a
-// crafted cursor cannot steer the query to other items' attributes.
+// Pagination cursors, opaque to clients: the sort key a listing stopped at and the listing it belongs
+// to. A position is a bound on a sort key, never a start key handed to DynamoDB, so a crafted cursor
+// cannot steer a query to other items; one from another listing is refused rather than silently
+// skipping matches.
 
-type Key = Record<string, string>;
-const KEY_NAMES: ReadonlySet<string> = new Set([
-  TABLE_KEYS.partitionKey,
-  TABLE_KEYS.sortKey,
-  ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
-]);
-
-export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
-  return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
+interface CursorBody {
+  /** Where the listing stopped: the next page holds what sorts after it. */
+  p: string;
+  /** Which listing (its filters, or the leak whose sightings these are). */
+  l: string;
 }
 
-export function decodeCursor(cursor: string): Key {
+export function encodeCursor(position: string, listing: string): string {
+  const body: CursorBody = { p: position, l: listing };
+  return Buffer.from(JSON.stringify(body)).toString("base64url");
+}
+
+/**
+ * The position in `cursor`, checked to be one this API returned for `listing` and shaped as `shape`
+ * says; BadRequestError naming `what` (the query parameter) otherwise.
+ */
+export function decodeCursor(cursor: string, listing: string, shape: RegExp, what = "cursor"): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
-    throw new BadRequestError("cursor is not one this API returned");
+    throw new BadRequestError(`${what} is not one this API returned`);
   }
+  const body = parsed as Partial<CursorBody> | null;
   if (
-    !parsed ||
-    typeof parsed !== "object" ||
-    Array.isArray(parsed) ||
-    !Object.entries(parsed).every(([k, v]) => KEY_NAMES.has(k) && typeof v === "string" && v.length < 512)
+    !body ||
+    typeof body !== "object" ||
+    Array.isArray(body) ||
+    Object.keys(body).length !== 2 ||
+    typeof body.p !== "string" ||
+    typeof body.l !== "string" ||
+    !shape.test(body.p)
   ) {
-    throw new BadRequestError("cursor is not one this API returned");
+    throw new BadRequestError(`${what} is not one this API returned`);
   }
-  return parsed as Key;
+  if (body.l !== listing) throw new BadRequestError(`${what} does not belong to this listing`);
+  return body.p;
 }

@@ -8,9 +8,11 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
-import { BadRequestError, ConflictError, isAwsError } from "../errors.js";
+import { ConflictError, isAwsError } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
+import { listLeakItems } from "./dynamo-leak-listing.js";
+import { readSightingsPage, toSighting } from "./dynamo-sightings-page.js";
 import {
   CLOSED_STATUSES,
   type Leak,
@@ -21,19 +23,16 @@ import {
   type TimelineEvent,
 } from "./leak.js";
 import {
-  ALL_LEAKS_KEY,
   LEAK_SK,
   leakIndexKeys,
   leakPk,
   OWES_WORK_KEY,
-  ownerKey,
   SIGHTING_SK_PREFIX,
   sightingSk,
-  statusKey,
-  typeKey,
+  TIME_SORT_KEY,
 } from "./leak-keys.js";
-import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting } from "./leak-store.js";
-import { type IndexName, TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
+import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting, SightingPage } from "./leak-store.js";
+import { TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
 
 const KEY_ATTRIBUTES = [
   TABLE_KEYS.partitionKey,
@@ -41,6 +40,14 @@ const KEY_ATTRIBUTES = [
   ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
   "entity",
 ];
+
+const OWES_WORK_LISTING = "owes-work";
+
+/** The full index key of the leak at `position` (`<last activity>#<leak id>`) in gsi6. */
+function owesWorkKey(position: string): Record<string, string> {
+  const id = position.slice(position.lastIndexOf("#") + 1);
+  return { pk: leakPk(id), sk: LEAK_SK, gsi6pk: OWES_WORK_KEY, gsi6sk: position };
+}
 
 function toLeak(item: Record<string, unknown>): Leak {
   const leak = { ...item };
@@ -71,11 +78,20 @@ const page = (output: {
   lastKey: output.LastEvaluatedKey ? fromItem(output.LastEvaluatedKey) : undefined,
 });
 
+export interface DynamoLeakStoreOptions {
+  /** Items one listing page may read, matching or not, before it answers partial. */
+  maxExaminedPerPage?: number | undefined;
+}
+
+/** Enough for a page of 100 among ten times as many non-matching leaks, yet bounded. */
+const DEFAULT_MAX_EXAMINED = 1_000;
+
 /** The leak store on a DynamoDB table laid out as table-schema.ts describes. */
 export class DynamoLeakStore implements LeakStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly options: DynamoLeakStoreOptions = {},
   ) {}
 
   async createLeak(leak: Leak): Promise<{ leak: Leak; created: boolean }> {
@@ -156,6 +172,10 @@ export class DynamoLeakStore implements LeakStore {
     return { leak, sightings: mergeSightings(leak.firstSightings ?? [], later) };
   }
 
+  listSightings(leak: Leak, page: { limit: number; cursor?: string | undefined }): Promise<SightingPage> {
+    return readSightingsPage(this.client, this.tableName, leak, page);
+  }
+
   async updateLeak(leak: Leak, changes: LeakChanges, events: TimelineEvent[]): Promise<Leak> {
     const next: Leak = {
       ...leak,
@@ -186,45 +206,10 @@ export class DynamoLeakStore implements LeakStore {
 
   async listLeaks(query: LeakQuery): Promise<LeakPage> {
     if (query.fingerprint) return this.listByFingerprint(query);
-    const { index, partition } = chooseIndex(query);
-    const names: Record<string, string> = {
-      "#pk": `${index}pk`,
-      ...(query.since || query.until ? { "#sk": `${index}sk` } : {}),
-    };
-    const keyValues: Record<string, unknown> = { ":pk": partition };
-    let keyCondition = "#pk = :pk";
-    if (query.since && query.until) {
-      keyCondition += " AND #sk BETWEEN :since AND :until";
-      Object.assign(keyValues, { ":since": query.since, ":until": `${query.until}~` });
-    } else if (query.since) {
-      keyCondition += " AND #sk >= :since";
-      keyValues[":since"] = query.since;
-    } else if (query.until) {
-      keyCondition += " AND #sk <= :until";
-      keyValues[":until"] = `${query.until}~`;
-    }
-    const filters: string[] = [];
-    if (query.status && index !== "gsi1") {
-      filters.push("#status = :status");
-      names["#status"] = "status";
-      keyValues[":status"] = query.status;
-    }
-    if (query.tokenType && index !== "gsi2") {
-      filters.push("tokenType = :type");
-      keyValues[":type"] = query.tokenType;
-    }
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: index,
-      KeyConditionExpression: keyCondition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: toAttributes(keyValues),
-      ScanIndexForward: false, // newest first
-      Limit: query.limit,
-      ExclusiveStartKey: query.cursor ? toAttributes(decodeCursor(query.cursor)) : undefined,
-      FilterExpression: filters.length > 0 ? filters.join(" AND ") : undefined,
-    };
-    return this.queryPage(input, query.cursor);
+    const page = await listLeakItems(this.client, this.tableName, query, {
+      maxExamined: this.options.maxExaminedPerPage ?? DEFAULT_MAX_EXAMINED,
+    });
+    return { ...page, items: page.items.map(toLeak) };
   }
 
   async listOwingWork(query: {
@@ -232,32 +217,27 @@ export class DynamoLeakStore implements LeakStore {
     limit: number;
     cursor?: string | undefined;
   }): Promise<LeakPage> {
-    return this.queryPage(
-      {
-        TableName: this.tableName,
-        IndexName: "gsi5",
-        KeyConditionExpression: "gsi5pk = :pk AND gsi5sk <= :until",
-        ExpressionAttributeValues: toAttributes({ ":pk": OWES_WORK_KEY, ":until": `${query.until}~` }),
-        ScanIndexForward: true, // least recently active first
-        Limit: query.limit,
-        ExclusiveStartKey: query.cursor ? toAttributes(decodeCursor(query.cursor)) : undefined,
-      },
-      query.cursor,
+    const position = query.cursor ? decodeCursor(query.cursor, OWES_WORK_LISTING, TIME_SORT_KEY) : undefined;
+    const output = await awsCall("dynamodb:Query", () =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: "gsi6",
+          KeyConditionExpression: "gsi6pk = :pk AND gsi6sk <= :until",
+          ExpressionAttributeValues: toAttributes({ ":pk": OWES_WORK_KEY, ":until": `${query.until}~` }),
+          ScanIndexForward: true, // least recently active first
+          Limit: query.limit,
+          // Built from the checked position, never taken from the caller as it is.
+          ExclusiveStartKey: position ? toAttributes(owesWorkKey(position)) : undefined,
+        }),
+      ),
     );
-  }
-
-  private async queryPage(input: QueryCommandInput, cursor: string | undefined): Promise<LeakPage> {
-    const output = await awsCall("dynamodb:Query", () => this.client.send(new QueryCommand(input))).catch(
-      (error: unknown) => {
-        // A cursor of the right shape from another listing is still not a start key for this one.
-        if (cursor && isAwsError(error, "ValidationException")) {
-          throw new BadRequestError("cursor does not belong to this listing", { cause: error });
-        }
-        throw error;
-      },
-    );
-    const result = page(output);
-    return { items: result.items.map(toLeak), nextCursor: encodeCursor(result.lastKey) };
+    const last = output.LastEvaluatedKey && fromItem(output.LastEvaluatedKey);
+    return {
+      items: (output.Items ?? []).map((item) => toLeak(fromItem(item))),
+      nextCursor: last ? encodeCursor(String(last.gsi6sk), OWES_WORK_LISTING) : null,
+      partial: false,
+    };
   }
 
   private async listByFingerprint(query: LeakQuery): Promise<LeakPage> {
@@ -270,23 +250,6 @@ export class DynamoLeakStore implements LeakStore {
         [leak.owner?.email, leak.owner?.id].some((o) => o?.toLowerCase() === query.owner?.toLowerCase())) &&
       (!query.since || leak.firstSeen >= query.since) &&
       (!query.until || leak.firstSeen <= `${query.until}~`);
-    return { items: matches ? [leak] : [], nextCursor: null };
+    return { items: matches ? [leak] : [], nextCursor: null, partial: false };
   }
-}
-
-function chooseIndex(query: LeakQuery): { index: IndexName; partition: string } {
-  if (query.owner) return { index: "gsi4", partition: ownerKey(query.owner) };
-  if (query.status) return { index: "gsi1", partition: statusKey(query.status) };
-  if (query.tokenType) return { index: "gsi2", partition: typeKey(query.tokenType) };
-  return { index: "gsi3", partition: ALL_LEAKS_KEY };
-}
-
-function toSighting(item: Record<string, unknown>): Sighting {
-  return {
-    url: String(item.url ?? ""),
-    source: String(item.source ?? ""),
-    firstSeen: String(item.firstSeen),
-    lastSeen: String(item.lastSeen),
-    reports: Number(item.reports ?? 1),
-  };
 }

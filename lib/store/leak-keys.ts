@@ -10,6 +10,8 @@ export const SIGHTING_SK_PREFIX = "SIGHTING#";
 
 export const sightingSk = (url: string, source: string) =>
   `${SIGHTING_SK_PREFIX}${createHash("sha256").update(`${source}\n${url}`).digest("hex").slice(0, 32)}`;
+/** The shape of sightingSk, to check a position a client hands back. */
+export const SIGHTING_SK = /^SIGHTING#[0-9a-f]{32}$/;
 
 export const statusKey = (status: string) => `STATUS#${status}`;
 export const typeKey = (tokenType: string) => `TYPE#${tokenType}`;
@@ -19,6 +21,8 @@ export const OWES_WORK_KEY = "OWES_WORK";
 export const ownerKey = (owner: string) => `OWNER#${owner.toLowerCase()}`;
 /** Sorts by first seen, then id so equal timestamps stay distinct. */
 export const timeSortKey = (leak: Pick<Leak, "firstSeen" | "id">) => `${leak.firstSeen}#${leak.id}`;
+/** The shape of timeSortKey, to check a position a client hands back (a bound, never a key). */
+export const TIME_SORT_KEY = /^[^#]{1,64}#lk_[0-9a-f]{24}$/;
 
 /** The index attributes a leak item carries, derived from its fields on every write. */
 export function leakIndexKeys(leak: Leak): Record<string, string> {
@@ -31,15 +35,22 @@ export function leakIndexKeys(leak: Leak): Record<string, string> {
     gsi3pk: ALL_LEAKS_KEY,
     gsi3sk: sort,
   };
-  const owner = leak.owner?.email ?? leak.owner?.id;
-  if (owner) {
-    keys.gsi4pk = ownerKey(owner);
+  // An owner is found by email or by id: gsi4 holds the email (else the id), gsi5 the id when the
+  // email took gsi4, so the two never list one leak twice.
+  const { email, id } = leak.owner ?? {};
+  const primary = email ?? id;
+  if (primary) {
+    keys.gsi4pk = ownerKey(primary);
     keys.gsi4sk = sort;
   }
-  // Only leaks that still need the worker are in gsi5, so the sweep never reads the settled history.
+  if (email && id && ownerKey(id) !== ownerKey(email)) {
+    keys.gsi5pk = ownerKey(id);
+    keys.gsi5sk = sort;
+  }
+  // Only leaks that still need the worker are in gsi6, so the sweep never reads the settled history.
   if (owedStep(leak) !== undefined) {
-    keys.gsi5pk = OWES_WORK_KEY;
-    keys.gsi5sk = `${lastActivity(leak)}#${leak.id}`;
+    keys.gsi6pk = OWES_WORK_KEY;
+    keys.gsi6sk = `${lastActivity(leak)}#${leak.id}`;
   }
   return keys;
 }

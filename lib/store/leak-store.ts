@@ -21,7 +21,20 @@ export interface LeakQuery {
 }
 
 export interface LeakPage {
+  /** Matches only, at most `limit` of them, newest first. */
   items: Leak[];
+  /** Where the next page starts; null when no match is left. */
+  nextCursor: string | null;
+  /**
+   * True when the page stopped at its search budget (too many non-matching leaks in a row) rather
+   * than at `limit` matches: it may be short, even empty, while `nextCursor` goes on searching.
+   */
+  partial: boolean;
+}
+
+export interface SightingPage {
+  sightings: Sighting[];
+  /** Where the next page starts; null when this page holds the last sightings. */
   nextCursor: string | null;
 }
 
@@ -33,7 +46,13 @@ export interface LeakStore {
   /** One sighting per distinct url+source; repeated reports bump its count and last seen. */
   recordSighting(leakId: string, sighting: NewSighting, at: string): Promise<Sighting>;
   getLeak(id: string): Promise<Leak | undefined>;
+  /** The leak with all its sightings (a notification names every place). */
   getLeakDetails(id: string): Promise<LeakDetails | undefined>;
+  /**
+   * One page of the leak's sightings, its own item's included, in a stable order across pages (oldest
+   * first within one); `cursor` is the previous page's `nextCursor`.
+   */
+  listSightings(leak: Leak, page: { limit: number; cursor?: string | undefined }): Promise<SightingPage>;
   /**
    * Applies `changes` and appends `events` if the stored version is still `leak.version`.
    * Throws ConflictError otherwise. Returns the leak as written.

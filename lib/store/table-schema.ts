@@ -7,7 +7,8 @@
 //   leaks by token type and time                            → gsi2pk=TYPE#<type>,     gsi2sk=<first seen>#<id>
 //   all leaks by time                                       → gsi3pk=LEAKS,           gsi3sk=<first seen>#<id>
 //   leaks by owner and time                                 → gsi4pk=OWNER#<email|id>, gsi4sk=<first seen>#<id>
-//   leaks the worker still owes a step, by last activity  → gsi5pk=OWES_WORK (sparse), gsi5sk=<last activity>#<id>
+//     … and by the owner's id when gsi4 holds their email   → gsi5pk=OWNER#<id>,       gsi5sk=<first seen>#<id>
+//   leaks the worker still owes a step, by last activity  → gsi6pk=OWES_WORK (sparse), gsi6sk=<last activity>#<id>
 //   GitHub's partner key set, as the sweep last fetched it  → pk=GITHUB#PARTNER_KEYS, sk=CURRENT
 // The timeline lives inside the leak item so that a state change and its event are one conditional write.
 
@@ -19,6 +20,7 @@ export const TABLE_INDEXES = [
   { indexName: "gsi3", partitionKey: "gsi3pk", sortKey: "gsi3sk" },
   { indexName: "gsi4", partitionKey: "gsi4pk", sortKey: "gsi4sk" },
   { indexName: "gsi5", partitionKey: "gsi5pk", sortKey: "gsi5sk" },
+  { indexName: "gsi6", partitionKey: "gsi6pk", sortKey: "gsi6sk" },
 ] as const;
 
 export type IndexName = (typeof TABLE_INDEXES)[number]["indexName"];

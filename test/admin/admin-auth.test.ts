@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { authenticateAdmin } from "../../lib/admin/admin-auth.js";
-import { UnauthorizedError } from "../../lib/errors.js";
+import { type AdminAccess, type AdminPermission, parseAdminAccess } from "../../lib/admin/admin-access.js";
+import { type AdminIdentity, authenticateAdmin, requirePermission } from "../../lib/admin/admin-auth.js";
+import { ConfigError, ForbiddenError, UnauthorizedError } from "../../lib/errors.js";
 import type { ApiEvent } from "../../lib/http/api-event.js";
 
 const TOKEN = "adm_9c1f3e7a5b2d4f60";
@@ -25,11 +26,15 @@ const rejects = (e: ApiEvent, token: string | undefined) => {
 
 describe("authenticateAdmin", () => {
   it.each(["authorization", "Authorization", "AUTHORIZATION"])("accepts the bearer token in %s", (name) => {
-    expect(authenticateAdmin(event({ [name]: `Bearer ${TOKEN}` }), TOKEN)).toBe("admin-token");
+    expect(authenticateAdmin(event({ [name]: `Bearer ${TOKEN}` }), TOKEN)).toMatchObject({
+      id: "admin-token",
+    });
   });
 
   it("accepts the scheme in any case", () => {
-    expect(authenticateAdmin(event({ authorization: `bearer ${TOKEN}` }), TOKEN)).toBe("admin-token");
+    expect(authenticateAdmin(event({ authorization: `bearer ${TOKEN}` }), TOKEN)).toMatchObject({
+      id: "admin-token",
+    });
   });
 
   it.each([
@@ -69,21 +74,138 @@ describe("authenticateAdmin", () => {
     }
   });
 
-  it("names a JWT caller by email, else by subject", () => {
-    expect(authenticateAdmin(event({}, { sub: "user-123", email: "sec@acme.test" }), undefined)).toBe(
-      "jwt:sec@acme.test",
+  it("gives the local admin token full access", () => {
+    const admin = authenticateAdmin(event({ authorization: `Bearer ${TOKEN}` }), TOKEN);
+    expect([...admin.permissions].sort()).toEqual(["read", "write"]);
+    expect(() => requirePermission(admin, "write")).not.toThrow();
+  });
+});
+
+describe("authenticateAdmin with API Gateway's JWT claims", () => {
+  const ISS = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc123";
+  const jwt = (claims: Record<string, unknown>, access?: AdminAccess) =>
+    authenticateAdmin(event({}, { iss: ISS, sub: "user-123", ...claims }), undefined, access);
+  const forbidden = (admin: AdminIdentity, permission: AdminPermission, access?: AdminAccess) => {
+    const error = (() => {
+      try {
+        requirePermission(admin, permission, access);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect((error as ForbiddenError).status).toBe(403);
+    expect((error as ForbiddenError).errorCode).toBe("forbidden");
+    return (error as Error).message;
+  };
+
+  it("does not let a token with a subject but no admin group read or act", () => {
+    const admin = jwt({ email: "sec@acme.test", email_verified: "true" });
+    expect(admin.permissions.size).toBe(0);
+    expect(forbidden(admin, "read")).toMatch(/cognito:groups.*tourniquet-admins/);
+    expect(forbidden(admin, "write")).toMatch(/cognito:groups.*tourniquet-responders/);
+  });
+
+  it("lets the read group read, and only read", () => {
+    const admin = jwt({ "cognito:groups": "[tourniquet-admins]" });
+    expect(() => requirePermission(admin, "read")).not.toThrow();
+    expect(forbidden(admin, "write")).toMatch(/retry and dismiss need .*tourniquet-responders/);
+  });
+
+  it("lets the responder group read and act", () => {
+    const admin = jwt({ "cognito:groups": "[developers tourniquet-responders]" });
+    expect(() => requirePermission(admin, "read")).not.toThrow();
+    expect(() => requirePermission(admin, "write")).not.toThrow();
+  });
+
+  it.each([
+    ["API Gateway's bracketed list", "[developers tourniquet-admins]"],
+    ["a space-separated list", "developers tourniquet-admins"],
+    ["a JSON array in a string", '["developers","tourniquet-admins"]'],
+    ["an array", ["developers", "tourniquet-admins"]],
+    ["a single value", "tourniquet-admins"],
+  ])("reads the claim given as %s", (_, groups) => {
+    expect(jwt({ "cognito:groups": groups }).permissions.has("read")).toBe(true);
+  });
+
+  it.each([
+    ["a group that only contains the name", "[tourniquet-admins-old]"],
+    ["another case", "[Tourniquet-Admins]"],
+    ["the name in another claim", undefined],
+  ])("does not count %s", (_, groups) => {
+    const claims = groups === undefined ? { groups: "[tourniquet-admins]" } : { "cognito:groups": groups };
+    expect(jwt(claims).permissions.size).toBe(0);
+  });
+
+  it("reads the configured claim and values, such as OAuth scopes", () => {
+    const access = parseAdminAccess(
+      JSON.stringify({ claim: "scope", read: ["tourniquet/read"], write: ["tourniquet/admin"] }),
     );
-    expect(authenticateAdmin(event({}, { sub: "user-123" }), undefined)).toBe("jwt:user-123");
+    const reader = jwt(
+      { scope: "openid tourniquet/read", "cognito:groups": "[tourniquet-responders]" },
+      access,
+    );
+    expect([...reader.permissions]).toEqual(["read"]);
+    expect(forbidden(reader, "write", access)).toMatch(/scope claim .*tourniquet\/admin/);
+    expect([...jwt({ scope: "tourniquet/admin" }, access).permissions].sort()).toEqual(["read", "write"]);
+  });
+
+  it("records the issuer and subject as the identity, never an unverified email", () => {
+    const unverified = jwt({ "cognito:groups": "[tourniquet-admins]", email: "ceo@acme.test" });
+    expect(unverified.id).toBe(`jwt:${ISS}#user-123`);
+    expect(unverified.display).toBe(`jwt:${ISS}#user-123`);
+    const claimedFalse = jwt({ email: "ceo@acme.test", email_verified: "false" });
+    expect(JSON.stringify({ ...claimedFalse, permissions: [] })).not.toContain("ceo@acme.test");
+  });
+
+  it("shows a verified email beside the identity, which stays the subject", () => {
+    for (const verified of ["true", true]) {
+      const admin = jwt({ email: "sec@acme.test", email_verified: verified });
+      expect(admin.id).toBe(`jwt:${ISS}#user-123`);
+      expect(admin.display).toBe("sec@acme.test");
+    }
   });
 
   it("prefers the authorizer's claims over a bearer token", () => {
-    expect(authenticateAdmin(event({ authorization: `Bearer ${TOKEN}` }, { sub: "user-123" }), TOKEN)).toBe(
-      "jwt:user-123",
+    const admin = authenticateAdmin(
+      event({ authorization: `Bearer ${TOKEN}` }, { iss: ISS, sub: "u-1" }),
+      TOKEN,
     );
+    expect(admin.id).toBe(`jwt:${ISS}#u-1`);
+    expect(admin.permissions.size).toBe(0);
   });
 
-  it("does not accept claims without a subject", () => {
-    rejects(event({}, { email: "sec@acme.test" }), undefined);
+  it("does not accept claims without a subject or an issuer", () => {
+    rejects(
+      event({}, { iss: ISS, email: "sec@acme.test", "cognito:groups": "[tourniquet-responders]" }),
+      undefined,
+    );
+    rejects(event({}, { sub: "user-123", "cognito:groups": "[tourniquet-responders]" }), undefined);
     rejects(event({}, {}), undefined);
+  });
+});
+
+describe("parseAdminAccess", () => {
+  it("defaults to Cognito groups: tourniquet-admins read, tourniquet-responders also retry and dismiss", () => {
+    expect(parseAdminAccess(undefined)).toEqual({
+      claim: "cognito:groups",
+      read: ["tourniquet-admins"],
+      write: ["tourniquet-responders"],
+    });
+    expect(parseAdminAccess("")).toEqual(parseAdminAccess(undefined));
+    expect(parseAdminAccess('{"read":["viewers"]}')).toMatchObject({
+      read: ["viewers"],
+      write: ["tourniquet-responders"],
+    });
+  });
+
+  it.each([
+    ["not JSON", "{", /ADMIN_ACCESS is not valid JSON/],
+    ["an empty read list", '{"read":[]}', /read/],
+    ["a value with a space", '{"write":["tourniquet responders"]}', /write\.0.*whitespace/],
+    ["an unknown field", '{"groups":["x"]}', /groups/],
+  ])("refuses %s with a ConfigError naming it", (_, json, message) => {
+    expect(() => parseAdminAccess(json)).toThrow(ConfigError);
+    expect(() => parseAdminAccess(json)).toThrow(message);
   });
 });

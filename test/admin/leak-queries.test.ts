@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { getLeak, listLeaks } from "../../lib/admin/leak-queries.js";
 import { BadRequestError, NotFoundError } from "../../lib/errors.js";
+import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import type { Leak } from "../../lib/store/leak.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 
@@ -100,6 +101,7 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       expect(await ids({ status: "revoked" })).toEqual([revoked.id]);
       expect(await ids({ token_type: "CLOUD_KEY" })).toEqual([active.id, revoked.id]);
       expect(await ids({ owner: "DEV@acme.test" })).toEqual([revoked.id]);
+      expect(await ids({ owner: "U-1" })).toEqual([revoked.id]); // the owner's id, though they have an email
       expect(await ids({ fingerprint: pending.fingerprint.toUpperCase() })).toEqual([pending.id]);
       expect(await ids({ fingerprint: pending.fingerprint, status: "revoked" })).toEqual([]);
       expect(await ids({ status: "active", token_type: "cloud_key" })).toEqual([active.id]);
@@ -126,6 +128,28 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       const second = await listLeaks(t.store, { limit: "2", cursor: first.next_cursor ?? "" });
       expect(second.items.map((item) => item.id)).toEqual([pending.id]);
       expect(second.next_cursor).toBeNull();
+    });
+
+    it("says when a filtered page stopped at its search budget, and only then", async () => {
+      for (let i = 0; i < 6; i++) {
+        await t.store.createLeak(
+          makeLeak({ firstSeen: `2025-04-0${i + 1}T00:00:00.000Z`, status: "active" }),
+        );
+      }
+      const budgeted = new DynamoLeakStore(t.client, t.tableName, { maxExaminedPerPage: 3 });
+      const first = await listLeaks(budgeted, { status: "active", token_type: "cloud_key", limit: "1" });
+      expect(first).toEqual({ items: [], next_cursor: expect.any(String), partial: true });
+      let page = first;
+      for (let pages = 0; page.next_cursor && pages < 10; pages++) {
+        page = await listLeaks(budgeted, {
+          status: "active",
+          token_type: "cloud_key",
+          limit: "1",
+          cursor: page.next_cursor,
+        });
+        if (page.items.length > 0) break;
+      }
+      expect(page).toEqual({ items: [expect.objectContaining({ id: active.id })], next_cursor: null });
     });
 
     it("uses a default limit when none is given", async () => {
@@ -224,6 +248,97 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       const view = await getLeak(t.store, pending.id);
       expect(view.evidence).toBeNull();
       expect(view.sightings).toEqual([]);
+    });
+
+    it("returns a bounded first page of sightings and a cursor to the rest, each place once", async () => {
+      const at = (minute: number) => `2025-03-02T11:${String(minute % 60).padStart(2, "0")}:00.000Z`;
+      const embedded = ["https://a.test/1", "https://a.test/2", "https://a.test/3"].map((url) => ({
+        url,
+        source: "content",
+        firstSeen: revoked.firstSeen,
+        lastSeen: revoked.firstSeen,
+        reports: 1,
+      }));
+      const leak = makeLeak({ firstSeen: revoked.firstSeen, firstSightings: embedded });
+      await t.store.createLeak(leak);
+      // The second embedded place is reported again later: one sighting, its reports added up.
+      await t.store.recordSighting(leak.id, { url: "https://a.test/2", source: "content" }, at(59));
+      const later = Array.from({ length: 230 }, (_, i) => ({ url: `https://b.test/${i}`, source: "commit" }));
+      for (let i = 0; i < later.length; i += 25) {
+        await Promise.all(
+          later.slice(i, i + 25).map((s, j) => t.store.recordSighting(leak.id, s, at(i + j))),
+        );
+      }
+
+      const first = await getLeak(t.store, leak.id);
+      expect(first.sightings).toHaveLength(100);
+      expect(first.sightings_next_cursor).toEqual(expect.any(String));
+      expect(first).toMatchObject({ id: leak.id, status: "pending", timeline: leak.timeline });
+      const seen = [...first.sightings];
+      let cursor = first.sightings_next_cursor;
+      for (let pages = 0; cursor && pages < 10; pages++) {
+        const page = await getLeak(t.store, leak.id, { sightings_cursor: cursor, sightings_limit: "70" });
+        expect(page.sightings.length).toBeLessThanOrEqual(70);
+        expect(page.id).toBe(leak.id);
+        seen.push(...page.sightings);
+        cursor = page.sightings_next_cursor;
+      }
+      expect(cursor).toBeNull();
+      const places = seen.map((s) => s.url);
+      expect(new Set(places).size).toBe(places.length);
+      expect(places.sort()).toEqual([...embedded.map((s) => s.url), ...later.map((s) => s.url)].sort());
+      expect(seen.find((s) => s.url === "https://a.test/2")).toEqual({
+        url: "https://a.test/2",
+        source: "content",
+        first_seen: revoked.firstSeen,
+        last_seen: at(59),
+        reports: 2,
+      });
+    });
+
+    it("gives the sightings oldest first, and no cursor, when they fit one page", async () => {
+      const places = ["https://c.test/late", "https://c.test/early", "https://c.test/middle"];
+      const times = ["2025-03-02T13:00:00.000Z", "2025-03-02T11:00:00.000Z", "2025-03-02T12:00:00.000Z"];
+      for (const [i, url] of places.entries()) {
+        await t.store.recordSighting(active.id, { url, source: "content" }, times[i] ?? "");
+      }
+      const view = await getLeak(t.store, active.id, { sightings_limit: "3" });
+      expect(view.sightings.map((s) => s.url)).toEqual([
+        "https://c.test/early",
+        "https://c.test/middle",
+        "https://c.test/late",
+      ]);
+      expect(view.sightings_next_cursor).toBeNull();
+    });
+
+    it.each([
+      ["sightings_limit", { sightings_limit: "0" }],
+      ["sightings_limit", { sightings_limit: "501" }],
+      ["sightings_limit", { sightings_limit: "many" }],
+      ["sightings_cursor", { sightings_cursor: "" }],
+      ["cursor", { cursor: "abc" }],
+    ])("rejects an invalid %s on the detail with a BadRequestError naming it", async (name, params) => {
+      const error = await getLeak(t.store, revoked.id, params).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as Error).message).toContain(`parameter ${name}`);
+    });
+
+    it("refuses a sightings cursor that is not one this API returned, or is another leak's", async () => {
+      for (let i = 0; i < 3; i++) {
+        await t.store.recordSighting(
+          revoked.id,
+          { url: `https://d.test/${i}`, source: "content" },
+          revoked.firstSeen,
+        );
+      }
+      const page = await getLeak(t.store, revoked.id, { sightings_limit: "1" });
+      expect(page.sightings_next_cursor).toEqual(expect.any(String));
+      await expect(
+        getLeak(t.store, active.id, { sightings_cursor: page.sightings_next_cursor ?? "" }),
+      ).rejects.toThrow(/sightings_cursor does not belong to this listing/);
+      await expect(getLeak(t.store, revoked.id, { sightings_cursor: "bm90IGEgY3Vyc29y" })).rejects.toThrow(
+        /sightings_cursor is not one this API returned/,
+      );
     });
 
     it.each([

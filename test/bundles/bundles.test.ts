@@ -360,13 +360,28 @@ describe("handler bundles", () => {
 
     it("admin-api lists the leak for a caller the JWT authorizer let through", async () => {
       const result = await apiHandler("AdminApi")(
-        apiEvent("GET /v1/admin/leaks", { claims: { sub: "admin-1", email: "admin@example.test" } }),
+        apiEvent("GET /v1/admin/leaks", {
+          claims: {
+            iss: "https://issuer.example.test",
+            sub: "admin-1",
+            "cognito:groups": "[tourniquet-admins]",
+          },
+        }),
         lambdaContext("AdminApi"),
       );
       expect(result.statusCode, result.body).toBe(200);
       const page = JSON.parse(result.body ?? "") as { items: { id: string; status: string }[] };
       expect(page.items).toEqual([expect.objectContaining({ id: leakId, status: "revoked" })]);
       expect(result.body).not.toContain(issued.token);
+    });
+
+    it("admin-api answers 403 to a caller the authorizer let through who is in no admin group", async () => {
+      const result = await apiHandler("AdminApi")(
+        apiEvent("GET /v1/admin/leaks", { claims: { iss: "https://issuer.example.test", sub: "dev-1" } }),
+        lambdaContext("AdminApi"),
+      );
+      expect(result.statusCode).toBe(403);
+      expect(JSON.parse(result.body ?? "")).toMatchObject({ error: "forbidden" });
     });
 
     it("admin-api answers 401 without authorizer claims", async () => {

@@ -181,6 +181,37 @@ describe("a partner report of a live sandbox key", () => {
     });
   });
 
+  it("serves a leak's sightings a page at a time through sightings_cursor", async () => {
+    const key = await t.issueKey();
+    const urls = Array.from({ length: 14 }, (_, i) => `https://github.com/acme/app/blob/main/f${i}.js`);
+    const reported = await t.report(
+      urls.map((url) => ({ token: key.token, type: SANDBOX_TYPE, url, source: "content" })),
+    );
+    expect(reported.status).toBe(200);
+    await t.stack.queue.drain();
+    const leak = await t.leakByFingerprint(fingerprintToken(key.token));
+
+    const seen: string[] = [];
+    let path = `/v1/admin/leaks/${leak?.id}?sightings_limit=5`;
+    for (let pages = 0; pages < 10; pages++) {
+      const response = await t.admin(path);
+      expect(response.status).toBe(200);
+      const page = await readJson(response);
+      expect(page.sightings.length).toBeLessThanOrEqual(5);
+      seen.push(...page.sightings.map((s: { url: string }) => s.url));
+      if (page.sightings_next_cursor === null) break;
+      path = `/v1/admin/leaks/${leak?.id}?sightings_limit=5&sightings_cursor=${page.sightings_next_cursor}`;
+    }
+    expect(seen.sort()).toEqual([...urls].sort());
+
+    const bad = await t.admin(`/v1/admin/leaks/${leak?.id}?sightings_cursor=nope`);
+    expect(bad.status).toBe(400);
+    expect(await readJson(bad)).toMatchObject({
+      error: "bad_request",
+      message: expect.stringContaining("sightings_cursor"),
+    });
+  });
+
   it("serves the admin list with filters and cursor pagination", async () => {
     const revoked = await readJson(await t.admin("/v1/admin/leaks?status=revoked&limit=2"));
     expect(revoked.items).toHaveLength(2);

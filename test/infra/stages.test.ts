@@ -13,7 +13,16 @@ describe("stage settings", () => {
       logRetentionDays: 90,
       logLevel: "INFO",
       timeToRevokeTargetMs: 250,
+      adminAccess: { claim: "cognito:groups", read: ["tourniquet-admins"], write: ["tourniquet-responders"] },
     });
+  });
+
+  it("names a bad admin access setting", () => {
+    const bad = { prod: { adminAccess: { claim: "", write: ["tourniquet responders"], extra: true } } };
+    expect(() => resolveStageSettings("prod", bad)).toThrow(/adminAccess\.claim:/);
+    expect(() => resolveStageSettings("prod", bad)).toThrow(
+      /adminAccess\.write\.0: must not contain whitespace/,
+    );
   });
 
   it("takes overrides from context, as JSON text or an object", () => {

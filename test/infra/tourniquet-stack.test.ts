@@ -381,6 +381,45 @@ describe("HTTP API", () => {
     });
   });
 
+  it("tells the admin function which claim and values may read and act (ADMIN_ACCESS)", () => {
+    expect(JSON.parse(String(environmentOf(template, fnIds.AdminApi).ADMIN_ACCESS))).toEqual({
+      claim: "cognito:groups",
+      read: ["tourniquet-admins"],
+      write: ["tourniquet-responders"],
+    });
+  });
+
+  it("creates the admin groups in the user pool it creates", () => {
+    const groups = Object.values(template.findResources("AWS::Cognito::UserPoolGroup")).map(
+      (g) => g.Properties.GroupName,
+    );
+    expect(groups.sort()).toEqual(["tourniquet-admins", "tourniquet-responders"]);
+  });
+
+  it("has API Gateway check the scopes too when scopes are the admin claim", () => {
+    const { template: scoped } = synth({
+      stages: {
+        dev: {
+          jwt: { issuer: "https://login.example.com/", audience: ["tourniquet-admin"] },
+          adminAccess: { claim: "scope", read: ["tourniquet/read"], write: ["tourniquet/respond"] },
+        },
+      },
+    });
+    const scopes = Object.fromEntries(
+      Object.values(scoped.findResources("AWS::ApiGatewayV2::Route"))
+        .filter((r) => String(r.Properties.RouteKey).includes("/v1/admin/"))
+        .map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationScopes]),
+    );
+    expect(scopes).toEqual({
+      "GET /v1/admin/leaks": ["tourniquet/read", "tourniquet/respond"],
+      "GET /v1/admin/leaks/{id}": ["tourniquet/read", "tourniquet/respond"],
+      "POST /v1/admin/leaks/{id}/retry": ["tourniquet/respond"],
+      "POST /v1/admin/leaks/{id}/dismiss": ["tourniquet/respond"],
+    });
+    // Groups are checked by the function alone: the gateway cannot read them.
+    for (const route of routes()) expect(route.AuthorizationScopes).toBeUndefined();
+  });
+
   it("uses a given OIDC issuer instead of creating a user pool", () => {
     const { template: withIssuer } = synth({
       stages: { dev: { jwt: { issuer: "https://login.example.com/", audience: ["tourniquet-admin"] } } },

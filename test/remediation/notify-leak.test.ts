@@ -169,7 +169,11 @@ describe("notify step (embedded DynamoDB)", () => {
     await retryLeak(
       { store: t.store, queue: { send: async (m) => void queued.push(...m.map((x) => x.leakId)) } },
       leak.id,
-      "admin@example.test",
+      {
+        id: "jwt:https://idp.example.test#admin-1",
+        display: "admin@example.test",
+        permissions: new Set(["read", "write"]),
+      },
     );
     await remediateLeak(deps(t.store, { issuers }), { message, receiveCount: 1, maxReceives: 3 });
 

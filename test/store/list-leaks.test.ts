@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { BadRequestError } from "../../lib/errors.js";
+import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import type { Leak } from "../../lib/store/leak.js";
-import type { LeakQuery } from "../../lib/store/leak-store.js";
+import type { LeakPage, LeakQuery } from "../../lib/store/leak-store.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 
 const b64 = (value: string) => Buffer.from(value).toString("base64url");
@@ -46,6 +47,21 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     return { names: names(page.items), page };
   };
 
+  const collect = async (query: LeakQuery) => {
+    const seen: Leak[] = [];
+    const pageSizes: number[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 50; pages++) {
+      const page = await t.store.listLeaks({ ...query, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(query.limit);
+      seen.push(...page.items);
+      pageSizes.push(page.items.length);
+      if (page.nextCursor === null) return { seen, pageSizes };
+      cursor = page.nextCursor;
+    }
+    throw new Error("pagination did not end");
+  };
+
   it("lists all leaks newest first, as stored", async () => {
     const { names, page } = await list({});
     expect(names).toEqual(["e", "d", "c", "b", "a"]);
@@ -83,9 +99,85 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     expect((await list({ owner: "octocat-42" })).page.items).toEqual([anon]);
   });
 
+  it("finds a leak by the owner's id when the owner also has an email", async () => {
+    expect((await list({ owner: "u-2" })).names).toEqual(["c"]);
+    expect((await list({ owner: "U-1" })).names).toEqual(["d", "b"]);
+    expect((await list({ owner: "u-1", status: "revoked" })).names).toEqual(["b"]);
+  });
+
+  it("pages an owner's leaks known by email on some and by id on others, each once, newest first", async () => {
+    const byIdOnly = makeLeak({ firstSeen: "2025-03-03T12:00:00.000Z", owner: { id: "u-1" } });
+    const sameKey = makeLeak({ firstSeen: "2025-03-01T12:00:00.000Z", owner: { id: "u-1", email: "U-1" } });
+    for (const leak of [byIdOnly, sameKey]) await t.store.createLeak(leak);
+    const { seen } = await collect({ owner: "u-1", limit: 1 });
+    expect(names(seen)).toEqual(["d", byIdOnly.id, "b", sameKey.id]);
+  });
+
+  it("fills a filtered page with matches although many newer leaks do not match", async () => {
+    const owner = { id: "u-9", email: "busy@acme.test" };
+    const newer = Array.from({ length: 8 }, (_, i) =>
+      makeLeak({ firstSeen: `2025-05-0${i + 1}T00:00:00.000Z`, status: "active", owner }),
+    );
+    const failed = ["2025-04-01T00:00:00.000Z", "2025-04-02T00:00:00.000Z", "2025-04-03T00:00:00.000Z"].map(
+      (firstSeen) => makeLeak({ firstSeen, status: "failed", owner }),
+    );
+    for (const leak of [...newer, ...failed]) await t.store.createLeak(leak);
+
+    const first = await t.store.listLeaks({ owner: "busy@acme.test", status: "failed", limit: 2 });
+    expect(first.items.map((l) => l.id)).toEqual([failed[2]?.id, failed[1]?.id]);
+    expect(first.partial).toBe(false);
+    const second = await t.store.listLeaks({
+      owner: "busy@acme.test",
+      status: "failed",
+      limit: 2,
+      cursor: first.nextCursor ?? "",
+    });
+    expect(second).toEqual({ items: [failed[0]], nextCursor: null, partial: false });
+  });
+
+  it("gives no cursor with the last page, even when it is full", async () => {
+    const revoked = await list({ status: "revoked", limit: 3 });
+    expect(revoked.names).toEqual(["e", "c", "b"]);
+    expect(revoked.page.nextCursor).toBeNull();
+    const all = await list({ limit: 5 });
+    expect(all.page.nextCursor).toBeNull();
+    const filtered = await list({ tokenType: "cloud_key", status: "revoked", limit: 1 });
+    expect(filtered.names).toEqual(["c"]);
+    expect(filtered.page.nextCursor).toBeNull();
+  });
+
+  it("says a page is partial when it stopped at its search budget, and its cursor goes on", async () => {
+    const noise = Array.from({ length: 9 }, (_, i) =>
+      makeLeak({ firstSeen: `2025-06-0${i + 1}T00:00:00.000Z`, status: "revoked", tokenType: "sandbox_key" }),
+    );
+    for (const leak of noise) await t.store.createLeak(leak);
+    const budgeted = new DynamoLeakStore(t.client, t.tableName, { maxExaminedPerPage: 4 });
+    const query: LeakQuery = { status: "revoked", tokenType: "cloud_key", limit: 2 };
+
+    const first = await budgeted.listLeaks(query);
+    expect(first).toEqual({ items: [], nextCursor: expect.any(String), partial: true });
+    const pages: LeakPage[] = [first];
+    for (let cursor = first.nextCursor; cursor !== null && pages.length < 20; ) {
+      const page = await budgeted.listLeaks({ ...query, cursor });
+      pages.push(page);
+      cursor = page.nextCursor;
+    }
+    expect(pages.at(-1)?.nextCursor).toBeNull();
+    expect(names(pages.flatMap((p) => p.items))).toEqual(["c"]);
+    // A page is short only when it says so.
+    for (const page of pages.slice(0, -1)) if (page.items.length < 2) expect(page.partial).toBe(true);
+  });
+
+  it("refuses a cursor from a listing with other filters", async () => {
+    const page = await list({ status: "revoked", limit: 1 });
+    await expect(
+      t.store.listLeaks({ status: "active", limit: 1, cursor: page.page.nextCursor ?? "" }),
+    ).rejects.toThrow(/cursor does not belong to this listing/);
+  });
+
   it("finds a leak by fingerprint", async () => {
     const { page } = await list({ fingerprint: leaks.c?.fingerprint });
-    expect(page).toEqual({ items: [leaks.c], nextCursor: null });
+    expect(page).toEqual({ items: [leaks.c], nextCursor: null, partial: false });
   });
 
   it("returns nothing for a fingerprint combined with filters it does not match", async () => {
@@ -117,21 +209,6 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     expect((await list({ status: "revoked", tokenType: "cloud_key" })).names).toEqual(["c"]);
     expect((await list({ status: "active", tokenType: "sandbox_key" })).names).toEqual([]);
   });
-
-  const collect = async (query: LeakQuery) => {
-    const seen: Leak[] = [];
-    const pageSizes: number[] = [];
-    let cursor: string | undefined;
-    for (let pages = 0; pages < 50; pages++) {
-      const page = await t.store.listLeaks({ ...query, cursor });
-      expect(page.items.length).toBeLessThanOrEqual(query.limit);
-      seen.push(...page.items);
-      pageSizes.push(page.items.length);
-      if (page.nextCursor === null) return { seen, pageSizes };
-      cursor = page.nextCursor;
-    }
-    throw new Error("pagination did not end");
-  };
 
   it("pages through all leaks with a limit, each exactly once, ending with a null cursor", async () => {
     const more = Array.from({ length: 6 }, (_, i) =>
