@@ -3,6 +3,7 @@ import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
 import { fetchFailure, isLoopbackHost, isTransientStatus, parseRetryAfter } from "../http/outbound.js";
 import { type Post, type PostAnswer, post } from "../http/post.js";
+import { echoesToken } from "./echoes-token.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -154,15 +155,15 @@ export class HttpIssuer implements Issuer {
         : undefined;
       throw fail(`HTTP ${status} from issuer${issuerErrorCode(raw)}`, { transient, retryAfterSeconds });
     }
-    // An answer that repeats the token would carry it into the store and logs; refuse it.
-    if (token && token.length >= 8 && raw.includes(token)) {
-      throw fail(`HTTP ${status} from issuer: response contains the token`, { transient: false });
-    }
     let json: unknown;
     try {
       json = JSON.parse(raw);
     } catch {
       throw fail(`HTTP ${status} from issuer: response is not JSON`, { transient: false });
+    }
+    // An answer that repeats the token, even JSON-escaped, would carry it into the store and logs.
+    if (token && echoesToken(raw, json, token)) {
+      throw fail(`HTTP ${status} from issuer: response contains the token`, { transient: false });
     }
     // A 2xx with the wrong shape is a protocol bug on the issuer's side; retrying will not fix it.
     const parsed = schema.safeParse(json);
