@@ -11,6 +11,7 @@ import {
   feedbackLabel,
   needsRemediation,
 } from "../remediation/verification.js";
+import { boundSighting } from "../store/field-limits.js";
 import { type Leak, leakIdFor, type TimelineEvent } from "../store/leak.js";
 import type { LeakStore, NewSighting } from "../store/leak-store.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
@@ -60,7 +61,7 @@ export interface RecordOptions {
   source: IntakeSource;
 }
 
-/** Groups reported tokens by fingerprint, keeping each distinct url+source once. */
+/** Groups reported tokens by fingerprint, keeping each distinct url+source (within size limits) once. */
 export function groupReportedTokens(
   reports: readonly { token: string; type: string; url: string; source: string }[],
 ): ReportedToken[] {
@@ -72,8 +73,9 @@ export function groupReportedTokens(
       group = { token: report.token, fingerprint, type: report.type, sightings: [] };
       groups.set(fingerprint, group);
     }
-    if (!group.sightings.some((s) => s.url === report.url && s.source === report.source)) {
-      group.sightings.push({ url: report.url, source: report.source });
+    const sighting = boundSighting(report);
+    if (!group.sightings.some((s) => s.url === sighting.url && s.source === sighting.source)) {
+      group.sightings.push(sighting);
     }
   }
   return [...groups.values()];

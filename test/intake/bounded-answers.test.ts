@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config.js";
+import { parsePartnerReport } from "../../lib/intake/partner-report.js";
 import {
   groupReportedTokens,
   type RecordDeps,
@@ -175,5 +176,46 @@ describe("recordReportedTokens with oversized answers and reports (embedded Dyna
     });
     const page = await t.store.listLeaks({ owner: "ada@example.test", limit: 5 });
     expect(page.items.map((l) => l.id)).toEqual([second?.leak.id]);
+  });
+
+  it("bounds sighting URLs and sources, in the leak's item and in sighting items, and records the batch", async () => {
+    const many = token();
+    const other = token();
+    const places = Array.from({ length: 12 }, (_, i) => ({
+      token: many,
+      url: `https://github.com/o/r/blob/${i}/${"€".repeat(50_000)}`,
+      source: `${i}${"s".repeat(100_000)}`,
+    }));
+
+    const recorded = await record([...places, { token: other }]);
+
+    expect(recorded).toHaveLength(2);
+    const details = await t.store.getLeakDetails(recorded[0]?.leak.id ?? "");
+    expect(details?.sightings).toHaveLength(12);
+    for (const s of details?.sightings ?? []) {
+      expect(s.url).toMatch(/^https:\/\/github\.com\/o\/r\/blob\/\d+\/€+…$/);
+      expect(Buffer.byteLength(s.url)).toBeLessThanOrEqual(2048);
+      expect(Buffer.byteLength(s.source)).toBeLessThanOrEqual(256);
+    }
+    const report = details?.leak.timeline.find((e) => e.step === "report");
+    expect(Buffer.byteLength(report?.detail ?? "")).toBeLessThan(4096);
+  });
+
+  it("records a partner report whose other match has a type too long for an index key", async () => {
+    const good = token();
+    const body = JSON.stringify([
+      { token: token(), type: "t".repeat(2_048), url: "https://x.test/1", source: "commit" },
+      { token: good, type: TYPE, url: "https://x.test/2", source: "commit" },
+    ]);
+    const report = parsePartnerReport(Buffer.from(body));
+    const receivedAt = Date.now();
+    const recorded = await recordReportedTokens(deps(), groupReportedTokens(report.matches), {
+      receivedAt,
+      verifyDeadline: receivedAt,
+      reporter: "test",
+      source: "partner_report",
+    });
+    for (const r of recorded) expect(oversizedIndexKeys(await rawLeakItem(r.leak.id))).toEqual([]);
+    expect(recorded.map((r) => r.type)).toEqual([TYPE]);
   });
 });
