@@ -3,6 +3,8 @@ import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
 import { fetchFailure, isLoopbackHost, isTransientStatus, parseRetryAfter } from "../http/outbound.js";
 import { type Post, type PostAnswer, post } from "../http/post.js";
+import { KEY_ID_MAX_BYTES } from "../store/field-limits.js";
+import { utf8Bytes } from "../util/utf8.js";
 import { echoesToken } from "./echoes-token.js";
 import {
   REQUEST_ID_HEADER,
@@ -32,24 +34,30 @@ export interface HttpIssuerOptions {
 type Operation = "verify" | "revoke" | "rotate";
 
 const text = z.string().min(1);
+/** Stored on the leak and named in its timeline several times: bounded (store/field-limits.ts). */
+const keyId = text.refine((value) => utf8Bytes(value) <= KEY_ID_MAX_BYTES, "too long");
 const owner = z.object({ id: z.string().nullish(), email: z.string().nullish(), name: z.string().nullish() });
 const verifyResponse = z.discriminatedUnion("status", [
   z.object({ status: z.literal("unknown") }),
   z.object({
     status: z.enum(["active", "inactive"]),
     // Without a key id there is nothing to revoke, so it is required whenever the token is known.
-    key_id: text,
+    key_id: keyId,
     owner: owner.nullish(),
     evidence: z.record(z.string(), z.unknown()).nullish(),
   }),
 ]);
 const revokeResponse = z.object({
-  key_id: text,
+  key_id: keyId,
   status: z.literal("revoked"),
   revoked_at: z.string().nullish(),
   already_revoked: z.boolean(),
 });
-const rotateResponse = z.object({ key_id: text, replacement_key_id: text, delivered_to_owner: z.boolean() });
+const rotateResponse = z.object({
+  key_id: keyId,
+  replacement_key_id: keyId,
+  delivered_to_owner: z.boolean(),
+});
 
 /** Statuses where the same request may succeed later. */
 

@@ -11,6 +11,8 @@ import type { NewSighting } from "./leak-store.js";
 export const OWNER_EMAIL_MAX_BYTES = 254;
 export const OWNER_ID_MAX_BYTES = 256;
 export const OWNER_NAME_MAX_BYTES = 256;
+/** An issuer's key id names the key to revoke, so one over the limit is refused, never cut. */
+export const KEY_ID_MAX_BYTES = 512;
 /** Token type names are short identifiers (`azure_openai_key`); the type is an index key (gsi2pk). */
 export const TOKEN_TYPE_MAX_BYTES = 256;
 export const SIGHTING_URL_MAX_BYTES = 2_048;

@@ -140,6 +140,18 @@ describe("recordReportedTokens with oversized answers and reports (embedded Dyna
     });
   });
 
+  it("leaves a token pending for the worker when its issuer answers with an over-long key id, recording the batch", async () => {
+    const odd = token();
+    const fine = token();
+    answers.set(odd, { status: "active", key_id: "k".repeat(300_000) });
+    answers.set(fine, { status: "active", key_id: "key_fine" });
+
+    const recorded = await record([{ token: odd }, { token: fine }]);
+
+    expect(recorded.map((r) => r.leak.status)).toEqual(["pending", "active"]);
+    expect((await t.store.getLeak(recorded[0]?.leak.id ?? ""))?.keyId).toBeUndefined();
+  });
+
   it("drops an over-long owner email and id rather than cutting them into wrong ones, and shortens the name", async () => {
     const longOwner = token();
     const longName = token();

@@ -292,6 +292,25 @@ describe("HttpIssuer against the sandbox issuer", () => {
     }
   });
 
+  it("refuses a key id over 512 bytes as an invalid answer: cut, it would name another key", async () => {
+    const answer = (keyId: string) =>
+      serve((_req, res) => res.writeHead(200).end(JSON.stringify({ status: "active", key_id: keyId })));
+    const long = await answer("é".repeat(257));
+    const fits = await answer("k".repeat(512));
+    try {
+      const error = await issuerError(issuer({ baseUrl: long.url }).verify({ token: "tqs_x", type: TYPE }));
+      expect(error).toMatchObject({
+        transient: false,
+        message: 'issuer "sandbox" verify: HTTP 200 from issuer: invalid response (key_id)',
+      });
+      const ok = await issuer({ baseUrl: fits.url }).verify({ token: "tqs_x", type: TYPE });
+      expect(ok.keyId).toBe("k".repeat(512));
+    } finally {
+      await long.close();
+      await fits.close();
+    }
+  });
+
   it("refuses plain HTTP to anything but loopback, and an empty secret", () => {
     expect(() => issuer({ baseUrl: "http://keys.example.com/tq" })).toThrow(ConfigError);
     expect(() => issuer({ baseUrl: "https://keys.example.com/tq" })).not.toThrow();
