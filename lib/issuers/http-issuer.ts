@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
 import { fetchFailure, isLoopbackHost, isTransientStatus, parseRetryAfter } from "../http/outbound.js";
-import { type Post, type PostAnswer, post } from "../http/post.js";
+import { MAX_RESPONSE_BYTES, type Post, type PostAnswer, post } from "../http/post.js";
 import { KEY_ID_MAX_BYTES } from "../store/field-limits.js";
 import { utf8Bytes } from "../util/utf8.js";
 import { echoesToken } from "./echoes-token.js";
@@ -162,6 +162,11 @@ export class HttpIssuer implements Issuer {
         ? parseRetryAfter(response.header("retry-after") ?? null, this.now())
         : undefined;
       throw fail(`HTTP ${status} from issuer${issuerErrorCode(raw)}`, { transient, retryAfterSeconds });
+    }
+    if (response.bodyTruncated) {
+      throw fail(`HTTP ${status} from issuer: response larger than ${MAX_RESPONSE_BYTES} bytes`, {
+        transient: false,
+      });
     }
     let json: unknown;
     try {

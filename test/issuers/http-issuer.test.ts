@@ -311,6 +311,22 @@ describe("HttpIssuer against the sandbox issuer", () => {
     }
   });
 
+  it("reads at most 1 MiB of an answer and refuses a longer one for good", async () => {
+    const padding = "x".repeat(2 * 1024 * 1024);
+    const huge = await serve((_req, res) =>
+      res.writeHead(200).end(JSON.stringify({ status: "active", key_id: "key_1", evidence: { padding } })),
+    );
+    try {
+      const error = await issuerError(issuer({ baseUrl: huge.url }).verify({ token: "tqs_x", type: TYPE }));
+      expect(error).toMatchObject({
+        transient: false,
+        message: 'issuer "sandbox" verify: HTTP 200 from issuer: response larger than 1048576 bytes',
+      });
+    } finally {
+      await huge.close();
+    }
+  });
+
   it("refuses plain HTTP to anything but loopback, and an empty secret", () => {
     expect(() => issuer({ baseUrl: "http://keys.example.com/tq" })).toThrow(ConfigError);
     expect(() => issuer({ baseUrl: "https://keys.example.com/tq" })).not.toThrow();
