@@ -323,6 +323,23 @@ describe("malformed key sets", () => {
   });
 });
 
+describe("oversized key sets", () => {
+  // Issue 9, point 13: the answer is read with a cap, whatever the (configurable) key URL serves.
+  it("an answer over 256 KB is a KeySetUnavailableError, not read to its end", async () => {
+    server.serveBody(
+      JSON.stringify({ public_keys: [current.published], padding: "x".repeat(2 * 1024 * 1024) }),
+    );
+    const error = await failure(cache().get(current.keyId));
+    expect(error).toBeInstanceOf(KeySetUnavailableError);
+    expect(error.message).toBe(`partner signing keys from ${server.url}: answer larger than 262144 bytes`);
+  });
+
+  it("an answer just under the cap is read", async () => {
+    server.serveBody(JSON.stringify({ public_keys: [current.published], padding: "x".repeat(200 * 1024) }));
+    await expect(cache().get(current.keyId)).resolves.toBeDefined();
+  });
+});
+
 describe("cold start with GitHub's key endpoint down, and a saved key set (coldFallback)", () => {
   const saved =
     (...signers: PartnerSigner[]) =>
