@@ -1,11 +1,14 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import * as z from "zod";
 import { KeySetUnavailableError } from "../errors.js";
+import { readCapped } from "../http/read-capped.js";
 
 // GitHub's partner signing keys: GET {url} → {public_keys:[{key_identifier, key (PEM), is_current}]}.
 // Keys with is_current:false still sign reports GitHub retries, so every listed key is accepted.
 
 export const DEFAULT_GITHUB_PUBLIC_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning";
+/** GitHub's set is about 1 KB; a few hundred keys would still fit. */
+const MAX_KEY_SET_BYTES = 256 * 1024;
 
 const keySetSchema = z.object({
   public_keys: z.array(
@@ -65,8 +68,16 @@ export function partnerKeySetFetcher(options: KeySetFetchOptions): () => Promise
     if (!response.ok) {
       throw new KeySetUnavailableError(`partner signing keys: HTTP ${response.status} from ${options.url}`);
     }
+    const answer = await readCapped(response, MAX_KEY_SET_BYTES).catch((cause: unknown) => {
+      throw new KeySetUnavailableError(`cannot read partner signing keys from ${options.url}`, { cause });
+    });
+    if (answer.truncated) {
+      throw new KeySetUnavailableError(
+        `partner signing keys from ${options.url}: answer larger than ${MAX_KEY_SET_BYTES} bytes`,
+      );
+    }
     try {
-      const document = keySetSchema.parse(await response.json());
+      const document = keySetSchema.parse(JSON.parse(answer.text));
       keysOf(document);
       return document;
     } catch (cause) {

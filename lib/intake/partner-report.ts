@@ -1,4 +1,6 @@
 import { BadRequestError, PayloadTooLargeError } from "../errors.js";
+import { TOKEN_TYPE_MAX_BYTES } from "../store/field-limits.js";
+import { utf8Bytes } from "../util/utf8.js";
 
 // Parses GitHub's partner report body: a JSON array of {token, type, url, source}. `url` may be empty,
 // `source` missing or in any case. One bad match is skipped, not fatal; a body of the wrong shape is.
@@ -23,7 +25,6 @@ export interface PartnerReport {
 
 /** Longer strings are not credentials anyone issues; they are skipped rather than hashed and stored. */
 const MAX_TOKEN_LENGTH = 4_096;
-const MAX_FIELD_LENGTH = 2_048;
 
 export function parsePartnerReport(body: Buffer, limits: { maxMatches: number }): PartnerReport {
   let json: unknown;
@@ -58,10 +59,13 @@ function toMatch({ token, type, url, source }: Record<string, unknown>): Partner
   if (typeof token !== "string" || token.length === 0) return "no token";
   if (token.length > MAX_TOKEN_LENGTH) return "token too long";
   if (typeof type !== "string" || type.trim().length === 0) return "no type";
+  // Cut, a type would route nowhere; and it is an index key, so it is not stored at any length.
+  if (utf8Bytes(type.trim()) > TOKEN_TYPE_MAX_BYTES) return "type too long";
   return {
     token,
-    type: type.trim().slice(0, MAX_FIELD_LENGTH),
-    url: typeof url === "string" ? url.slice(0, MAX_FIELD_LENGTH) : "",
+    type: type.trim(),
+    // Bounded in bytes with the other sightings' fields where every intake path records them.
+    url: typeof url === "string" ? url : "",
     source:
       typeof source === "string" && source.trim() ? source.trim().toLowerCase().slice(0, 64) : "unknown",
   };

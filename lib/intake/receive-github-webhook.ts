@@ -9,6 +9,8 @@ import type { SignedDelivery } from "../http/signed-delivery-route.js";
 import { describeError } from "../log.js";
 import { retryTransient } from "../remediation/retry.js";
 import type { FeedbackLabel } from "../remediation/verification.js";
+import { TOKEN_TYPE_MAX_BYTES } from "../store/field-limits.js";
+import { utf8Bytes } from "../util/utf8.js";
 import { groupReportedTokens, type RecordDeps, recordReportedTokens } from "./record-reported-tokens.js";
 
 // POST /v1/github/webhooks: a GitHub App's webhook deliveries. A secret_scanning_alert names an alert,
@@ -113,10 +115,16 @@ export async function receiveGithubWebhook(
       { transient: false },
     );
 
+  const type = found.secretType || alert.secretType;
+  if (utf8Bytes(type) > TOKEN_TYPE_MAX_BYTES)
+    throw new GithubApiError(
+      `GitHub API alert ${describeAlert(ref)}: the secret type is longer than ${TOKEN_TYPE_MAX_BYTES} bytes; not recorded`,
+      { transient: false },
+    );
+
   const alertPage =
     found.htmlUrl ?? alert.htmlUrl ?? `${alert.repoHtmlUrl}/security/secret-scanning/${alert.number}`;
   const sightings = sightingsOf(alert, found.locations, alertPage);
-  const type = found.secretType || alert.secretType;
   const tokens = groupReportedTokens(sightings.map((s) => ({ token: found.secret, type, ...s })));
   const recorded = await recordReportedTokens(deps, tokens, {
     receivedAt,

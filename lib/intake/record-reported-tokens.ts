@@ -7,6 +7,7 @@ import { batchingSender } from "../queue/batching-sender.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
 import type { TokenSealer } from "../queue/token-sealer.js";
 import { applyVerification, type FeedbackLabel, feedbackLabel } from "../remediation/verification.js";
+import { boundSighting } from "../store/field-limits.js";
 import { type Leak, leakIdFor, type TimelineEvent } from "../store/leak.js";
 import { owedStep } from "../store/leak-lifecycle.js";
 import type { LeakChanges, LeakStore, NewSighting } from "../store/leak-store.js";
@@ -57,7 +58,7 @@ export interface RecordOptions {
   source: IntakeSource;
 }
 
-/** Groups reported tokens by fingerprint, keeping each distinct url+source once. */
+/** Groups reported tokens by fingerprint, keeping each distinct url+source (within size limits) once. */
 export function groupReportedTokens(
   reports: readonly { token: string; type: string; url: string; source: string }[],
 ): ReportedToken[] {
@@ -69,8 +70,9 @@ export function groupReportedTokens(
       group = { token: report.token, fingerprint, type: report.type, sightings: [] };
       groups.set(fingerprint, group);
     }
-    if (!group.sightings.some((s) => s.url === report.url && s.source === report.source)) {
-      group.sightings.push({ url: report.url, source: report.source });
+    const sighting = boundSighting(report);
+    if (!group.sightings.some((s) => s.url === sighting.url && s.source === sighting.source)) {
+      group.sightings.push(sighting);
     }
   }
   return [...groups.values()];

@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { ConfigError, IssuerError } from "../errors.js";
 import { fetchFailure, isTransientStatus, outboundUrl, parseRetryAfter } from "../http/outbound.js";
-import { type Post, type PostAnswer, post } from "../http/post.js";
+import { MAX_RESPONSE_BYTES, type Post, type PostAnswer, post } from "../http/post.js";
+import { KEY_ID_MAX_BYTES } from "../store/field-limits.js";
+import { utf8Bytes } from "../util/utf8.js";
+import { echoesToken } from "./echoes-token.js";
 import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
@@ -31,24 +34,30 @@ export interface HttpIssuerOptions {
 type Operation = "verify" | "revoke" | "rotate";
 
 const text = z.string().min(1);
+/** Stored on the leak and named in its timeline several times: bounded (store/field-limits.ts). */
+const keyId = text.refine((value) => utf8Bytes(value) <= KEY_ID_MAX_BYTES, "too long");
 const owner = z.object({ id: z.string().nullish(), email: z.string().nullish(), name: z.string().nullish() });
 const verifyResponse = z.discriminatedUnion("status", [
   z.object({ status: z.literal("unknown") }),
   z.object({
     status: z.enum(["active", "inactive"]),
     // Without a key id there is nothing to revoke, so it is required whenever the token is known.
-    key_id: text,
+    key_id: keyId,
     owner: owner.nullish(),
     evidence: z.record(z.string(), z.unknown()).nullish(),
   }),
 ]);
 const revokeResponse = z.object({
-  key_id: text,
+  key_id: keyId,
   status: z.literal("revoked"),
   revoked_at: z.string().nullish(),
   already_revoked: z.boolean(),
 });
-const rotateResponse = z.object({ key_id: text, replacement_key_id: text, delivered_to_owner: z.boolean() });
+const rotateResponse = z.object({
+  key_id: keyId,
+  replacement_key_id: keyId,
+  delivered_to_owner: z.boolean(),
+});
 
 /** Statuses where the same request may succeed later. */
 
@@ -154,15 +163,20 @@ export class HttpIssuer implements Issuer {
         : undefined;
       throw fail(`HTTP ${status} from issuer${issuerErrorCode(raw)}`, { transient, retryAfterSeconds });
     }
-    // An answer that repeats the token would carry it into the store and logs; refuse it.
-    if (token && token.length >= 8 && raw.includes(token)) {
-      throw fail(`HTTP ${status} from issuer: response contains the token`, { transient: false });
+    if (response.bodyTruncated) {
+      throw fail(`HTTP ${status} from issuer: response larger than ${MAX_RESPONSE_BYTES} bytes`, {
+        transient: false,
+      });
     }
     let json: unknown;
     try {
       json = JSON.parse(raw);
     } catch {
       throw fail(`HTTP ${status} from issuer: response is not JSON`, { transient: false });
+    }
+    // An answer that repeats the token, even JSON-escaped, would carry it into the store and logs.
+    if (token && echoesToken(raw, json, token)) {
+      throw fail(`HTTP ${status} from issuer: response contains the token`, { transient: false });
     }
     // A 2xx with the wrong shape is a protocol bug on the issuer's side; retrying will not fix it.
     const parsed = schema.safeParse(json);

@@ -1,4 +1,6 @@
 import type { Verification } from "../issuers/issuer.js";
+import { boundEvidence } from "../store/bound-evidence.js";
+import { boundOwner } from "../store/field-limits.js";
 import type { Leak, LeakStatus, TimelineEvent } from "../store/leak.js";
 import type { LeakChanges } from "../store/leak-store.js";
 
@@ -22,17 +24,21 @@ export function applyVerification(
   actor: string,
   mode: string,
 ): { changes: LeakChanges; event: TimelineEvent } {
+  // Whatever size the issuer's answer, the leak's item must still fit: see store/field-limits.ts.
+  const owner = boundOwner(verification.owner);
+  const evidence = boundEvidence(verification.evidence);
   const changes: LeakChanges = {
     mode,
     status: STATUS_BY_VALIDITY[verification.status],
     verifiedAt: at,
     keyId: verification.keyId,
-    owner: verification.owner,
-    evidence: verification.evidence,
+    owner: owner.owner,
+    evidence,
   };
   const data: Record<string, unknown> = { validity: verification.status, mode };
   if (verification.keyId) data.key_id = verification.keyId;
-  if (verification.evidence) data.evidence = verification.evidence;
+  if (evidence) data.evidence = evidence;
+  if (owner.dropped.length > 0) data.dropped_owner_fields = owner.dropped;
   return {
     changes,
     event: {

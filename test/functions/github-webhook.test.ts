@@ -112,4 +112,18 @@ describe("github-webhook handler", () => {
     expect(down.statusCode).toBe(503);
     expect(down.headers?.["retry-after"]).toBeDefined();
   });
+
+  // Issue 9, point 13: the type becomes an index key (TYPE#<type>); GitHub's names are short.
+  it("refuses an alert whose secret type is longer than 256 bytes with a 502, recording nothing", async () => {
+    const secret = `ghp_${randomBytes(18).toString("hex")}`;
+    const alert = gh.api.createAlert({ repository: "octo-org/long", secret, secret_type: "é".repeat(129) });
+    const body = JSON.stringify(gh.api.webhookPayload(alert));
+
+    const result = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
+
+    expect(result.statusCode).toBe(502);
+    expect(JSON.parse(result.body ?? "").message).toMatch(/secret type is longer than 256 bytes/);
+    const page = await store.store.listLeaks({ fingerprint: fingerprintToken(secret), limit: 5 });
+    expect(page.items).toEqual([]);
+  });
 });

@@ -14,7 +14,7 @@ import { createTestStore, type TestStore } from "../helpers/dynamo.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
 import { apiEvent } from "../helpers/lambda-events.js";
 import { type LoopbackServer, serve } from "../helpers/loopback-server.js";
-import { readDocsSample, readPublishedKeySet } from "../helpers/partner-keys.js";
+import { createPartnerSigner, readDocsSample, readPublishedKeySet } from "../helpers/partner-keys.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
 // The partner-report Lambda handler, invoked with API Gateway v2 events carrying GitHub's documented
@@ -126,5 +126,45 @@ describe("partner-report handler", () => {
     expect([ok.statusCode, tampered.statusCode]).toEqual([200, 401]);
     expect(reported).toEqual([[expect.objectContaining({ label: "false_positive" })]]);
     expect(flushes).toBe(2);
+  });
+
+  // Issue 9, point 3: during GitHub's key rotation, one request with a random key id must not get the
+  // reports signed with the just-published key refused (GitHub drops a 401); it gets a retryable 503.
+  it("answers a report signed with a just-published key with 503 and Retry-After after a random key id", async () => {
+    let clock = 1_000_000;
+    const rotationKeys = await FakeGitHubKeysServer.start(readPublishedKeySet().public_keys);
+    try {
+      const base = await handlerDeps();
+      const deps: IntakeDeps = {
+        ...base,
+        keys: new PartnerKeyCache({ load: partnerKeySetLoader({ url: rotationKeys.url }), now: () => clock }),
+      };
+      const rotating = createPartnerReportHandler(async () => deps, deps.log);
+      const sample = readDocsSample();
+      await rotating(event(sample.body, sample.headers), {} as never);
+
+      const random = { ...sample.headers, "Github-Public-Key-Identifier": randomBytes(32).toString("hex") };
+      expect((await rotating(event(sample.body, random), {} as never)).statusCode).toBe(401);
+
+      const rotated = createPartnerSigner();
+      rotationKeys.publish(rotated.published);
+      clock += 1_000;
+      const signed = {
+        "Github-Public-Key-Identifier": rotated.keyId,
+        "Github-Public-Key-Signature": rotated.sign(sample.body),
+      };
+      const retry = await rotating(event(sample.body, signed), {} as never);
+      expect(retry.statusCode).toBe(503);
+      expect(retry.headers?.["retry-after"]).toBe("5");
+      expect(JSON.parse(retry.body ?? "")).toEqual({
+        error: "key_set_unavailable",
+        message: expect.stringContaining(rotated.keyId),
+      });
+
+      clock += 4_000;
+      expect((await rotating(event(sample.body, signed), {} as never)).statusCode).toBe(200);
+    } finally {
+      await rotationKeys.close();
+    }
   });
 });

@@ -90,3 +90,20 @@ export function sharedEngine(): () => EmbeddedDynamo {
     return engine;
   };
 }
+
+/** DynamoDB's size limits on index key attributes (the embedded engine does not enforce them). */
+const INDEX_KEY_LIMITS: Record<string, number> = { pk: 2048, sk: 1024 };
+
+/**
+ * The index key attributes (`gsi1pk` … `gsi4sk`) of a raw item that real DynamoDB would refuse for
+ * their size (partition key ≤ 2048 bytes, sort key ≤ 1024), so a test on the embedded engine can tell.
+ */
+export function oversizedIndexKeys(item: Record<string, unknown>): string[] {
+  return Object.entries(item)
+    .filter(([name]) => /^gsi\d+(pk|sk)$/.test(name))
+    .filter(([name, value]) => {
+      const limit = INDEX_KEY_LIMITS[name.endsWith("pk") ? "pk" : "sk"] ?? 0;
+      return Buffer.byteLength(String(value)) > limit;
+    })
+    .map(([name]) => name);
+}

@@ -101,6 +101,21 @@ describe("bad matches are skipped, the rest kept", () => {
     expect(report.matches).toEqual([]);
     expect(report.skipped).toEqual([{ index: 0, reason: "token too long" }]);
   });
+
+  // Issue 9, point 13: the type is an index key (TYPE#<type>, at most 2048 bytes in DynamoDB); a type
+  // cut at 2048 characters overflowed it and failed the whole report.
+  it("skips a type longer than 256 bytes, counted in UTF-8, and keeps one of exactly 256", () => {
+    const report = parse([
+      { token: "a", type: "x".repeat(2_048) },
+      { token: "b", type: "é".repeat(129) },
+      { token: "c", type: "y".repeat(256) },
+    ]);
+    expect(report.matches.map((m) => m.token)).toEqual(["c"]);
+    expect(report.skipped).toEqual([
+      { index: 0, reason: "type too long" },
+      { index: 1, reason: "type too long" },
+    ]);
+  });
 });
 
 describe("bodies of the wrong shape are a 400", () => {

@@ -247,6 +247,86 @@ describe("HttpIssuer against the sandbox issuer", () => {
     }
   });
 
+  // Issue 9, point 11: the guard read the raw text only, so a JSON-escaped echo (`\/`, `\u0061`) of
+  // the token got through into evidence, the owner's name and email, and from there the admin API.
+  describe("refuses an answer that echoes the token JSON-escaped", () => {
+    const token = "tqs_Ab/cd+ef9a8b7c6d5e4f3a2b1c0";
+    const escapes: [string, (json: string) => string][] = [
+      ["as \\/", (json) => json.replaceAll("tqs_Ab/cd", "tqs_Ab\\/cd")],
+      ["as \\u0061", (json) => json.replaceAll("f9a8b", "f9\\u00618b")],
+      ["wholly as \\uXXXX", (json) => json.replaceAll(token, [...token].map(unicodeEscape).join(""))],
+    ];
+    const places: [string, (echo: string) => object][] = [
+      ["evidence", (echo) => ({ evidence: { note: `seen ${echo} in use` } })],
+      [
+        "nested evidence",
+        (echo) => ({ evidence: { calls: [{ headers: { authorization: `Bearer ${echo}` } }] } }),
+      ],
+      ["an evidence field name", (echo) => ({ evidence: { [echo]: true } })],
+      ["the owner's name", (echo) => ({ owner: { name: echo } })],
+      ["the owner's email", (echo) => ({ owner: { email: `${echo}@example.test` } })],
+      ["the owner's id", (echo) => ({ owner: { id: echo } })],
+      ["the key id", (echo) => ({ key_id: echo })],
+    ];
+    let answer = "";
+    let echoing: LoopbackServer;
+    beforeAll(async () => {
+      echoing = await serve((_req, res) =>
+        res.writeHead(200, { "content-type": "application/json" }).end(answer),
+      );
+    });
+    afterAll(() => echoing.close());
+
+    for (const [place, shape] of places) {
+      it.each(escapes)(`in ${place}, %s`, async (_name, encode) => {
+        answer = encode(JSON.stringify({ status: "active", key_id: "key_1", ...shape(token) }));
+        expect(answer).not.toContain(token);
+        expect(JSON.stringify(JSON.parse(answer))).toContain(token);
+
+        const error = await issuerError(issuer({ baseUrl: echoing.url }).verify({ token, type: TYPE }));
+        expect(error).toMatchObject({
+          transient: false,
+          message: 'issuer "sandbox" verify: HTTP 200 from issuer: response contains the token',
+        });
+      });
+    }
+  });
+
+  it("refuses a key id over 512 bytes as an invalid answer: cut, it would name another key", async () => {
+    const answer = (keyId: string) =>
+      serve((_req, res) => res.writeHead(200).end(JSON.stringify({ status: "active", key_id: keyId })));
+    const long = await answer("é".repeat(257));
+    const fits = await answer("k".repeat(512));
+    try {
+      const error = await issuerError(issuer({ baseUrl: long.url }).verify({ token: "tqs_x", type: TYPE }));
+      expect(error).toMatchObject({
+        transient: false,
+        message: 'issuer "sandbox" verify: HTTP 200 from issuer: invalid response (key_id)',
+      });
+      const ok = await issuer({ baseUrl: fits.url }).verify({ token: "tqs_x", type: TYPE });
+      expect(ok.keyId).toBe("k".repeat(512));
+    } finally {
+      await long.close();
+      await fits.close();
+    }
+  });
+
+  it("reads at most 1 MiB of an answer and refuses a longer one for good", async () => {
+    const padding = "x".repeat(2 * 1024 * 1024);
+    const huge = await serve((_req, res) =>
+      res.writeHead(200).end(JSON.stringify({ status: "active", key_id: "key_1", evidence: { padding } })),
+    );
+    try {
+      const error = await issuerError(issuer({ baseUrl: huge.url }).verify({ token: "tqs_x", type: TYPE }));
+      expect(error).toMatchObject({
+        transient: false,
+        message: 'issuer "sandbox" verify: HTTP 200 from issuer: response larger than 1048576 bytes',
+      });
+    } finally {
+      await huge.close();
+    }
+  });
+
   it("refuses plain HTTP to anything but loopback, and an empty secret", () => {
     expect(() => issuer({ baseUrl: "http://keys.example.com/tq" })).toThrow(ConfigError);
     expect(() => issuer({ baseUrl: "https://keys.example.com/tq" })).not.toThrow();
@@ -264,3 +344,7 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 });
+
+function unicodeEscape(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}

@@ -4,7 +4,7 @@ import { type Post, post } from "../../http/post.js";
 
 // What the Slack and webhook channels share: one POST over the shared transport (lib/http/post.ts), which
 // never follows redirects (a redirect would resend the message wherever Location points), bounded by a
-// timeout that includes reading the answer.
+// timeout that includes reading the answer, and by the transport's cap on the answer's size.
 // Errors carry the channel's label and never the URL: a Slack webhook URL is itself a secret.
 
 export interface HttpAnswer {

@@ -4,6 +4,7 @@ import { ConfigError, NotificationError } from "../../../lib/errors.js";
 import { signIssuerRequest } from "../../../lib/issuers/http-issuer-signature.js";
 import { WebhookChannel, webhookPayload } from "../../../lib/notify/channels/webhook-channel.js";
 import { makeLeakMessage } from "../../helpers/leak-message.js";
+import { serve } from "../../helpers/loopback-server.js";
 import { rejection } from "../../helpers/rejection.js";
 import { WebhookReceiver } from "../../helpers/webhook-receiver.js";
 
@@ -225,6 +226,28 @@ describe("WebhookChannel", () => {
     const error = await failure(channel().deliver(makeLeakMessage(), { signal: AbortSignal.timeout(100) }));
     expect(error.message).toBe('webhook channel "ops-webhook": aborted by caller');
     expect(error.transient).toBe(true);
+  });
+
+  // Issue 9, point 13: the receiver's answer is read with a cap; an endless 200 is still a delivery,
+  // not a timeout that would send the message again.
+  it("counts a 200 with an endless body as delivered, reading no more than the cap", async () => {
+    const endless = await serve((_req, res) => {
+      res.writeHead(200);
+      const pump = () => {
+        while (!res.destroyed && res.write(Buffer.alloc(64 * 1024, "x"))) {}
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+    });
+    try {
+      await expect(
+        channel({ url: endless.url, timeoutMs: 3_000 }).deliver(makeLeakMessage()),
+      ).resolves.toEqual({
+        duplicate: false,
+      });
+    } finally {
+      await endless.close();
+    }
   });
 
   it("treats a network failure as transient", async () => {
