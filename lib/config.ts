@@ -1,14 +1,12 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 import { ConfigError } from "./errors.js";
+import { DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES } from "./http/body-limit.js";
 import { isLoopbackHost } from "./http/outbound.js";
 
 // The Tourniquet config file (TOURNIQUET_CONFIG): token types → issuers, intake limits, remediation and
 // notification settings. Validated once at start; a bad file stops the service with a message naming
 // the field. Strings may use ${VAR} or ${VAR:-default} to take values from the environment.
-
-/** API Gateway's own payload limit; a configured body limit may not exceed it. */
-export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 const secretRef = z
   .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name") })
@@ -127,11 +125,18 @@ export const configSchema = z
       .object({
         /** How long a partner report may spend verifying tokens before it answers; GitHub waits ≤ 30 s. */
         inline_verify_budget_ms: z.int().min(0).max(20_000).default(3_000),
+        // The maximum is what fits Lambda's event once base64-encoded: see lib/http/body-limit.ts.
         max_body_bytes: z
           .int()
           .min(1_024)
-          .max(API_GATEWAY_MAX_BODY_BYTES)
-          .default(5 * 1024 * 1024),
+          .max(
+            MAX_BODY_BYTES,
+            `must be at most ${MAX_BODY_BYTES}: a larger body, base64-encoded by API Gateway, would not fit Lambda's 6 MB event`,
+          )
+          .default(DEFAULT_MAX_BODY_BYTES)
+          .describe(
+            `Larger request bodies get 413. At most ${MAX_BODY_BYTES} bytes, the largest body whose base64 form fits Lambda's 6 MB synchronous payload with its event`,
+          ),
         concurrency: z.int().min(1).max(256).default(16),
       })
       .strict()

@@ -89,7 +89,7 @@ describe("defaults", () => {
     expect(config.issuers.sandbox?.timeout_ms).toBe(5_000);
     expect(config.intake).toEqual({
       inline_verify_budget_ms: 3_000,
-      max_body_bytes: 5 * 1024 * 1024,
+      max_body_bytes: 4 * 1024 * 1024,
       concurrency: 16,
     });
     expect(config.remediation).toEqual({ max_receives: 5, step_attempts: 3, step_backoff_ms: 200 });
@@ -209,12 +209,19 @@ describe("invalid configs name the field", () => {
     expect(configError(() => parseConfig(raw, ENV)).message).toContain("issuers.sandbox.secret");
   });
 
-  it("rejects max_body_bytes above API Gateway's 10 MB", () => {
-    const ok = parseConfig({ ...minimal(), intake: { max_body_bytes: 10 * 1024 * 1024 } }, ENV);
-    expect(ok.intake.max_body_bytes).toBe(10 * 1024 * 1024);
+  it("defaults max_body_bytes to 4 MiB and refuses a maximum Lambda cannot take base64-encoded", () => {
+    expect(parseConfig(minimal(), ENV).intake.max_body_bytes).toBe(4 * 1024 * 1024);
+    // (6 MiB event - 64 KiB envelope) / 4 * 3: the largest body whose base64 still fits the event.
+    const ok = parseConfig({ ...minimal(), intake: { max_body_bytes: 4_669_440 } }, ENV);
+    expect(ok.intake.max_body_bytes).toBe(4_669_440);
 
-    const raw = { ...minimal(), intake: { max_body_bytes: 10 * 1024 * 1024 + 1 } };
-    expect(configError(() => parseConfig(raw, ENV)).message).toContain("intake.max_body_bytes");
+    for (const tooBig of [4_669_441, 5 * 1024 * 1024, 10 * 1024 * 1024]) {
+      const raw = { ...minimal(), intake: { max_body_bytes: tooBig } };
+      const message = configError(() => parseConfig(raw, ENV)).message;
+      expect(message).toContain("intake.max_body_bytes");
+      expect(message).toContain("at most 4669440");
+      expect(message).toMatch(/Lambda's 6 MB/);
+    }
   });
 
   it("rejects an issuer url that is not http(s)", () => {
