@@ -87,12 +87,32 @@ const channelConfig = z.discriminatedUnion("kind", [
       kind: z.literal("smtp"),
       host: z.string().min(1),
       port: z.int().min(1).max(65_535).default(587),
-      secure: z.boolean().default(false),
+      secure: z
+        .boolean()
+        .default(false)
+        .describe("TLS from the start (port 465); otherwise STARTTLS, which is then required"),
+      insecure: z
+        .boolean()
+        .default(false)
+        .describe("Send without TLS: only for a relay on this host (127.0.0.1, ::1, localhost)"),
       from: z.email(),
       user: z.string().optional(),
       password: secretRef.optional(),
     })
-    .strict(),
+    .strict()
+    .superRefine((smtp, ctx) => {
+      // Mail about a leaked key, and the relay password, cross the network only encrypted.
+      if (smtp.insecure && !isLoopbackHost(smtp.host)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["insecure"],
+          message: `is allowed for a loopback relay only (127.0.0.1, ::1, localhost), not ${smtp.host}: TLS is required`,
+        });
+      }
+      if (smtp.insecure && smtp.secure) {
+        ctx.addIssue({ code: "custom", path: ["insecure"], message: "contradicts secure: true" });
+      }
+    }),
   z.object({ kind: z.literal("slack"), webhook_url: secretRef }).strict(),
   z.object({ kind: z.literal("webhook"), url: z.url({ protocol: /^https?$/ }), secret: secretRef }).strict(),
 ]);

@@ -314,3 +314,41 @@ describe("github_app", () => {
     expect(error.message).toMatch(/github_app.*extra/);
   });
 });
+
+describe("smtp channel TLS", () => {
+  const withSmtp = (smtp: Record<string, unknown>) => ({
+    ...minimal(),
+    notifications: {
+      channels: {
+        email: { kind: "outbox" },
+        relay: { kind: "smtp", host: "smtp.example.com", from: "security@example.com", ...smtp },
+      },
+    },
+  });
+  const relay = (smtp: Record<string, unknown>) =>
+    parseConfig(withSmtp(smtp), ENV).notifications.channels.relay;
+
+  it("requires TLS unless told otherwise: insecure defaults to false", () => {
+    expect(relay({})).toMatchObject({ secure: false, insecure: false });
+  });
+
+  it.each(["127.0.0.1", "localhost", "::1"])("accepts insecure: true for the loopback relay %s", (host) => {
+    expect(relay({ host, insecure: true })).toMatchObject({ host, insecure: true });
+  });
+
+  it.each(["smtp.example.com", "10.0.0.25", "127.example.com"])(
+    "refuses insecure: true for %s, which is not loopback",
+    (host) => {
+      const { message } = configError(() => parseConfig(withSmtp({ host, insecure: true }), ENV));
+      expect(message).toContain("notifications.channels.relay.insecure");
+      expect(message).toContain(`loopback relay only (127.0.0.1, ::1, localhost), not ${host}`);
+    },
+  );
+
+  it("refuses insecure together with secure", () => {
+    const raw = withSmtp({ host: "127.0.0.1", insecure: true, secure: true });
+    expect(configError(() => parseConfig(raw, ENV)).message).toContain(
+      "notifications.channels.relay.insecure: contradicts secure: true",
+    );
+  });
+});

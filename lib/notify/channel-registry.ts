@@ -51,6 +51,7 @@ export function createChannels(
               secure: settings.secure,
               ...(settings.user ? { auth: { user: settings.user, pass: secret ?? "" } } : {}),
             },
+            insecure: settings.insecure,
           }),
         );
         break;
