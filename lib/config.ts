@@ -34,6 +34,11 @@ const githubApp = z
       .describe("The App's id (or client id): the `iss` of the JWT the App signs"),
     private_key: secretRef.describe("The App's private key (PEM), to sign the App's JWT"),
     webhook_secret: secretRef.describe("The App's webhook secret: X-Hub-Signature-256 is checked with it"),
+    previous_webhook_secret: secretRef
+      .optional()
+      .describe(
+        "While the webhook secret is rotated: the secret being replaced, still accepted beside webhook_secret; remove it once GitHub signs with the new one",
+      ),
     api_url: z
       .url({ protocol: /^https?$/ })
       .refine((url) => url.startsWith("https:") || isLoopbackHost(new URL(url).hostname), {
@@ -236,7 +241,14 @@ export interface TourniquetConfig extends TourniquetConfigFile {
   /** Channel secrets by channel name (Slack webhook URL, webhook HMAC secret, SMTP password). */
   channelSecrets: Record<string, string>;
   /** The GitHub App's secrets, when `github_app` is configured. */
-  githubAppSecrets?: { privateKey: string; webhookSecret: string } | undefined;
+  githubAppSecrets?: GithubAppSecrets | undefined;
+}
+
+export interface GithubAppSecrets {
+  privateKey: string;
+  webhookSecret: string;
+  /** During a rotation of the webhook secret: the one being replaced. */
+  previousWebhookSecret?: string | undefined;
 }
 
 export interface Policy {
@@ -309,9 +321,15 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = "conf
     if (channel.kind === "smtp" && channel.password)
       channelSecrets[name] = resolve(channel.password, `${path}.password`);
   }
-  const githubAppSecrets = config.github_app && {
-    privateKey: resolve(config.github_app.private_key, "github_app.private_key"),
-    webhookSecret: resolve(config.github_app.webhook_secret, "github_app.webhook_secret"),
+  const app = config.github_app;
+  const githubAppSecrets = app && {
+    privateKey: resolve(app.private_key, "github_app.private_key"),
+    webhookSecret: resolve(app.webhook_secret, "github_app.webhook_secret"),
+    ...(app.previous_webhook_secret
+      ? {
+          previousWebhookSecret: resolve(app.previous_webhook_secret, "github_app.previous_webhook_secret"),
+        }
+      : {}),
   };
   return { ...config, secrets, channelSecrets, githubAppSecrets };
 }

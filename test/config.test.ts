@@ -285,6 +285,19 @@ describe("github_app", () => {
     expect(parseConfig(withApp({ app_id: "Iv23liABC" }), APP_ENV).github_app?.app_id).toBe("Iv23liABC");
   });
 
+  it("resolves previous_webhook_secret, the secret being rotated out, when it is given", () => {
+    const raw = withApp({ app_id: 42, previous_webhook_secret: { env: "OLD_HOOK_SECRET" } });
+    expect(parseConfig(raw, { ...APP_ENV, OLD_HOOK_SECRET: "old" }).githubAppSecrets).toEqual({
+      privateKey: "pem",
+      webhookSecret: "hook",
+      previousWebhookSecret: "old",
+    });
+    const error = configError(() => parseConfig(raw, APP_ENV));
+    expect(error.message).toContain(
+      "github_app.previous_webhook_secret: environment variable OLD_HOOK_SECRET is not set",
+    );
+  });
+
   it("names a missing secret variable", () => {
     const error = configError(() => parseConfig(withApp({ app_id: 42 }), ENV));
     expect(error.message).toContain("github_app.private_key: environment variable APP_KEY is not set");
