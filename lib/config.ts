@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
+import { SECRET_GROUPS, type SecretGroup, secretRefs } from "./config-secrets.js";
 import { ConfigError } from "./errors.js";
 import { DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES } from "./http/body-limit.js";
 import { isLoopbackHost } from "./http/outbound.js";
@@ -235,12 +236,13 @@ export const configSchema = z
 export type TourniquetConfigFile = z.infer<typeof configSchema>;
 export type HttpIssuerConfig = z.infer<typeof httpIssuer>;
 
+/** The config with its secrets resolved: those of the groups asked for (config-secrets.ts); others empty. */
 export interface TourniquetConfig extends TourniquetConfigFile {
   /** Issuer secrets by issuer name, resolved from the environment at load. */
   secrets: Record<string, string>;
   /** Channel secrets by channel name (Slack webhook URL, webhook HMAC secret, SMTP password). */
   channelSecrets: Record<string, string>;
-  /** The GitHub App's secrets, when `github_app` is configured. */
+  /** The GitHub App's secrets, when `github_app` is configured and its group was resolved. */
   githubAppSecrets?: GithubAppSecrets | undefined;
 }
 
@@ -288,7 +290,16 @@ export function interpolateEnv(value: unknown, env: Env, path = "$"): unknown {
   return value;
 }
 
-export function parseConfig(raw: unknown, env: Env = process.env, source = "config"): TourniquetConfig {
+/**
+ * Validates the config and resolves the secret references of `groups` (default: all) from `env`; the
+ * other groups' references are not looked up, so a function need not, and cannot, hold their values.
+ */
+export function parseConfig(
+  raw: unknown,
+  env: Env = process.env,
+  source = "config",
+  groups: readonly SecretGroup[] = SECRET_GROUPS,
+): TourniquetConfig {
   let interpolated: unknown;
   try {
     interpolated = interpolateEnv(raw, env);
@@ -303,38 +314,32 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = "conf
     throw new ConfigError(`${source} is invalid:\n${problems.join("\n")}`);
   }
   const config = result.data;
-  const resolve = (ref: { env: string }, path: string) => {
-    const value = env[ref.env];
-    if (!value)
-      throw new ConfigError(`${source} is invalid:\n  - ${path}: environment variable ${ref.env} is not set`);
-    return value;
-  };
-  const secrets: Record<string, string> = {};
-  for (const [name, issuer] of Object.entries(config.issuers)) {
-    secrets[name] = resolve(issuer.secret, `issuers.${name}.secret`);
+  const resolved: Record<SecretGroup, Record<string, string>> = { issuers: {}, channels: {}, github_app: {} };
+  const missing: string[] = [];
+  for (const ref of secretRefs(config)) {
+    if (!groups.includes(ref.group)) continue;
+    const value = env[ref.name];
+    if (value) resolved[ref.group][ref.owner] = value;
+    else missing.push(`  - ${ref.path}: environment variable ${ref.name} is not set`);
   }
-  const channelSecrets: Record<string, string> = {};
-  for (const [name, channel] of Object.entries(config.notifications.channels)) {
-    const path = `notifications.channels.${name}`;
-    if (channel.kind === "slack") channelSecrets[name] = resolve(channel.webhook_url, `${path}.webhook_url`);
-    if (channel.kind === "webhook") channelSecrets[name] = resolve(channel.secret, `${path}.secret`);
-    if (channel.kind === "smtp" && channel.password)
-      channelSecrets[name] = resolve(channel.password, `${path}.password`);
-  }
-  const app = config.github_app;
-  const githubAppSecrets = app && {
-    privateKey: resolve(app.private_key, "github_app.private_key"),
-    webhookSecret: resolve(app.webhook_secret, "github_app.webhook_secret"),
-    ...(app.previous_webhook_secret
+  if (missing.length > 0) throw new ConfigError(`${source} is invalid:\n${missing.join("\n")}`);
+  const app = resolved.github_app;
+  const githubAppSecrets =
+    config.github_app && groups.includes("github_app")
       ? {
-          previousWebhookSecret: resolve(app.previous_webhook_secret, "github_app.previous_webhook_secret"),
+          privateKey: app.privateKey ?? "",
+          webhookSecret: app.webhookSecret ?? "",
+          ...(app.previousWebhookSecret ? { previousWebhookSecret: app.previousWebhookSecret } : {}),
         }
-      : {}),
-  };
-  return { ...config, secrets, channelSecrets, githubAppSecrets };
+      : undefined;
+  return { ...config, secrets: resolved.issuers, channelSecrets: resolved.channels, githubAppSecrets };
 }
 
-export function loadConfig(path: string, env: Env = process.env): TourniquetConfig {
+export function loadConfig(
+  path: string,
+  env: Env = process.env,
+  groups: readonly SecretGroup[] = SECRET_GROUPS,
+): TourniquetConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -347,7 +352,7 @@ export function loadConfig(path: string, env: Env = process.env): TourniquetConf
   } catch (cause) {
     throw new ConfigError(`config file ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  return parseConfig(raw, env, `config file ${path}`);
+  return parseConfig(raw, env, `config file ${path}`, groups);
 }
 
 /** The JSON Schema editors use to check a config file (config/tourniquet.schema.json). */

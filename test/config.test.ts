@@ -365,3 +365,47 @@ describe("smtp channel TLS", () => {
     );
   });
 });
+
+describe("secret groups", () => {
+  // Issuer, channel and App secrets, each from its own variable.
+  const raw = () => ({
+    ...minimal(),
+    github_app: { app_id: 1, private_key: { env: "APP_KEY" }, webhook_secret: { env: "HOOK_SECRET" } },
+    notifications: {
+      channels: {
+        email: { kind: "outbox" },
+        slack: { kind: "slack", webhook_url: { env: "SLACK_URL" } },
+        hook: { kind: "webhook", url: "https://hooks.example.com/", secret: { env: "HOOK_HMAC" } },
+      },
+    },
+  });
+
+  it("resolves every group by default", () => {
+    const all = { ...ENV, APP_KEY: "pem", HOOK_SECRET: "hook", SLACK_URL: "https://s", HOOK_HMAC: "h" };
+    const config = parseConfig(raw(), all);
+    expect(config.secrets).toEqual({ sandbox: "s3cret" });
+    expect(config.channelSecrets).toEqual({ slack: "https://s", hook: "h" });
+    expect(config.githubAppSecrets).toEqual({ privateKey: "pem", webhookSecret: "hook" });
+  });
+
+  it("resolves only the groups asked for, without needing the others' variables", () => {
+    const intake = parseConfig(raw(), ENV, "config", ["issuers"]);
+    expect(intake.secrets).toEqual({ sandbox: "s3cret" });
+    expect(intake.channelSecrets).toEqual({});
+    expect(intake.githubAppSecrets).toBeUndefined();
+
+    const worker = parseConfig(raw(), { ...ENV, SLACK_URL: "https://s", HOOK_HMAC: "h" }, "config", [
+      "issuers",
+      "channels",
+    ]);
+    expect(worker.channelSecrets).toEqual({ slack: "https://s", hook: "h" });
+    expect(worker.githubAppSecrets).toBeUndefined();
+  });
+
+  it("names every missing variable of the groups asked for, and none of the others", () => {
+    const { message } = configError(() => parseConfig(raw(), ENV, "config", ["issuers", "channels"]));
+    expect(message).toContain("notifications.channels.slack.webhook_url: environment variable SLACK_URL");
+    expect(message).toContain("notifications.channels.hook.secret: environment variable HOOK_HMAC");
+    expect(message).not.toContain("github_app");
+  });
+});

@@ -23,7 +23,9 @@ export function githubAppFromConfig(
 ): GithubApp | undefined {
   const app = config.github_app;
   const secrets = config.githubAppSecrets;
-  if (!app || !secrets) return undefined;
+  if (!app) return undefined;
+  // A function that does not receive webhooks never resolves the App's secrets (config-secrets.ts).
+  if (!secrets) throw new ConfigError("github_app: this function did not resolve the App's secrets");
   // Octokit refuses an empty secret too, but with an error that does not name the field.
   if (!secrets.webhookSecret) throw new ConfigError("github_app.webhook_secret: must not be empty");
   if (secrets.previousWebhookSecret === "")

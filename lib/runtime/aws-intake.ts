@@ -1,3 +1,4 @@
+import type { SecretGroup } from "../config-secrets.js";
 import { PartnerKeyCache } from "../github/partner-key-cache.js";
 import { partnerKeySetLoader } from "../github/partner-key-set.js";
 import { savedPartnerKeysLoader } from "../github/saved-partner-keys.js";
@@ -10,12 +11,18 @@ import { awsGithubKeySetSource } from "./aws-github-keys.js";
 import { awsQueue } from "./aws-queue.js";
 import { awsSealer } from "./aws-sealer.js";
 import { awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
+import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The intake Lambda's wiring. Called once per container (the handler memoises it), so clients and the
 // key cache live across invocations.
 
-export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<IntakeDeps> {
-  const config = await awsConfig(log, env);
+export async function awsIntakeDeps(
+  log: Log,
+  env: Env = process.env,
+  // The issuers' HMAC secrets only: the intake never sees a channel's or the GitHub App's.
+  groups: readonly SecretGroup[] = FUNCTION_SECRET_GROUPS.PartnerReport,
+): Promise<IntakeDeps> {
+  const config = await awsConfig(log, env, groups);
   const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
   const table = awsTable(env);
   return {

@@ -12,11 +12,13 @@ import { awsConfig, derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
 import { awsSealer } from "./aws-sealer.js";
 import { awsStore } from "./aws-store.js";
+import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The remediation worker's wiring: the only function that sends email or stores replacement secrets.
+// Of the config's secrets, it reads the issuers' and the channels', never the GitHub App's.
 
 export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<WorkerDeps> {
-  const config = await awsConfig(log, env);
+  const config = await awsConfig(log, env, FUNCTION_SECRET_GROUPS.Remediate);
   const issuers = derived(config, (current) => IssuerRegistry.fromConfig(current));
   // The SES client loads with the first email, not at cold start (ses-email-channel.ts).
   let ses: Promise<SESv2Client> | undefined;

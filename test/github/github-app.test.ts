@@ -73,3 +73,13 @@ describe("githubAppFromConfig", () => {
     );
   });
 });
+
+describe("githubAppFromConfig in a function that did not resolve the App's secrets", () => {
+  it("refuses to build the App instead of answering 404 as if none were configured", () => {
+    const raw = {
+      github_app: { app_id: 1, private_key: { env: "APP_KEY" }, webhook_secret: { env: "HOOK" } },
+    };
+    const withoutApp = parseConfig(raw, {}, "config", ["issuers", "channels"]);
+    expect(() => githubAppFromConfig(withoutApp)).toThrow(/github_app: this function did not resolve/);
+  });
+});
