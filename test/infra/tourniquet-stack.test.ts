@@ -183,6 +183,8 @@ describe("outputs", () => {
       "ApiUrl",
       "ConfigParameterName",
       "SecretsArn",
+      "ChannelSecretsArn",
+      "GithubAppSecretsArn",
       "AlarmTopicArn",
       "AdminUserPoolId",
       "AdminUserPoolClientId",
@@ -331,11 +333,19 @@ describe("configuration", () => {
     expect(() => parseConfig(JSON.parse(props?.Value as string), {})).not.toThrow();
   });
 
-  it("keeps issuer and channel secrets in one secret, encrypted with the data key and retained", () => {
-    template.hasResource("AWS::SecretsManager::Secret", {
-      Properties: { Name: "tourniquet/dev/secrets", KmsKeyId: keyArn },
-      DeletionPolicy: "Retain",
-    });
+  it("keeps issuer, channel and GitHub App secrets in a secret each, encrypted with the data key and retained", () => {
+    const names = [
+      "tourniquet/dev/secrets",
+      "tourniquet/dev/channel-secrets",
+      "tourniquet/dev/github-app-secrets",
+    ];
+    for (const name of names) {
+      template.hasResource("AWS::SecretsManager::Secret", {
+        Properties: { Name: name, KmsKeyId: keyArn },
+        DeletionPolicy: "Retain",
+      });
+    }
+    expect(Object.keys(template.findResources("AWS::SecretsManager::Secret"))).toHaveLength(3);
   });
 });
 
