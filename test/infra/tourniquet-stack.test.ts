@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
@@ -295,6 +295,15 @@ describe("functions", () => {
 });
 
 describe("schedule", () => {
+  it("is the one docs/deploy.md describes to operators: its rule and rate", () => {
+    const deployDoc = readFileSync(new URL("../../docs/deploy.md", import.meta.url), "utf8");
+    expect(deployDoc).not.toMatch(/no periodic job is scheduled/i);
+    expect(deployDoc).toContain(`rule \`SweepSchedule\` (\`rate(${SWEEP_RATE.toMinutes()} minutes)\``);
+    expect(Object.keys(template.findResources("AWS::Events::Rule"))).toEqual([
+      expect.stringMatching(/^SweepSchedule/),
+    ]);
+  });
+
   it("runs the sweep every 5 minutes, without retries that could overlap the next run", () => {
     const rules = Object.values(template.findResources("AWS::Events::Rule"));
     expect(rules).toHaveLength(1);
