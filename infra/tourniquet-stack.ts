@@ -8,7 +8,9 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { StringParameter } from "aws-cdk-lib/aws-ssm";
 import type { Construct } from "constructs";
+import { SECRET_GROUPS, type SecretGroup } from "../lib/config-secrets.js";
 import { DEFAULT_GITHUB_PUBLIC_KEYS_URL } from "../lib/github/partner-key-set.js";
+import { FUNCTION_SECRET_GROUPS, GROUP_SECRETS } from "../lib/runtime/function-secrets.js";
 import { LeakTable } from "./constructs/leak-table.js";
 import { MAX_RECEIVE_COUNT, RemediationQueue } from "./constructs/remediation-queue.js";
 import { TourniquetAlarms } from "./constructs/tourniquet-alarms.js";
@@ -169,7 +171,7 @@ export class TourniquetStack extends Stack {
 
     // The Tourniquet config (token types → issuers, policies, channels): read at cold start and again
     // after a TTL, so `aws ssm put-parameter --overwrite` changes behaviour without a deploy. It holds
-    // no secrets, only {"env": NAME} references to keys of the secrets secret below. CloudFormation
+    // no secrets, only {"env": NAME} references to keys of the secrets below. CloudFormation
     // writes the initial value once; later deploys do not reset what an operator put.
     const configParameter = new StringParameter(this, "Config", {
       parameterName: `/tourniquet/${stage}/config`,
@@ -177,21 +179,40 @@ export class TourniquetStack extends Stack {
       stringValue: JSON.stringify(INITIAL_CONFIG),
     });
 
-    // Issuer HMAC secrets and channel secrets, as one JSON object NAME → value whose keys the config's
-    // {"env": NAME} references resolve against. Created with a throwaway placeholder key.
-    const configSecrets = new Secret(this, "ConfigSecrets", {
-      secretName: `tourniquet/${stage}/secrets`,
-      description: "Tourniquet issuer and channel secrets: JSON object NAME -> value",
-      encryptionKey: key,
-      generateSecretString: { secretStringTemplate: "{}", generateStringKey: "PLACEHOLDER" },
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    acknowledge(
-      configSecrets,
-      "Shared HMAC secrets with issuers and channel credentials: rotating them needs the other party, " +
-        "so rotation is a documented manual procedure (docs/deploy.md, 'Rotating the HMAC secrets').",
-      "AwsSolutions-SMG4",
-    );
+    // The config's secrets, one secret per group (lib/config-secrets.ts), each a JSON object NAME → value
+    // whose keys the config's {"env": NAME} references resolve against: a function is granted only its
+    // groups' secrets, so the intake cannot read the GitHub App's key or a channel's credentials. Each
+    // is created with a throwaway placeholder key. "ConfigSecrets" keeps the issuers' secret's
+    // original id, so stacks deployed when it held every secret keep it.
+    const secretIds: Record<SecretGroup, string> = {
+      issuers: "ConfigSecrets",
+      channels: "ChannelSecrets",
+      github_app: "GithubAppSecrets",
+    };
+    const configSecrets = Object.fromEntries(
+      SECRET_GROUPS.map((group) => {
+        const { name, holds } = GROUP_SECRETS[group];
+        const secret = new Secret(this, secretIds[group], {
+          secretName: `tourniquet/${stage}/${name}`,
+          description: `Tourniquet ${holds}: JSON object NAME -> value`,
+          encryptionKey: key,
+          generateSecretString: { secretStringTemplate: "{}", generateStringKey: "PLACEHOLDER" },
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+        acknowledge(
+          secret,
+          "Secrets shared with issuers, channels and GitHub: rotating them needs the other party, so " +
+            "rotation is a documented manual procedure (docs/deploy.md, 'Rotating secrets').",
+          "AwsSolutions-SMG4",
+        );
+        return [group, secret];
+      }),
+    ) as Record<SecretGroup, Secret>;
+    /** Grants a function read access to the secrets of its groups, each named by its variable. */
+    const readSecrets = (f: TourniquetFunction, groups: readonly SecretGroup[]) => {
+      for (const group of groups)
+        f.access.secret(GROUP_SECRETS[group].variable, configSecrets[group], "read");
+    };
 
     const fn = (bundle: (typeof FUNCTION_BUNDLES)[number]) =>
       new TourniquetFunction(this, bundle.id, {
@@ -214,33 +235,34 @@ export class TourniquetStack extends Stack {
     } = this.functions;
 
     // Who may touch what: each line sets an environment variable and grants access to what it names.
+    // Secrets: the issuers' only.
     intake.access
       .table("TABLE_NAME", leaks.table, "readWrite")
       .queue("QUEUE_URL", remediation.queue, "send")
       .key("TOKEN_KEY_ID", tokenKey, "encrypt")
       .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
-      .secret("TOURNIQUET_SECRETS_ARN", configSecrets, "read")
       .setting("GITHUB_PUBLIC_KEYS_URL", DEFAULT_GITHUB_PUBLIC_KEYS_URL);
+    readSecrets(intake, FUNCTION_SECRET_GROUPS.PartnerReport);
 
-    // The same intake, fed by GitHub App alerts: the App's key and webhook secret come with the config's
-    // secrets.
+    // The same intake, fed by GitHub App alerts: the issuers' secrets and the App's key and webhook secrets.
     webhook.access
       .table("TABLE_NAME", leaks.table, "readWrite")
       .queue("QUEUE_URL", remediation.queue, "send")
       .key("TOKEN_KEY_ID", tokenKey, "encrypt")
-      .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
-      .secret("TOURNIQUET_SECRETS_ARN", configSecrets, "read");
+      .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read");
+    readSecrets(webhook, FUNCTION_SECRET_GROUPS.GithubWebhook);
 
+    // Secrets: the issuers' and the channels'.
     worker.access
       .table("TABLE_NAME", leaks.table, "readWrite")
       .key("TOKEN_KEY_ID", tokenKey, "decrypt")
       .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
-      .secret("TOURNIQUET_SECRETS_ARN", configSecrets, "read")
       .secretsUnder("SECRETS_PREFIX", `tourniquet/${stage}/replacements`, key)
       .setting("SECRETS_KEY_ID", key.keyArn)
       .setting("OUTBOX_DIR", "/tmp/outbox")
       // The worker counts "last attempt" against the queue's own redrive count.
       .setting("MAX_RECEIVE_COUNT", String(MAX_RECEIVE_COUNT));
+    readSecrets(worker, FUNCTION_SECRET_GROUPS.Remediate);
     if (settings.sesIdentity) worker.access.sesIdentity("SES_IDENTITY", settings.sesIdentity);
 
     // Read-mostly: retry and dismiss write the leak, retry re-queues it (without the token).
@@ -326,8 +348,17 @@ export class TourniquetStack extends Stack {
       description: "SSM parameter holding the Tourniquet config JSON",
     });
     new CfnOutput(this, "SecretsArn", {
-      value: configSecrets.secretArn,
-      description: "Secrets Manager secret holding issuer and channel secrets (JSON NAME -> value)",
+      value: configSecrets.issuers.secretArn,
+      description: "Secrets Manager secret holding the issuers' HMAC secrets (JSON NAME -> value)",
+    });
+    new CfnOutput(this, "ChannelSecretsArn", {
+      value: configSecrets.channels.secretArn,
+      description: "Secrets Manager secret holding notification channel credentials (JSON NAME -> value)",
+    });
+    new CfnOutput(this, "GithubAppSecretsArn", {
+      value: configSecrets.github_app.secretArn,
+      description:
+        "Secrets Manager secret holding the GitHub App's key and webhook secrets (JSON NAME -> value)",
     });
     new CfnOutput(this, "AlarmTopicArn", {
       value: alarms.topic.topicArn,

@@ -1,14 +1,13 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
+import { SECRET_GROUPS, type SecretGroup, secretRefs } from "./config-secrets.js";
 import { ConfigError } from "./errors.js";
-import { outboundUrlProblem } from "./http/outbound.js";
+import { DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES } from "./http/body-limit.js";
+import { isLoopbackHost, outboundUrlProblem } from "./http/outbound.js";
 
 // The Tourniquet config file (TOURNIQUET_CONFIG): token types → issuers, intake limits, remediation and
 // notification settings. Validated once at start; a bad file stops the service with a message naming
 // the field. Strings may use ${VAR} or ${VAR:-default} to take values from the environment.
-
-/** API Gateway's own payload limit; a configured body limit may not exceed it. */
-export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 const secretRef = z
   .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name") })
@@ -42,6 +41,11 @@ const githubApp = z
       .describe("The App's id (or client id): the `iss` of the JWT the App signs"),
     private_key: secretRef.describe("The App's private key (PEM), to sign the App's JWT"),
     webhook_secret: secretRef.describe("The App's webhook secret: X-Hub-Signature-256 is checked with it"),
+    previous_webhook_secret: secretRef
+      .optional()
+      .describe(
+        "While the webhook secret is rotated: the secret being replaced, still accepted beside webhook_secret; remove it once GitHub signs with the new one",
+      ),
     api_url: outboundUrl
       .default("https://api.github.com")
       .describe(
@@ -91,12 +95,32 @@ const channelConfig = z.discriminatedUnion("kind", [
       kind: z.literal("smtp"),
       host: z.string().min(1),
       port: z.int().min(1).max(65_535).default(587),
-      secure: z.boolean().default(false),
+      secure: z
+        .boolean()
+        .default(false)
+        .describe("TLS from the start (port 465); otherwise STARTTLS, which is then required"),
+      insecure: z
+        .boolean()
+        .default(false)
+        .describe("Send without TLS: only for a relay on this host (127.0.0.1, ::1, localhost)"),
       from: z.email(),
       user: z.string().optional(),
       password: secretRef.optional(),
     })
-    .strict(),
+    .strict()
+    .superRefine((smtp, ctx) => {
+      // Mail about a leaked key, and the relay password, cross the network only encrypted.
+      if (smtp.insecure && !isLoopbackHost(smtp.host)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["insecure"],
+          message: `is allowed for a loopback relay only (127.0.0.1, ::1, localhost), not ${smtp.host}: TLS is required`,
+        });
+      }
+      if (smtp.insecure && smtp.secure) {
+        ctx.addIssue({ code: "custom", path: ["insecure"], message: "contradicts secure: true" });
+      }
+    }),
   z.object({ kind: z.literal("slack"), webhook_url: secretRef }).strict(),
   z.object({ kind: z.literal("webhook"), url: outboundUrl, secret: secretRef }).strict(),
 ]);
@@ -129,11 +153,18 @@ export const configSchema = z
       .object({
         /** How long a partner report may spend verifying tokens before it answers; GitHub waits ≤ 30 s. */
         inline_verify_budget_ms: z.int().min(0).max(20_000).default(3_000),
+        // The maximum is what fits Lambda's event once base64-encoded: see lib/http/body-limit.ts.
         max_body_bytes: z
           .int()
           .min(1_024)
-          .max(API_GATEWAY_MAX_BODY_BYTES)
-          .default(5 * 1024 * 1024),
+          .max(
+            MAX_BODY_BYTES,
+            `must be at most ${MAX_BODY_BYTES}: a larger body, base64-encoded by API Gateway, would not fit Lambda's 6 MB event`,
+          )
+          .default(DEFAULT_MAX_BODY_BYTES)
+          .describe(
+            `Larger request bodies get 413. At most ${MAX_BODY_BYTES} bytes, the largest body whose base64 form fits Lambda's 6 MB synchronous payload with its event`,
+          ),
         concurrency: z.int().min(1).max(256).default(16),
         /**
          * Matches one partner report may carry; a larger report is refused with 413 before any work, so
@@ -221,13 +252,21 @@ export const configSchema = z
 export type TourniquetConfigFile = z.infer<typeof configSchema>;
 export type HttpIssuerConfig = z.infer<typeof httpIssuer>;
 
+/** The config with its secrets resolved: those of the groups asked for (config-secrets.ts); others empty. */
 export interface TourniquetConfig extends TourniquetConfigFile {
   /** Issuer secrets by issuer name, resolved from the environment at load. */
   secrets: Record<string, string>;
   /** Channel secrets by channel name (Slack webhook URL, webhook HMAC secret, SMTP password). */
   channelSecrets: Record<string, string>;
-  /** The GitHub App's secrets, when `github_app` is configured. */
-  githubAppSecrets?: { privateKey: string; webhookSecret: string } | undefined;
+  /** The GitHub App's secrets, when `github_app` is configured and its group was resolved. */
+  githubAppSecrets?: GithubAppSecrets | undefined;
+}
+
+export interface GithubAppSecrets {
+  privateKey: string;
+  webhookSecret: string;
+  /** During a rotation of the webhook secret: the one being replaced. */
+  previousWebhookSecret?: string | undefined;
 }
 
 export interface Policy {
@@ -267,7 +306,16 @@ export function interpolateEnv(value: unknown, env: Env, path = "$"): unknown {
   return value;
 }
 
-export function parseConfig(raw: unknown, env: Env = process.env, source = "config"): TourniquetConfig {
+/**
+ * Validates the config and resolves the secret references of `groups` (default: all) from `env`; the
+ * other groups' references are not looked up, so a function need not, and cannot, hold their values.
+ */
+export function parseConfig(
+  raw: unknown,
+  env: Env = process.env,
+  source = "config",
+  groups: readonly SecretGroup[] = SECRET_GROUPS,
+): TourniquetConfig {
   let interpolated: unknown;
   try {
     interpolated = interpolateEnv(raw, env);
@@ -282,32 +330,32 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = "conf
     throw new ConfigError(`${source} is invalid:\n${problems.join("\n")}`);
   }
   const config = result.data;
-  const resolve = (ref: { env: string }, path: string) => {
-    const value = env[ref.env];
-    if (!value)
-      throw new ConfigError(`${source} is invalid:\n  - ${path}: environment variable ${ref.env} is not set`);
-    return value;
-  };
-  const secrets: Record<string, string> = {};
-  for (const [name, issuer] of Object.entries(config.issuers)) {
-    secrets[name] = resolve(issuer.secret, `issuers.${name}.secret`);
+  const resolved: Record<SecretGroup, Record<string, string>> = { issuers: {}, channels: {}, github_app: {} };
+  const missing: string[] = [];
+  for (const ref of secretRefs(config)) {
+    if (!groups.includes(ref.group)) continue;
+    const value = env[ref.name];
+    if (value) resolved[ref.group][ref.owner] = value;
+    else missing.push(`  - ${ref.path}: environment variable ${ref.name} is not set`);
   }
-  const channelSecrets: Record<string, string> = {};
-  for (const [name, channel] of Object.entries(config.notifications.channels)) {
-    const path = `notifications.channels.${name}`;
-    if (channel.kind === "slack") channelSecrets[name] = resolve(channel.webhook_url, `${path}.webhook_url`);
-    if (channel.kind === "webhook") channelSecrets[name] = resolve(channel.secret, `${path}.secret`);
-    if (channel.kind === "smtp" && channel.password)
-      channelSecrets[name] = resolve(channel.password, `${path}.password`);
-  }
-  const githubAppSecrets = config.github_app && {
-    privateKey: resolve(config.github_app.private_key, "github_app.private_key"),
-    webhookSecret: resolve(config.github_app.webhook_secret, "github_app.webhook_secret"),
-  };
-  return { ...config, secrets, channelSecrets, githubAppSecrets };
+  if (missing.length > 0) throw new ConfigError(`${source} is invalid:\n${missing.join("\n")}`);
+  const app = resolved.github_app;
+  const githubAppSecrets =
+    config.github_app && groups.includes("github_app")
+      ? {
+          privateKey: app.privateKey ?? "",
+          webhookSecret: app.webhookSecret ?? "",
+          ...(app.previousWebhookSecret ? { previousWebhookSecret: app.previousWebhookSecret } : {}),
+        }
+      : undefined;
+  return { ...config, secrets: resolved.issuers, channelSecrets: resolved.channels, githubAppSecrets };
 }
 
-export function loadConfig(path: string, env: Env = process.env): TourniquetConfig {
+export function loadConfig(
+  path: string,
+  env: Env = process.env,
+  groups: readonly SecretGroup[] = SECRET_GROUPS,
+): TourniquetConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -320,7 +368,7 @@ export function loadConfig(path: string, env: Env = process.env): TourniquetConf
   } catch (cause) {
     throw new ConfigError(`config file ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  return parseConfig(raw, env, `config file ${path}`);
+  return parseConfig(raw, env, `config file ${path}`, groups);
 }
 
 /** The JSON Schema editors use to check a config file (config/tourniquet.schema.json). */

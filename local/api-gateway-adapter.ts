@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "aws-lambda";
 import type { ApiEvent, ApiResult } from "../lib/http/api-event.js";
+import { API_GATEWAY_MAX_BODY_BYTES } from "../lib/http/body-limit.js";
 
 // Maps node:http requests to API Gateway HTTP API (payload v2) events and back, so the local stack
 // runs the Lambda handlers unchanged.
@@ -22,12 +23,10 @@ export function apiRoute(routeKey: string, handler: ApiHandler): Route {
   return { method, pattern, routeKey, handler };
 }
 
-/** API Gateway's own limit; the handlers enforce the documented, smaller one. */
-export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
-
 export class BodyTooLargeError extends Error {}
 
-export async function readBody(req: IncomingMessage, limit = GATEWAY_MAX_BODY_BYTES): Promise<Buffer> {
+/** API Gateway's own limit; the handlers enforce the documented, smaller one (lib/http/body-limit.ts). */
+export async function readBody(req: IncomingMessage, limit = API_GATEWAY_MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) throw new BodyTooLargeError();
   const chunks: Buffer[] = [];

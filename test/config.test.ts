@@ -89,7 +89,7 @@ describe("defaults", () => {
     expect(config.issuers.sandbox?.timeout_ms).toBe(5_000);
     expect(config.intake).toEqual({
       inline_verify_budget_ms: 3_000,
-      max_body_bytes: 5 * 1024 * 1024,
+      max_body_bytes: 4 * 1024 * 1024,
       concurrency: 16,
       max_matches: 5_000,
       reverify_after_ms: 3_600_000,
@@ -211,12 +211,19 @@ describe("invalid configs name the field", () => {
     expect(configError(() => parseConfig(raw, ENV)).message).toContain("issuers.sandbox.secret");
   });
 
-  it("rejects max_body_bytes above API Gateway's 10 MB", () => {
-    const ok = parseConfig({ ...minimal(), intake: { max_body_bytes: 10 * 1024 * 1024 } }, ENV);
-    expect(ok.intake.max_body_bytes).toBe(10 * 1024 * 1024);
+  it("defaults max_body_bytes to 4 MiB and refuses a maximum Lambda cannot take base64-encoded", () => {
+    expect(parseConfig(minimal(), ENV).intake.max_body_bytes).toBe(4 * 1024 * 1024);
+    // (6 MiB event - 64 KiB envelope) / 4 * 3: the largest body whose base64 still fits the event.
+    const ok = parseConfig({ ...minimal(), intake: { max_body_bytes: 4_669_440 } }, ENV);
+    expect(ok.intake.max_body_bytes).toBe(4_669_440);
 
-    const raw = { ...minimal(), intake: { max_body_bytes: 10 * 1024 * 1024 + 1 } };
-    expect(configError(() => parseConfig(raw, ENV)).message).toContain("intake.max_body_bytes");
+    for (const tooBig of [4_669_441, 5 * 1024 * 1024, 10 * 1024 * 1024]) {
+      const raw = { ...minimal(), intake: { max_body_bytes: tooBig } };
+      const message = configError(() => parseConfig(raw, ENV)).message;
+      expect(message).toContain("intake.max_body_bytes");
+      expect(message).toContain("at most 4669440");
+      expect(message).toMatch(/Lambda's 6 MB/);
+    }
   });
 
   it("rejects an issuer url that is not http(s)", () => {
@@ -280,6 +287,19 @@ describe("github_app", () => {
     expect(parseConfig(withApp({ app_id: "Iv23liABC" }), APP_ENV).github_app?.app_id).toBe("Iv23liABC");
   });
 
+  it("resolves previous_webhook_secret, the secret being rotated out, when it is given", () => {
+    const raw = withApp({ app_id: 42, previous_webhook_secret: { env: "OLD_HOOK_SECRET" } });
+    expect(parseConfig(raw, { ...APP_ENV, OLD_HOOK_SECRET: "old" }).githubAppSecrets).toEqual({
+      privateKey: "pem",
+      webhookSecret: "hook",
+      previousWebhookSecret: "old",
+    });
+    const error = configError(() => parseConfig(raw, APP_ENV));
+    expect(error.message).toContain(
+      "github_app.previous_webhook_secret: environment variable OLD_HOOK_SECRET is not set",
+    );
+  });
+
   it("names a missing secret variable", () => {
     const error = configError(() => parseConfig(withApp({ app_id: 42 }), ENV));
     expect(error.message).toContain("github_app.private_key: environment variable APP_KEY is not set");
@@ -307,5 +327,87 @@ describe("github_app", () => {
     expect(error.message).toContain("github_app.private_key");
     expect(error.message).toContain("github_app.webhook_secret");
     expect(error.message).toMatch(/github_app.*extra/);
+  });
+});
+
+describe("smtp channel TLS", () => {
+  const withSmtp = (smtp: Record<string, unknown>) => ({
+    ...minimal(),
+    notifications: {
+      channels: {
+        email: { kind: "outbox" },
+        relay: { kind: "smtp", host: "smtp.example.com", from: "security@example.com", ...smtp },
+      },
+    },
+  });
+  const relay = (smtp: Record<string, unknown>) =>
+    parseConfig(withSmtp(smtp), ENV).notifications.channels.relay;
+
+  it("requires TLS unless told otherwise: insecure defaults to false", () => {
+    expect(relay({})).toMatchObject({ secure: false, insecure: false });
+  });
+
+  it.each(["127.0.0.1", "localhost", "::1"])("accepts insecure: true for the loopback relay %s", (host) => {
+    expect(relay({ host, insecure: true })).toMatchObject({ host, insecure: true });
+  });
+
+  it.each(["smtp.example.com", "10.0.0.25", "127.example.com"])(
+    "refuses insecure: true for %s, which is not loopback",
+    (host) => {
+      const { message } = configError(() => parseConfig(withSmtp({ host, insecure: true }), ENV));
+      expect(message).toContain("notifications.channels.relay.insecure");
+      expect(message).toContain(`loopback relay only (127.0.0.1, ::1, localhost), not ${host}`);
+    },
+  );
+
+  it("refuses insecure together with secure", () => {
+    const raw = withSmtp({ host: "127.0.0.1", insecure: true, secure: true });
+    expect(configError(() => parseConfig(raw, ENV)).message).toContain(
+      "notifications.channels.relay.insecure: contradicts secure: true",
+    );
+  });
+});
+
+describe("secret groups", () => {
+  // Issuer, channel and App secrets, each from its own variable.
+  const raw = () => ({
+    ...minimal(),
+    github_app: { app_id: 1, private_key: { env: "APP_KEY" }, webhook_secret: { env: "HOOK_SECRET" } },
+    notifications: {
+      channels: {
+        email: { kind: "outbox" },
+        slack: { kind: "slack", webhook_url: { env: "SLACK_URL" } },
+        hook: { kind: "webhook", url: "https://hooks.example.com/", secret: { env: "HOOK_HMAC" } },
+      },
+    },
+  });
+
+  it("resolves every group by default", () => {
+    const all = { ...ENV, APP_KEY: "pem", HOOK_SECRET: "hook", SLACK_URL: "https://s", HOOK_HMAC: "h" };
+    const config = parseConfig(raw(), all);
+    expect(config.secrets).toEqual({ sandbox: "s3cret" });
+    expect(config.channelSecrets).toEqual({ slack: "https://s", hook: "h" });
+    expect(config.githubAppSecrets).toEqual({ privateKey: "pem", webhookSecret: "hook" });
+  });
+
+  it("resolves only the groups asked for, without needing the others' variables", () => {
+    const intake = parseConfig(raw(), ENV, "config", ["issuers"]);
+    expect(intake.secrets).toEqual({ sandbox: "s3cret" });
+    expect(intake.channelSecrets).toEqual({});
+    expect(intake.githubAppSecrets).toBeUndefined();
+
+    const worker = parseConfig(raw(), { ...ENV, SLACK_URL: "https://s", HOOK_HMAC: "h" }, "config", [
+      "issuers",
+      "channels",
+    ]);
+    expect(worker.channelSecrets).toEqual({ slack: "https://s", hook: "h" });
+    expect(worker.githubAppSecrets).toBeUndefined();
+  });
+
+  it("names every missing variable of the groups asked for, and none of the others", () => {
+    const { message } = configError(() => parseConfig(raw(), ENV, "config", ["issuers", "channels"]));
+    expect(message).toContain("notifications.channels.slack.webhook_url: environment variable SLACK_URL");
+    expect(message).toContain("notifications.channels.hook.secret: environment variable HOOK_HMAC");
+    expect(message).not.toContain("github_app");
   });
 });

@@ -1,4 +1,5 @@
 import type { TourniquetConfig } from "../config.js";
+import { ConfigError } from "../errors.js";
 import { HttpIssuer } from "./http-issuer.js";
 import type { Issuer } from "./issuer.js";
 
@@ -16,7 +17,10 @@ export class IssuerRegistry {
   static fromConfig(config: TourniquetConfig): IssuerRegistry {
     const issuers = new Map<string, Issuer>();
     for (const [name, settings] of Object.entries(config.issuers)) {
-      const secret = config.secrets[name] ?? "";
+      const secret = config.secrets[name];
+      if (secret === undefined) {
+        throw new ConfigError(`issuers.${name}.secret: this function did not resolve the issuers' secrets`);
+      }
       issuers.set(
         name,
         new HttpIssuer({

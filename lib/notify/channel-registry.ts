@@ -23,6 +23,16 @@ export function createChannels(
   const channels = new Map<string, NotificationChannel>();
   for (const [name, settings] of Object.entries(config.notifications.channels)) {
     const secret = config.channelSecrets[name];
+    // Only the worker resolves channel secrets (config-secrets.ts): anywhere else this is a wiring mistake.
+    const needsSecret =
+      settings.kind === "slack" ||
+      settings.kind === "webhook" ||
+      (settings.kind === "smtp" && settings.password);
+    if (needsSecret && secret === undefined) {
+      throw new ConfigError(
+        `notifications.channels.${name}: this function did not resolve the channel's secret`,
+      );
+    }
     switch (settings.kind) {
       case "outbox":
         channels.set(name, new OutboxChannel(name, { dir: env.outboxDir, format: settings.format }));
@@ -51,6 +61,7 @@ export function createChannels(
               secure: settings.secure,
               ...(settings.user ? { auth: { user: settings.user, pass: secret ?? "" } } : {}),
             },
+            insecure: settings.insecure,
           }),
         );
         break;

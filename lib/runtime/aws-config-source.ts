@@ -2,15 +2,17 @@ import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets"
 import type { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import { toAwsError } from "../aws/aws-call.js";
 import { parseConfig, type TourniquetConfig } from "../config.js";
+import { SECRET_GROUPS, type SecretGroup, type SecretRefAt, secretRefs } from "../config-secrets.js";
 import { ConfigError, isAwsError } from "../errors.js";
 
-// The deployed config: the Tourniquet config JSON in an SSM String parameter, and the issuer and
-// channel secrets in one Secrets Manager secret (a JSON object NAME → value). The secret's keys are
-// merged over the environment before the config's {"env": NAME} and ${NAME} references are resolved,
-// so the parameter never holds a secret. Both are read through Powertools Parameters, which caches
-// each value for `maxAge`; on top of that this source keeps the last good config when a refresh fails,
-// and refreshes in the background so an invocation never waits on SSM after the cold start. Operators
-// change the config with `aws ssm put-parameter` instead of a deploy.
+// The deployed config: the Tourniquet config JSON in an SSM String parameter, and its secrets in one
+// Secrets Manager secret per group (config-secrets.ts: issuers, channels, GitHub App), each a JSON
+// object NAME → value. A function reads the secrets of its own groups only; their keys are merged over
+// the environment (a group's own secret last) before the config's {"env": NAME} and ${NAME} references
+// of those groups are resolved, so the parameter never holds a secret. All are read through Powertools
+// Parameters, which caches each value for `maxAge`; on top of that this source keeps the last good
+// config when a refresh fails, and refreshes in the background so an invocation never waits on SSM
+// after the cold start. Operators change the config with `aws ssm put-parameter` instead of a deploy.
 
 type Env = Record<string, string | undefined>;
 
@@ -24,8 +26,10 @@ export interface AwsConfigSourceOptions {
   secrets: SecretsProvider;
   /** SSM parameter holding the config JSON (`/tourniquet/<stage>/config`). */
   parameterName: string;
-  /** Secret holding NAME → value; none when the config references only the environment. */
-  secretArn?: string | undefined;
+  /** The secret groups this function resolves; the others' secrets are neither read nor resolved. */
+  groups?: readonly SecretGroup[];
+  /** Each group's secret (NAME → value); a group without one resolves from the environment alone. */
+  secretArns?: Partial<Record<SecretGroup, string>>;
   env?: Env;
   ttlMs?: number;
   /** Called when a refresh fails and the previous config stays in use. */
@@ -36,16 +40,38 @@ export interface AwsConfigSourceOptions {
    * would fail every call is refused like one that does not validate.
    */
   check?: ((config: TourniquetConfig) => unknown) | undefined;
+  /**
+   * Called for each channel or App secret found in the issuers' secret, which every function that
+   * verifies keys reads (the intake included): it belongs in its own group's secret.
+   */
+  onSharedSecret?: (ref: SecretRefAt) => void;
 }
 
-/** The parameter's text and the secret's values, as read (from Powertools' cache while fresh). */
+type GroupValues = Partial<Record<SecretGroup, Record<string, string>>>;
+
+/** The parameter's text and the secrets' values, as read (from Powertools' cache while fresh). */
 interface ConfigInputs {
   text: string;
-  secrets: Record<string, string>;
+  secrets: GroupValues;
 }
 
+const groupsOf = (options: AwsConfigSourceOptions) => options.groups ?? SECRET_GROUPS;
+
 async function readInputs(options: AwsConfigSourceOptions): Promise<ConfigInputs> {
-  const [text, secrets] = await Promise.all([readParameter(options), readSecrets(options)]);
+  // One read per distinct secret, of this function's groups only.
+  const arns = new Map<string, SecretGroup[]>();
+  for (const group of groupsOf(options)) {
+    const arn = options.secretArns?.[group];
+    if (arn) arns.set(arn, [...(arns.get(arn) ?? []), group]);
+  }
+  const [text, ...values] = await Promise.all([
+    readParameter(options),
+    ...[...arns.keys()].map((arn) => readSecrets(options, arn)),
+  ]);
+  const secrets: GroupValues = {};
+  [...arns.values()].forEach((groups, i) => {
+    for (const group of groups) secrets[group] = values[i];
+  });
   return { text, secrets };
 }
 
@@ -57,7 +83,18 @@ function parseInputs({ text, secrets }: ConfigInputs, options: AwsConfigSourceOp
   } catch (error) {
     throw new ConfigError(`${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  const config = parseConfig(raw, { ...(options.env ?? process.env), ...secrets }, source);
+  // The issuers' secret first: a group's own secret wins over it.
+  const env = {
+    ...(options.env ?? process.env),
+    ...secrets.issuers,
+    ...secrets.channels,
+    ...secrets.github_app,
+  };
+  const config = parseConfig(raw, env, source, groupsOf(options));
+  const shared = secrets.issuers ?? {};
+  for (const ref of secretRefs(config)) {
+    if (ref.group !== "issuers" && Object.hasOwn(shared, ref.name)) options.onSharedSecret?.(ref);
+  }
   try {
     options.check?.(config);
   } catch (error) {
@@ -71,11 +108,14 @@ export async function loadAwsConfig(options: AwsConfigSourceOptions): Promise<To
   return parseInputs(await readInputs(options), options);
 }
 
+const sameValues = (a: Record<string, string> = {}, b: Record<string, string> = {}) =>
+  Object.keys(a).length === Object.keys(b).length &&
+  Object.entries(b).every(([name, value]) => a[name] === value);
+
 const sameInputs = (a: ConfigInputs | undefined, b: ConfigInputs) =>
   a !== undefined &&
   a.text === b.text &&
-  Object.keys(a.secrets).length === Object.keys(b.secrets).length &&
-  Object.entries(b.secrets).every(([name, value]) => a.secrets[name] === value);
+  SECRET_GROUPS.every((group) => sameValues(a.secrets[group], b.secrets[group]));
 
 /**
  * The config, re-read after `ttlMs`. `get()` waits for a fresh copy when the cached one is stale;
@@ -160,22 +200,21 @@ async function readParameter(options: AwsConfigSourceOptions): Promise<string> {
   return value;
 }
 
-async function readSecrets(options: AwsConfigSourceOptions): Promise<Record<string, string>> {
-  if (!options.secretArn) return {};
+async function readSecrets(options: AwsConfigSourceOptions, arn: string): Promise<Record<string, string>> {
   let value: string | Uint8Array | undefined;
   try {
-    value = await options.secrets.get(options.secretArn, { maxAge: maxAgeSeconds(options) });
+    value = await options.secrets.get(arn, { maxAge: maxAgeSeconds(options) });
   } catch (caught) {
     const error = unwrap("secretsmanager:GetSecretValue", caught);
     if (isAwsError(error, "ResourceNotFoundException")) {
-      throw new ConfigError(`secret ${options.secretArn} does not exist or has no current value`, {
+      throw new ConfigError(`secret ${arn} does not exist or has no current value`, {
         cause: error,
       });
     }
     throw error;
   }
   // Messages name the secret and the offending key, never a value.
-  const where = `secret ${options.secretArn}`;
+  const where = `secret ${arn}`;
   let parsed: unknown;
   try {
     // A binary secret is not the JSON object this source expects either.

@@ -4,13 +4,15 @@ import type { Log } from "../log.js";
 import { derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
 import { awsIntakeDeps } from "./aws-intake.js";
+import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The GitHub App webhook Lambda's wiring: the intake's (config, store, queue, sealer, issuers) plus the
 // App built from the config's `github_app`, rebuilt when a refresh replaces the config. The App's
-// installation tokens live in its client, so they are reused across invocations of a container.
+// installation tokens live in its client, so they are reused across invocations of a container. Of the
+// secrets, it reads the issuers' and the App's, never the channels'.
 
 export async function awsGithubWebhookDeps(log: Log, env: Env = process.env): Promise<GithubWebhookDeps> {
-  const intake = await awsIntakeDeps(log, env);
+  const intake = await awsIntakeDeps(log, env, FUNCTION_SECRET_GROUPS.GithubWebhook);
   const app = derived(
     () => intake.config,
     (config) => githubAppFromConfig(config),

@@ -1,4 +1,5 @@
 import type { TourniquetConfig } from "../config.js";
+import type { SecretGroup } from "../config-secrets.js";
 import { PartnerKeyCache } from "../github/partner-key-cache.js";
 import { partnerKeySetLoader } from "../github/partner-key-set.js";
 import { savedPartnerKeysLoader } from "../github/saved-partner-keys.js";
@@ -11,13 +12,19 @@ import { awsGithubKeySetSource } from "./aws-github-keys.js";
 import { awsQueue } from "./aws-queue.js";
 import { awsSealer } from "./aws-sealer.js";
 import { awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
+import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The intake Lambda's wiring. Called once per container (the handler memoises it), so clients and the
 // key cache live across invocations.
 
-export async function awsIntakeDeps(log: Log, env: Env = process.env): Promise<IntakeDeps> {
+export async function awsIntakeDeps(
+  log: Log,
+  env: Env = process.env,
+  // The issuers' HMAC secrets only: the intake never sees a channel's or the GitHub App's.
+  groups: readonly SecretGroup[] = FUNCTION_SECRET_GROUPS.PartnerReport,
+): Promise<IntakeDeps> {
   const buildIssuers = (current: TourniquetConfig) => IssuerRegistry.fromConfig(current);
-  const config = await awsConfig(log, env, buildIssuers);
+  const config = await awsConfig(log, env, groups, buildIssuers);
   const issuers = derived(config, buildIssuers);
   const table = awsTable(env);
   return {

@@ -13,8 +13,10 @@ import { awsConfig, derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
 import { awsSealer } from "./aws-sealer.js";
 import { awsStore } from "./aws-store.js";
+import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The remediation worker's wiring: the only function that sends email or stores replacement secrets.
+// Of the config's secrets, it reads the issuers' and the channels', never the GitHub App's.
 
 export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<WorkerDeps> {
   // The SES client loads with the first email, not at cold start (ses-email-channel.ts).
@@ -28,7 +30,10 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
           ({ SESv2Client }) => new SESv2Client(awsClientDefaults()),
         )),
     });
-  const config = await awsConfig(log, env, (current) => [buildIssuers(current), buildChannels(current)]);
+  const config = await awsConfig(log, env, FUNCTION_SECRET_GROUPS.Remediate, (current) => [
+    buildIssuers(current),
+    buildChannels(current),
+  ]);
   const issuers = derived(config, buildIssuers);
   const channels = derived(config, buildChannels);
   return {

@@ -127,3 +127,66 @@ describe("github-webhook handler", () => {
     expect(page.items).toEqual([]);
   });
 });
+
+describe("webhook secret rotation", () => {
+  // GitHub signs with the one secret the App has; while the operator changes it, deliveries signed with
+  // the secret being replaced are still in flight (or redelivered), so both must verify for a while.
+  const PREVIOUS = randomBytes(16).toString("hex");
+  const ping = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+  const signedWith = async (secret: string) => ({
+    "content-type": "application/json",
+    "x-github-event": "ping",
+    "x-github-delivery": randomUUID(),
+    "x-hub-signature-256": await new Webhooks({ secret }).sign(ping),
+  });
+  let rotating: ReturnType<typeof createGithubWebhookHandler>;
+
+  beforeAll(() => {
+    const config = parseConfig(
+      {
+        github_app: {
+          app_id: Number(FAKE_APP_ID),
+          private_key: { env: "APP_KEY" },
+          webhook_secret: { env: "HOOK_SECRET" },
+          previous_webhook_secret: { env: "PREVIOUS_HOOK_SECRET" },
+          api_url: gh.url,
+        },
+      },
+      { APP_KEY: gh.appPrivateKey, HOOK_SECRET, PREVIOUS_HOOK_SECRET: PREVIOUS },
+    );
+    const deps: GithubWebhookDeps = {
+      config,
+      store: store.store,
+      queue,
+      sealer: new LocalKeySealer(randomBytes(32)),
+      issuers: IssuerRegistry.fromConfig(config),
+      log,
+      githubApp: githubAppFromConfig(config),
+    };
+    rotating = createGithubWebhookHandler(async () => deps, log);
+  });
+
+  it.each([
+    ["the current secret", () => HOOK_SECRET],
+    ["the previous secret", () => PREVIOUS],
+  ])("accepts a delivery signed with %s", async (_name, secret) => {
+    const result = await rotating(event(ping, await signedWith(secret())), {} as never);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body ?? "")).toEqual({ ok: true });
+  });
+
+  it("refuses a delivery signed with any other secret", async () => {
+    const result = await rotating(
+      event(ping, await signedWith(randomBytes(16).toString("hex"))),
+      {} as never,
+    );
+    expect(result.statusCode).toBe(401);
+  });
+
+  it("without previous_webhook_secret, refuses the previous secret", async () => {
+    const result = await handler(event(ping, await signedWith(PREVIOUS)), {} as never);
+    expect(result.statusCode).toBe(401);
+    const current = await handler(event(ping, await signedWith(HOOK_SECRET)), {} as never);
+    expect(current.statusCode).toBe(200);
+  });
+});

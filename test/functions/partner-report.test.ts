@@ -108,6 +108,46 @@ describe("partner-report handler", () => {
     });
   });
 
+  describe("body limit", () => {
+    /** Lambda's synchronous invocation limit: the whole event JSON. */
+    const LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024;
+    const sample = readDocsSample();
+    const headers = {
+      ...Object.fromEntries(Object.entries(sample.headers).map(([k, v]) => [k.toLowerCase(), v])),
+      "content-type": "application/json",
+    };
+    /** A partner report of exactly `bytes` bytes. */
+    const reportOf = (bytes: number) => {
+      const empty = JSON.stringify([{ token: "tqs_x", type: "some_type", url: "", source: "content" }]);
+      return JSON.stringify([
+        { token: "tqs_x", type: "some_type", url: "x".repeat(bytes - empty.length), source: "content" },
+      ]);
+    };
+
+    it.each([
+      ["the default limit", undefined, 4 * 1024 * 1024],
+      ["the largest limit the config allows", 4_669_440, 4_669_440],
+    ])(
+      "answers a body one byte over %s with a clear 413, in an event Lambda still accepts base64-encoded",
+      async (_name, configured, limit) => {
+        const config = parseConfig({ ...(configured ? { intake: { max_body_bytes: configured } } : {}) }, {});
+        const deps = { ...(await handlerDeps()), config };
+        const body = reportOf(limit + 1);
+        expect(Buffer.byteLength(body)).toBe(limit + 1);
+        const request = event(body, headers, true);
+        // The request reaches the handler deployed too: Lambda would not refuse its event.
+        expect(Buffer.byteLength(JSON.stringify(request))).toBeLessThan(LAMBDA_EVENT_LIMIT);
+
+        const result = await createPartnerReportHandler(async () => deps, deps.log)(request, {} as never);
+        expect(result.statusCode).toBe(413);
+        expect(JSON.parse(result.body ?? "")).toEqual({
+          error: "payload_too_large",
+          message: `body is ${limit + 1} bytes; the limit is ${limit}`,
+        });
+      },
+    );
+  });
+
   it("counts accepted reports and what verification made of their tokens, and flushes on every call", async () => {
     const reported: unknown[] = [];
     let flushes = 0;

@@ -1,13 +1,21 @@
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 
-// A mail relay on 127.0.0.1 built on smtp-server (nodemailer's own server library): no auth, no TLS,
-// records each accepted message's raw bytes, and can refuse at RCPT TO or DATA with any reply code.
+// A mail relay on 127.0.0.1 built on smtp-server (nodemailer's own server library): no auth; STARTTLS
+// only when started with a certificate; records each accepted message's raw bytes and whether it came
+// over TLS, and can refuse at RCPT TO or DATA with any reply code.
 
 export interface ReceivedMail {
   from: string;
   to: string[];
   raw: string;
+  /** The session was upgraded with STARTTLS before the message. */
+  secure: boolean;
+}
+
+export interface FakeSmtpOptions {
+  /** Offer STARTTLS with this key and certificate (PEM); without it the relay speaks plain SMTP only. */
+  tls?: { key: string; cert: string };
 }
 
 export interface Refusal {
@@ -26,11 +34,12 @@ export class FakeSmtpServer {
     readonly port: number,
   ) {}
 
-  static async start(): Promise<FakeSmtpServer> {
+  static async start(options: FakeSmtpOptions = {}): Promise<FakeSmtpServer> {
     let instance: FakeSmtpServer | undefined;
     const server = new SMTPServer({
       authOptional: true,
-      disabledCommands: ["AUTH", "STARTTLS"],
+      disabledCommands: options.tls ? ["AUTH"] : ["AUTH", "STARTTLS"],
+      ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
       logger: false,
       onRcptTo: (_address, _session, callback) => callback(instance?.refuse("rcpt")),
       onData: (stream, session, callback) => {
@@ -43,6 +52,7 @@ export class FakeSmtpServer {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
             to: session.envelope.rcptTo.map((r) => r.address),
             raw: Buffer.concat(chunks).toString("utf8"),
+            secure: session.secure,
           });
           callback(null, `queued as Q${instance?.messages.length}`);
         });

@@ -32,7 +32,14 @@ const queue = Object.keys(template.findResources("AWS::SQS::Queue")).find(
   (id) => template.findResources("AWS::SQS::Queue")[id]?.Properties.RedrivePolicy,
 ) as string;
 const parameter = onlyLogicalId(template, "AWS::SSM::Parameter");
-const secret = onlyLogicalId(template, "AWS::SecretsManager::Secret");
+const secretNamed = (name: string) =>
+  onlyLogicalId(template, "AWS::SecretsManager::Secret", { Properties: { Name: `tourniquet/dev/${name}` } });
+/** The config's secrets, one per group: issuers' HMAC secrets, channel credentials, the GitHub App's. */
+const secrets = {
+  issuers: secretNamed("secrets"),
+  channels: secretNamed("channel-secrets"),
+  githubApp: secretNamed("github-app-secrets"),
+};
 
 const allActions = (fnId: string) => statementsOf(template, fnId).flatMap(actionsOf);
 
@@ -102,18 +109,47 @@ describe("email and secrets", () => {
 
   it("the admin API reads no config, no secrets and sends no mail", () => {
     expect(actionsOn(template, fn.admin, parameter)).toEqual([]);
-    expect(actionsOn(template, fn.admin, secret)).toEqual([]);
+    for (const secret of Object.values(secrets)) expect(actionsOn(template, fn.admin, secret)).toEqual([]);
   });
 
   it("the sweep reads no config and no secrets, sends no mail, and may only send to the queue", () => {
     expect(actionsOn(template, fn.sweep, parameter)).toEqual([]);
-    expect(actionsOn(template, fn.sweep, secret)).toEqual([]);
+    for (const secret of Object.values(secrets)) expect(actionsOn(template, fn.sweep, secret)).toEqual([]);
     expect(
       allActions(fn.sweep).filter((a) => a.startsWith("ses:") || a.startsWith("secretsmanager:")),
     ).toEqual([]);
     const onQueue = actionsOn(template, fn.sweep, queue);
     expect(onQueue).toContain("sqs:SendMessage");
     expect(onQueue.filter((a) => a === "sqs:ReceiveMessage" || a === "sqs:DeleteMessage")).toEqual([]);
+  });
+
+  // Each function reads the secrets it uses and no other: the intake never holds the GitHub App's key
+  // or a channel's credentials.
+  it.each([
+    ["intake", () => fn.intake, ["issuers"]],
+    ["GitHub webhook", () => fn.webhook, ["issuers", "githubApp"]],
+    ["worker", () => fn.worker, ["issuers", "channels"]],
+    ["admin API", () => fn.admin, []],
+    ["sweep", () => fn.sweep, []],
+    ["health check", () => fn.healthz, []],
+  ] as const)("the %s may read exactly the secrets %j", (_name, id, readable) => {
+    for (const [group, secret] of Object.entries(secrets)) {
+      const granted = actionsOn(template, id(), secret);
+      if ((readable as readonly string[]).includes(group)) {
+        expect(granted, group).toContain("secretsmanager:GetSecretValue");
+      } else {
+        expect(granted, group).toEqual([]);
+      }
+    }
+  });
+
+  it("no function may read a secret through a wildcard", () => {
+    for (const id of Object.values(fn)) {
+      const reads = statementsOf(template, id).filter((s) =>
+        actionsOf(s).some((a) => a === "secretsmanager:GetSecretValue" || a === "secretsmanager:*"),
+      );
+      for (const statement of reads) expect(JSON.stringify(statement.Resource)).not.toContain("*");
+    }
   });
 
   it("the health check has no permissions beyond its logs", () => {
@@ -134,7 +170,9 @@ describe("environment variables and grants go together", () => {
     QUEUE_URL: [queue, "sqs:SendMessage"],
     TOKEN_KEY_ID: [tokenKey, undefined],
     TOURNIQUET_CONFIG_PARAMETER: [parameter, "ssm:GetParameter"],
-    TOURNIQUET_SECRETS_ARN: [secret, "secretsmanager:GetSecretValue"],
+    TOURNIQUET_SECRETS_ARN: [secrets.issuers, "secretsmanager:GetSecretValue"],
+    TOURNIQUET_CHANNEL_SECRETS_ARN: [secrets.channels, "secretsmanager:GetSecretValue"],
+    TOURNIQUET_GITHUB_APP_SECRETS_ARN: [secrets.githubApp, "secretsmanager:GetSecretValue"],
   } as const;
 
   it.each(Object.entries(fn))(
@@ -165,9 +203,15 @@ describe("environment variables and grants go together", () => {
     for (const id of [fn.intake, fn.webhook, fn.worker]) {
       expect(environmentOf(template, id)).toMatchObject({
         TOURNIQUET_CONFIG_PARAMETER: { Ref: parameter },
-        TOURNIQUET_SECRETS_ARN: { Ref: secret },
+        TOURNIQUET_SECRETS_ARN: { Ref: secrets.issuers },
       });
     }
+    expect(environmentOf(template, fn.webhook)).toMatchObject({
+      TOURNIQUET_GITHUB_APP_SECRETS_ARN: { Ref: secrets.githubApp },
+    });
+    expect(environmentOf(template, fn.worker)).toMatchObject({
+      TOURNIQUET_CHANNEL_SECRETS_ARN: { Ref: secrets.channels },
+    });
     expect(environmentOf(template, fn.worker)).toMatchObject({
       SES_IDENTITY: "example.com",
       SECRETS_PREFIX: "tourniquet/dev/replacements",

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
@@ -183,6 +183,8 @@ describe("outputs", () => {
       "ApiUrl",
       "ConfigParameterName",
       "SecretsArn",
+      "ChannelSecretsArn",
+      "GithubAppSecretsArn",
       "AlarmTopicArn",
       "AdminUserPoolId",
       "AdminUserPoolClientId",
@@ -293,6 +295,15 @@ describe("functions", () => {
 });
 
 describe("schedule", () => {
+  it("is the one docs/deploy.md describes to operators: its rule and rate", () => {
+    const deployDoc = readFileSync(new URL("../../docs/deploy.md", import.meta.url), "utf8");
+    expect(deployDoc).not.toMatch(/no periodic job is scheduled/i);
+    expect(deployDoc).toContain(`rule \`SweepSchedule\` (\`rate(${SWEEP_RATE.toMinutes()} minutes)\``);
+    expect(Object.keys(template.findResources("AWS::Events::Rule"))).toEqual([
+      expect.stringMatching(/^SweepSchedule/),
+    ]);
+  });
+
   it("runs the sweep every 5 minutes, without retries that could overlap the next run", () => {
     const rules = Object.values(template.findResources("AWS::Events::Rule"));
     expect(rules).toHaveLength(1);
@@ -331,11 +342,19 @@ describe("configuration", () => {
     expect(() => parseConfig(JSON.parse(props?.Value as string), {})).not.toThrow();
   });
 
-  it("keeps issuer and channel secrets in one secret, encrypted with the data key and retained", () => {
-    template.hasResource("AWS::SecretsManager::Secret", {
-      Properties: { Name: "tourniquet/dev/secrets", KmsKeyId: keyArn },
-      DeletionPolicy: "Retain",
-    });
+  it("keeps issuer, channel and GitHub App secrets in a secret each, encrypted with the data key and retained", () => {
+    const names = [
+      "tourniquet/dev/secrets",
+      "tourniquet/dev/channel-secrets",
+      "tourniquet/dev/github-app-secrets",
+    ];
+    for (const name of names) {
+      template.hasResource("AWS::SecretsManager::Secret", {
+        Properties: { Name: name, KmsKeyId: keyArn },
+        DeletionPolicy: "Retain",
+      });
+    }
+    expect(Object.keys(template.findResources("AWS::SecretsManager::Secret"))).toHaveLength(3);
   });
 });
 

@@ -75,7 +75,7 @@ const options = (extra: Partial<Parameters<typeof loadAwsConfig>[0]> = {}) => ({
     awsSdkV3Client: new SecretsManagerClient(fakeAwsClientConfig(sm.url)),
   }),
   parameterName: PARAMETER,
-  secretArn: SECRET_ARN,
+  secretArns: { issuers: SECRET_ARN },
   env: {},
   ...extra,
 });
@@ -118,7 +118,7 @@ describe("loadAwsConfig", () => {
 
   it("reads no secret when none is configured", async () => {
     putParameter(config());
-    const loaded = await loadAwsConfig(options({ secretArn: undefined, env: { ACME_HMAC: "env" } }));
+    const loaded = await loadAwsConfig(options({ secretArns: {}, env: { ACME_HMAC: "env" } }));
     expect(loaded.secrets.acme).toBe("env");
     expect(sm.calls).toHaveLength(0);
   });
@@ -245,7 +245,7 @@ describe("loadAwsConfig", () => {
   it("is refused by the fakes when signed with other credentials (the fakes check SigV4)", async () => {
     putParameter(config());
     const wrong = ssmProvider({ credentials: { accessKeyId: "test", secretAccessKey: "not-the-secret" } });
-    const error = await failure(loadAwsConfig(options({ ssm: wrong, secretArn: undefined })));
+    const error = await failure(loadAwsConfig(options({ ssm: wrong, secretArns: {} })));
     expect(error).toMatchObject({ code: "InvalidSignatureException", transient: false });
     // A client signing for the wrong service is refused as well.
     const misrouted = new SecretsManagerClient(fakeAwsClientConfig(ssm.url));
@@ -308,6 +308,32 @@ describe("AwsConfigSource", () => {
     const fresh = await s.get();
     expect(fresh.secrets.acme).toBe("v2");
     expect(fresh.issuers.acme?.url).toBe("https://new.example.com/");
+  });
+
+  it("picks up a rotated secret of another group, read from that group's own secret", async () => {
+    const CHANNELS = SECRET_ARN.replace("/secrets-", "/channel-secrets-");
+    putParameter({
+      ...config(),
+      notifications: { channels: { slack: { kind: "slack", webhook_url: { env: "SLACK_URL" } } } },
+      defaults: { channels: ["slack"] },
+    });
+    sm.putSecret(CHANNELS, text({ SLACK_URL: "https://hooks.example/v1" }));
+    const { s, advance } = source({
+      groups: ["issuers", "channels"],
+      secretArns: { issuers: SECRET_ARN, channels: CHANNELS },
+    });
+    const first = await s.get();
+    expect(first.channelSecrets.slack).toBe("https://hooks.example/v1");
+    sm.putSecret(CHANNELS, text({ SLACK_URL: "https://hooks.example/v2" }));
+    advance(CONFIG_TTL_MS);
+    expect((await s.get()).channelSecrets.slack).toBe("https://hooks.example/v2");
+    // Each secret once per load (the two are read in parallel).
+    expect(
+      sm
+        .callsOf("GetSecretValue")
+        .map((c) => String(c.SecretId))
+        .sort(),
+    ).toEqual([SECRET_ARN, CHANNELS, SECRET_ARN, CHANNELS].sort());
   });
 
   it("current() answers at once and refreshes in the background when stale", async () => {
@@ -424,7 +450,7 @@ describe("awsConfig (the Lambda wiring)", () => {
   it("reads the parameter and the secret through the endpoints and credentials of the environment", async () => {
     putParameter(config());
     putSecret({ ACME_HMAC: "from-secrets-manager" });
-    const current = await awsConfig(recordingLog().log, env());
+    const current = await awsConfig(recordingLog().log, env(), ["issuers"]);
     expect(current().secrets.acme).toBe("from-secrets-manager");
     expect(ssm.callsOf("GetParameter")).toEqual([{ Name: PARAMETER, WithDecryption: false }]);
     expect(sm.callsOf("GetSecretValue")).toEqual([{ SecretId: SECRET_ARN }]);
@@ -432,7 +458,7 @@ describe("awsConfig (the Lambda wiring)", () => {
 
   it("fails the cold start with the ConfigError when the parameter does not exist", async () => {
     putSecret({ ACME_HMAC: "v1" });
-    await expect(awsConfig(recordingLog().log, env())).rejects.toThrow(
+    await expect(awsConfig(recordingLog().log, env(), ["issuers"])).rejects.toThrow(
       new ConfigError(`SSM parameter ${PARAMETER} does not exist`),
     );
   });
@@ -442,7 +468,7 @@ describe("awsConfig (the Lambda wiring)", () => {
     putParameter(config());
     putSecret({ ACME_HMAC: "v1" });
     const { log, lines } = recordingLog();
-    const current = await awsConfig(log, env());
+    const current = await awsConfig(log, env(), ["issuers"]);
     const first = current();
     // Every attempt: the faked clock jump makes the SDK correct for clock skew and try once more.
     ssm.failNext("GetParameter", ACCESS_DENIED, Number.POSITIVE_INFINITY);
@@ -471,7 +497,7 @@ describe("awsConfig (the Lambda wiring)", () => {
     const { log, lines } = recordingLog();
     // What the worker builds from a config: its channels.
     const check = (c: TourniquetConfig) => createChannels(c, { outboxDir: tmpdir() });
-    const current = await awsConfig(log, env(), check);
+    const current = await awsConfig(log, env(), ["issuers", "channels"], check);
     const first = current();
 
     // Schema-valid (the URL is a secret), but the Slack channel refuses plain http off loopback.

@@ -1,16 +1,24 @@
 import type { NodemailerError, SMTPTransportOptions, Transporter } from "nodemailer";
-import { NotificationError } from "../../errors.js";
+import { ConfigError, NotificationError } from "../../errors.js";
+import { isLoopbackHost } from "../../http/outbound.js";
 import { oneLine } from "../../util/one-line.js";
 import type { DeliveryResult, LeakMessage, NotificationChannel } from "../leak-message.js";
 
 // Sends the owner's message over SMTP with nodemailer, for operators who host their own mail relay.
 // The Message-ID is derived from the message id, so a resend after a timeout (when the server may
 // already have taken the message) can be recognised downstream.
+//
+// The message names a leaked key and the password authenticates us, so the connection is encrypted:
+// implicit TLS (`secure`) or STARTTLS, which nodemailer must then get (`requireTLS`) instead of falling
+// back to plain text when a relay, or someone in between, does not offer it. The relay's certificate
+// is checked. Only a relay on this host may be spoken to in plain text, and only when `insecure` says so.
 
 export interface SmtpEmailChannelOptions {
   name: string;
-  /** A ready transporter, or SMTP options ({host, port, secure, auth?, …}) to create one from. */
+  /** A ready transporter (its TLS settings are the caller's), or SMTP options to create one from. */
   transport: Transporter | SMTPTransportOptions;
+  /** Plain SMTP, no TLS: allowed for a loopback host only. */
+  insecure?: boolean | undefined;
   from: string;
   /** Per delivery: connecting, the SMTP dialogue and the answer. Default 30000. */
   timeoutMs?: number | undefined;
@@ -26,6 +34,7 @@ export class SmtpEmailChannel implements NotificationChannel {
   private readonly label: string;
   private transporter: Promise<Transporter> | undefined;
   private readonly transport: Transporter | SMTPTransportOptions;
+  private readonly insecure: boolean;
   private readonly from: string;
   private readonly timeoutMs: number;
 
@@ -35,6 +44,13 @@ export class SmtpEmailChannel implements NotificationChannel {
     this.from = options.from;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.transport = options.transport;
+    this.insecure = options.insecure ?? false;
+    const host = isTransporter(options.transport) ? undefined : (options.transport.host ?? "localhost");
+    if (this.insecure && host !== undefined && !isLoopbackHost(host)) {
+      throw new ConfigError(
+        `${this.label}: insecure (no TLS) is allowed for a loopback relay only, not ${host}`,
+      );
+    }
   }
 
   /** Made on the first send: nodemailer is loaded only by a worker that sends mail over SMTP. */
@@ -51,6 +67,10 @@ export class SmtpEmailChannel implements NotificationChannel {
             greetingTimeout: backstop,
             socketTimeout: backstop,
             ...t,
+            // Plain text only when allowed (loopback); otherwise STARTTLS or nothing, when not `secure`.
+            ...(this.insecure
+              ? { ignoreTLS: true, requireTLS: false }
+              : { ignoreTLS: false, requireTLS: true }),
           }),
         );
     return this.transporter;
@@ -105,7 +125,12 @@ function smtpError(label: string, error: NodemailerError): NotificationError {
     // RFC 5321: 4yz replies are transient negative completions, 5yz permanent ones.
     const command = error.command ? ` at ${error.command.split(" ")[0]}` : "";
     const reply = error.response ? `: ${oneLine(error.response)}` : "";
-    return new NotificationError(`${label}: SMTP ${code}${command}${reply}`, {
+    // A relay that refuses STARTTLS: say why we asked.
+    const tls =
+      error.code === "ETLS"
+        ? ["ETLS: ", '; TLS is required ("insecure": true only for a loopback relay)']
+        : ["", ""];
+    return new NotificationError(`${label}: ${tls[0]}SMTP ${code}${command}${reply}${tls[1]}`, {
       transient: code < 500,
       cause: error,
     });

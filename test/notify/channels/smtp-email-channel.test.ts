@@ -1,30 +1,43 @@
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import nodemailer from "nodemailer";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { NotificationError } from "../../../lib/errors.js";
+import { parseConfig } from "../../../lib/config.js";
+import { ConfigError, NotificationError } from "../../../lib/errors.js";
+import { createChannels } from "../../../lib/notify/channel-registry.js";
 import { SmtpEmailChannel } from "../../../lib/notify/channels/smtp-email-channel.js";
 import { decodeMime, FakeSmtpServer } from "../../helpers/fake-smtp-server.js";
 import { makeLeakMessage } from "../../helpers/leak-message.js";
 import { rejection } from "../../helpers/rejection.js";
 
-// SmtpEmailChannel talking real SMTP to smtp-server on loopback (no auth, no TLS).
+// SmtpEmailChannel talking real SMTP to smtp-server on loopback (no auth): a plain relay, and one that
+// offers STARTTLS with a certificate for localhost / 127.0.0.1 (test/fixtures/tls).
+
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/tls/${name}`, import.meta.url), "utf8");
+const TLS = { key: fixture("localhost-key.pem"), cert: fixture("localhost-cert.pem") };
 
 let smtp: FakeSmtpServer;
+let tlsSmtp: FakeSmtpServer;
 
 beforeAll(async () => {
-  smtp = await FakeSmtpServer.start();
+  [smtp, tlsSmtp] = await Promise.all([FakeSmtpServer.start(), FakeSmtpServer.start({ tls: TLS })]);
 });
-afterAll(() => smtp.close());
+afterAll(() => Promise.all([smtp.close(), tlsSmtp.close()]));
 afterEach(() => {
-  smtp.messages.length = 0;
-  smtp.refusal = undefined;
+  for (const relay of [smtp, tlsSmtp]) {
+    relay.messages.length = 0;
+    relay.refusal = undefined;
+  }
 });
 
+/** A channel to the plain relay, which may only go without TLS because it is on loopback. */
 const channel = (port = smtp.port, timeoutMs?: number) =>
   new SmtpEmailChannel({
     name: "mail",
     from: "Tourniquet <security@example.test>",
     transport: { host: "127.0.0.1", port, secure: false },
+    insecure: true,
     timeoutMs,
   });
 
@@ -63,6 +76,78 @@ describe("SmtpEmailChannel", () => {
     }).deliver(makeLeakMessage());
     expect(result.providerMessageId).toMatch(/@tourniquet>$/);
     expect(smtp.messages).toHaveLength(1);
+  });
+
+  describe("TLS", () => {
+    const secureChannel = (port: number, ca?: string) =>
+      new SmtpEmailChannel({
+        name: "mail",
+        from: "security@example.test",
+        transport: { host: "127.0.0.1", port, ...(ca ? { tls: { ca } } : {}) },
+      });
+
+    it("is required by default: a relay that does not offer STARTTLS gets nothing", async () => {
+      const error = await failure(secureChannel(smtp.port).deliver(makeLeakMessage()));
+      expect(error.message).toMatch(/^smtp channel "mail": ETLS/);
+      expect(error.message).toContain('TLS is required ("insecure": true only for a loopback relay)');
+      expect(error.transient).toBe(false);
+      expect(smtp.messages).toHaveLength(0);
+    });
+
+    it("is negotiated with STARTTLS when the relay offers it, and the message goes encrypted", async () => {
+      const result = await secureChannel(tlsSmtp.port, TLS.cert).deliver(makeLeakMessage());
+      expect(result.providerMessageId).toMatch(/@tourniquet>$/);
+      expect(tlsSmtp.messages.map((m) => m.secure)).toEqual([true]);
+    });
+
+    it("checks the relay's certificate: an untrusted one gets nothing", async () => {
+      const error = await failure(secureChannel(tlsSmtp.port).deliver(makeLeakMessage()));
+      expect(error.message).toMatch(/^smtp channel "mail": E/);
+      expect(tlsSmtp.messages).toHaveLength(0);
+    });
+
+    it("may be skipped for a loopback relay only", () => {
+      expect(
+        () =>
+          new SmtpEmailChannel({
+            name: "mail",
+            from: "security@example.test",
+            transport: { host: "smtp.example.com", port: 25 },
+            insecure: true,
+          }),
+      ).toThrow(ConfigError);
+    });
+
+    it.each([
+      [{}, 0],
+      [{ insecure: true }, 1],
+    ])("from the config %j: a plain loopback relay gets %i message(s)", async (extra, delivered) => {
+      const config = parseConfig({
+        defaults: { channels: ["mail"] },
+        notifications: {
+          channels: {
+            mail: {
+              kind: "smtp",
+              host: "127.0.0.1",
+              port: smtp.port,
+              from: "security@example.test",
+              ...extra,
+            },
+          },
+        },
+      });
+      const mail = createChannels(config, { outboxDir: "/nonexistent" }).get("mail");
+      const sent = await mail?.deliver(makeLeakMessage()).then(
+        () => true,
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(NotificationError);
+          return false;
+        },
+      );
+      expect(sent).toBe(delivered === 1);
+      expect(smtp.messages).toHaveLength(delivered);
+      expect(smtp.messages.every((m) => !m.secure)).toBe(true);
+    });
   });
 
   it("fails permanently, without connecting, when the recipient has no email address", async () => {

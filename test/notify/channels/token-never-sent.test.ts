@@ -58,6 +58,7 @@ describe("no channel ever sends the token", () => {
         name: "smtp",
         from: "security@example.test",
         transport: { host: "127.0.0.1", port: smtp.port, secure: false },
+        insecure: true,
       }),
       new SesEmailChannel({ name: "ses", ses, from: "security@example.test" }),
     ];

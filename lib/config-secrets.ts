@@ -1,0 +1,58 @@
+import type { TourniquetConfigFile } from "./config.js";
+
+// The config's secret references ({"env": NAME}), grouped by who uses them, so that each deployed
+// function resolves, and may read, only its own: every function that verifies or revokes needs the
+// issuers' HMAC secrets; only the worker the channels' credentials (Slack webhook URL, webhook HMAC
+// secret, SMTP password); only the GitHub webhook the App's private key and webhook secrets.
+
+export const SECRET_GROUPS = ["issuers", "channels", "github_app"] as const;
+export type SecretGroup = (typeof SECRET_GROUPS)[number];
+
+export interface SecretRefAt {
+  group: SecretGroup;
+  /** Whose secret: the issuer or channel name; for the App, the field of GithubAppSecrets. */
+  owner: string;
+  /** Where the reference sits in the config, for messages: `issuers.acme.secret`. */
+  path: string;
+  /** The variable (or key of a deployed secret) holding the value. */
+  name: string;
+}
+
+/** Every secret reference of the config, in config order. */
+export function secretRefs(config: TourniquetConfigFile): SecretRefAt[] {
+  const refs: SecretRefAt[] = [];
+  for (const [name, issuer] of Object.entries(config.issuers)) {
+    refs.push({ group: "issuers", owner: name, path: `issuers.${name}.secret`, name: issuer.secret.env });
+  }
+  for (const [name, channel] of Object.entries(config.notifications.channels)) {
+    const field =
+      channel.kind === "slack"
+        ? (["webhook_url", channel.webhook_url] as const)
+        : channel.kind === "webhook"
+          ? (["secret", channel.secret] as const)
+          : channel.kind === "smtp" && channel.password
+            ? (["password", channel.password] as const)
+            : undefined;
+    if (field) {
+      const [key, ref] = field;
+      refs.push({
+        group: "channels",
+        owner: name,
+        path: `notifications.channels.${name}.${key}`,
+        name: ref.env,
+      });
+    }
+  }
+  const app = config.github_app;
+  if (app) {
+    const fields = [
+      ["privateKey", "private_key", app.private_key],
+      ["webhookSecret", "webhook_secret", app.webhook_secret],
+      ["previousWebhookSecret", "previous_webhook_secret", app.previous_webhook_secret],
+    ] as const;
+    for (const [owner, key, ref] of fields) {
+      if (ref) refs.push({ group: "github_app", owner, path: `github_app.${key}`, name: ref.env });
+    }
+  }
+  return refs;
+}
