@@ -281,7 +281,7 @@ describe("SlackWebhookChannel", () => {
   it("refuses plain http except on loopback", () => {
     expect(
       () => new SlackWebhookChannel({ name: "s", webhookUrl: "http://hooks.slack.com/services/x" }),
-    ).toThrow('slack channel "s": URL must use https (http is allowed on loopback only)');
+    ).toThrow('slack channel "s": URL: must use https (http is allowed on loopback only)');
     expect(() => new SlackWebhookChannel({ name: "s", webhookUrl: "not a url" })).toThrow(ConfigError);
     expect(
       new SlackWebhookChannel({ name: "s", webhookUrl: "https://hooks.slack.com/services/x" }).kind,
