@@ -1,5 +1,5 @@
 import type { MiddlewareObj } from "@middy/core";
-import { TourniquetError } from "../errors.js";
+import { AwsError, TourniquetError } from "../errors.js";
 import { describeError, type Log } from "../log.js";
 import { type ApiEvent, type ApiResult, jsonResponse } from "./api-event.js";
 
@@ -8,6 +8,16 @@ import { type ApiEvent, type ApiResult, jsonResponse } from "./api-event.js";
 
 const codeOf = (error: TourniquetError) => error.errorCode;
 
+/**
+ * What a caller may read of an error. An AWS failure's text is the service's (it can name accounts,
+ * roles, tables and keys): callers, most of them unauthenticated, get a fixed sentence; operators get
+ * the whole text in the log.
+ */
+const publicMessage = (error: TourniquetError) =>
+  error instanceof AwsError
+    ? "a service Tourniquet stores or queues with is unavailable; the request can be retried"
+    : error.message;
+
 export function errorResponse(error: unknown, log: Log): ApiResult {
   if (error instanceof TourniquetError && error.status < 500) {
     return jsonResponse(error.status, { error: codeOf(error), message: error.message });
@@ -15,13 +25,13 @@ export function errorResponse(error: unknown, log: Log): ApiResult {
   // A deliberate 5xx other than 500 (502: a service we depend on refused for good) keeps its message.
   if (error instanceof TourniquetError && error.status > 500 && !error.transient) {
     log.warn("request failed", { error: describeError(error) });
-    return jsonResponse(error.status, { error: codeOf(error), message: error.message });
+    return jsonResponse(error.status, { error: codeOf(error), message: publicMessage(error) });
   }
   if (error instanceof TourniquetError && error.transient) {
     log.warn("request failed, sender should retry", { error: describeError(error) });
     return jsonResponse(
       error.status,
-      { error: codeOf(error), message: error.message },
+      { error: codeOf(error), message: publicMessage(error) },
       { "retry-after": "5" },
     );
   }

@@ -1,6 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { leakIdFor } from "../../lib/store/leak.js";

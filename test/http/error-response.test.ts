@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  AwsError,
   BadRequestError,
   KeySetUnavailableError,
   PayloadTooLargeError,
@@ -32,4 +33,18 @@ describe("errorResponse", () => {
     expect(result.body).not.toContain("cannot read");
     expect(lines.join("\n")).toContain("cannot read");
   });
+
+  it.each([true, false])(
+    "never hands an AWS service's own text to the caller, transient or not (transient %s)",
+    (transient) => {
+      const text =
+        "dynamodb:PutItem failed: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/tourniquet-prod-intake/x is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/tourniquet-prod";
+      const { log, lines } = recordingLog();
+      const result = errorResponse(new AwsError(text, "AccessDeniedException", 400, { transient }), log);
+      expect(result.statusCode).toBeGreaterThanOrEqual(500);
+      expect(JSON.parse(result.body ?? "").message).toMatch(/the request can be retried$/);
+      expect(result.body).not.toMatch(/arn:|123456789012|tourniquet-prod/);
+      expect(lines.join("\n")).toContain("arn:aws:dynamodb:eu-west-1:123456789012:table/tourniquet-prod");
+    },
+  );
 });

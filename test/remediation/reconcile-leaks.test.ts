@@ -5,7 +5,6 @@ import { reconcileLeaks } from "../../lib/remediation/reconcile-leaks.js";
 import type { Leak } from "../../lib/store/leak.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 import { recordingLog } from "../helpers/recording-log.js";
-import { rejection } from "../helpers/rejection.js";
 
 const NOW = Date.parse("2026-11-25T12:00:00.000Z");
 const minutesAgo = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();
