@@ -35,7 +35,7 @@ export interface TestStack {
     matches: unknown,
     options?: { headers?: Record<string, string>; rawBody?: string },
   ): Promise<Response>;
-  signedHeaders(body: string): Record<string, string>;
+  signedHeaders(body: string | Buffer): Record<string, string>;
   /** Creates an alert holding `secret` in the local fake GitHub; answers with its webhook payload. */
   githubAlert(
     secret: string,
