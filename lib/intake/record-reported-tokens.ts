@@ -93,8 +93,15 @@ export async function recordReportedTokens(
   options: RecordOptions,
 ): Promise<RecordedToken[]> {
   const queue = batchingSender(deps.queue);
+  // Which tokens are known already, in one read per 100: a repeat costs no issuer call and no create.
+  const known = await deps.store.getLeaks(tokens.map((group) => leakIdFor(group.fingerprint)));
   const results = await mapSettledWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
-    const { leak, sealedToken } = await recordToken(deps, group, options);
+    const { leak, sealedToken } = await recordToken(
+      deps,
+      group,
+      options,
+      known.get(leakIdFor(group.fingerprint)),
+    );
     if (sealedToken && owedStep(leak) !== undefined) await queue.send({ leakId: leak.id, sealedToken });
     return { fingerprint: group.fingerprint, type: group.type, leak, label: feedbackLabel(leak) };
   });
@@ -113,16 +120,17 @@ export async function recordReportedTokens(
 }
 
 /**
- * A token not seen before is verified first, then written once, already verified (a read and a write).
+ * A token not seen before (`existing`, read with the report's others) is verified first, then written
+ * once, already verified.
  * A token seen before costs no issuer call unless its leak is still pending or may now be verified again.
  */
 async function recordToken(
   deps: RecordDeps,
   group: ReportedToken,
   options: RecordOptions,
+  existing: Leak | undefined,
 ): Promise<{ leak: Leak; sealedToken?: string | undefined }> {
   const id = leakIdFor(group.fingerprint);
-  const existing = await deps.store.getLeak(id);
   if (existing) return recordRepeat(deps, existing, group, options);
 
   const { receivedAt, verifyDeadline, reporter } = options;

@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -9,6 +10,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
 import { ConflictError, isAwsError } from "../errors.js";
+import { sleep } from "../util/concurrency.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { listLeakItems } from "./dynamo-leak-listing.js";
@@ -42,6 +44,8 @@ const KEY_ATTRIBUTES = [
 ];
 
 const OWES_WORK_LISTING = "owes-work";
+/** BatchGetItem takes at most 100 keys a call. */
+const BATCH_GET_MAX = 100;
 
 /** The full index key of the leak at `position` (`<last activity>#<leak id>`) in gsi6. */
 function owesWorkKey(position: string): Record<string, string> {
@@ -148,6 +152,37 @@ export class DynamoLeakStore implements LeakStore {
       ),
     );
     return result.Item ? toLeak(fromItem(result.Item)) : undefined;
+  }
+
+  async getLeaks(ids: readonly string[]): Promise<Map<string, Leak>> {
+    const found = new Map<string, Leak>();
+    const chunks: string[][] = [];
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) chunks.push(unique.slice(i, i + BATCH_GET_MAX));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let keys: Record<string, AttributeValue>[] | undefined = chunk.map((id) =>
+          toAttributes({ pk: leakPk(id), sk: LEAK_SK }),
+        );
+        // DynamoDB may leave keys unprocessed under load: they are asked again until none is left.
+        for (let round = 0; keys && keys.length > 0; round++) {
+          if (round > 0) await sleep(Math.min(1_000, 25 * 2 ** round));
+          const output = await awsCall("dynamodb:BatchGetItem", () =>
+            this.client.send(
+              new BatchGetItemCommand({
+                RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+              }),
+            ),
+          );
+          for (const item of output.Responses?.[this.tableName] ?? []) {
+            const leak = toLeak(fromItem(item));
+            found.set(leak.id, leak);
+          }
+          keys = output.UnprocessedKeys?.[this.tableName]?.Keys;
+        }
+      }),
+    );
+    return found;
   }
 
   async getLeakDetails(id: string): Promise<LeakDetails | undefined> {

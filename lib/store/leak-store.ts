@@ -46,6 +46,8 @@ export interface LeakStore {
   /** One sighting per distinct url+source; repeated reports bump its count and last seen. */
   recordSighting(leakId: string, sighting: NewSighting, at: string): Promise<Sighting>;
   getLeak(id: string): Promise<Leak | undefined>;
+  /** The leaks of these ids that exist (strongly consistent), read in batches: one call per 100. */
+  getLeaks(ids: readonly string[]): Promise<Map<string, Leak>>;
   /** The leak with all its sightings (a notification names every place). */
   getLeakDetails(id: string): Promise<LeakDetails | undefined>;
   /**

@@ -32,6 +32,21 @@ describe("DynamoLeakStore (embedded DynamoDB)", () => {
     return Item && fromItem(Item);
   };
 
+  describe("getLeaks", () => {
+    it("reads the leaks that exist among many ids, past BatchGetItem's 100 keys a call", async () => {
+      const stored = Array.from({ length: 130 }, () => makeLeak());
+      for (const leak of stored) await t.store.createLeak(leak);
+      const missing = Array.from({ length: 40 }, () => makeLeak().id);
+
+      const found = await t.store.getLeaks([...missing, ...stored.map((l) => l.id), stored[0]?.id ?? ""]);
+
+      expect(found.size).toBe(130);
+      expect([...found.keys()].sort()).toEqual(stored.map((l) => l.id).sort());
+      expect(found.get(stored[7]?.id ?? "")).toEqual(stored[7]);
+      expect((await t.store.getLeaks([])).size).toBe(0);
+    });
+  });
+
   describe("createLeak", () => {
     it("creates the leak once and reads it back without key attributes", async () => {
       const leak = makeLeak();
