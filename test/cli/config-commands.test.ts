@@ -62,5 +62,5 @@ describe("tourniquet config", () => {
     ).resolves.toMatchObject({
       stdout: expect.stringMatching(/valid/),
     });
-  });
+  }, 60_000); // five runs of the CLI, each a fresh tsx process: seconds each on a busy machine
 });
