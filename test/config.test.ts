@@ -47,7 +47,7 @@ describe("shipped config files", () => {
       TOURNIQUET_SANDBOX_SECRET: "local",
       ...LOCAL_APP_ENV,
     });
-    expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:3000/sandbox");
+    expect(config.issuers.sandbox).toMatchObject({ url: "http://127.0.0.1:3000/sandbox" });
     expect(config.github_app?.api_url).toBe("http://127.0.0.1:3000/sandbox/github/api");
     expect(config.githubAppSecrets).toEqual({ webhookSecret: "w", privateKey: "k" });
     expect(config.token_types.tourniquet_sandbox_token?.issuer).toBe("sandbox");
@@ -60,7 +60,7 @@ describe("shipped config files", () => {
       ...LOCAL_APP_ENV,
       PORT: "4123",
     });
-    expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:4123/sandbox");
+    expect(config.issuers.sandbox).toMatchObject({ url: "http://127.0.0.1:4123/sandbox" });
     expect(config.notifications.admin_url).toBe("http://127.0.0.1:4123/v1/admin/leaks");
   });
 
@@ -72,7 +72,7 @@ describe("shipped config files", () => {
     });
     expect(config.github_app).toMatchObject({ app_id: "123456", api_url: "https://api.github.com" });
     expect(Object.keys(config.token_types).sort()).toEqual(["acme_admin_key", "acme_api_key"]);
-    expect(config.issuers["acme-keys"]?.timeout_ms).toBe(4_000);
+    expect(config.issuers["acme-keys"]).toMatchObject({ timeout_ms: 4_000 });
     expect(config.secrets).toEqual({ "acme-keys": "h" });
   });
 
@@ -86,7 +86,7 @@ describe("shipped config files", () => {
 describe("defaults", () => {
   it("fills every optional section", () => {
     const config = parseConfig(minimal(), ENV);
-    expect(config.issuers.sandbox?.timeout_ms).toBe(5_000);
+    expect(config.issuers.sandbox).toMatchObject({ timeout_ms: 5_000 });
     expect(config.intake).toEqual({
       inline_verify_budget_ms: 3_000,
       max_body_bytes: 4 * 1024 * 1024,
