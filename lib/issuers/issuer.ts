@@ -69,6 +69,8 @@ export interface Issuer {
   revoke(request: KeyRequest, options?: CallOptions): Promise<Revocation>;
   /** Optional: creates a replacement key for the same owner. */
   rotate?(request: KeyRequest, options?: CallOptions): Promise<Rotation>;
+  /** Optional: re-reads what the issuer caches (Azure's key fingerprints); the sweep calls it. */
+  refresh?(options?: CallOptions): Promise<unknown>;
   /** Optional: how the key (or its account) was used since a time, e.g. since its revocation. */
   usageSince?(request: { keyId: string; since: string }, options?: CallOptions): Promise<UsageReport>;
 }

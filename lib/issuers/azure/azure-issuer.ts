@@ -45,8 +45,8 @@ const isEmail = (value: string) => z.email().safeParse(value.trim()).success;
 
 export interface RefreshResult {
   accounts: number;
-  /** Accounts whose keys could not be read, with why. */
-  failed: { account: string; reason: string }[];
+  /** Why some accounts' keys could not be read (each message names its account). */
+  failed: string[];
 }
 
 interface Search {
@@ -98,7 +98,7 @@ export class AzureIssuer implements Issuer {
   /** Re-reads every account's key fingerprints (the sweep calls it, so verifications stay warm). */
   async refresh(options?: CallOptions): Promise<RefreshResult> {
     const failures = await this.searchAfter(Number.POSITIVE_INFINITY, options);
-    return { accounts: this.index.size, failed: failures.map((e) => ({ account: "", reason: e.message })) };
+    return { accounts: this.index.size, failed: failures.map((e) => e.message) };
   }
 
   /**
