@@ -2,7 +2,7 @@ import type { TourniquetConfigFile } from "./config.js";
 
 // The config's secret references ({"env": NAME}), grouped by who uses them, so that each deployed
 // function resolves, and may read, only its own: every function that verifies or revokes needs the
-// issuers' HMAC secrets; only the worker the channels' credentials (Slack webhook URL, webhook HMAC
+// issuers' secrets (HMAC secrets, Azure client secrets); only the worker the channels' credentials (Slack webhook URL, webhook HMAC
 // secret, SMTP password); only the GitHub webhook the App's private key and webhook secrets.
 
 export const SECRET_GROUPS = ["issuers", "channels", "github_app"] as const;
@@ -22,7 +22,10 @@ export interface SecretRefAt {
 export function secretRefs(config: TourniquetConfigFile): SecretRefAt[] {
   const refs: SecretRefAt[] = [];
   for (const [name, issuer] of Object.entries(config.issuers)) {
-    refs.push({ group: "issuers", owner: name, path: `issuers.${name}.secret`, name: issuer.secret.env });
+    // One secret per issuer: the HTTP issuer's HMAC secret, or the Azure service principal's.
+    const [key, ref] =
+      issuer.kind === "azure_ai" ? ["client_secret", issuer.client_secret] : ["secret", issuer.secret];
+    refs.push({ group: "issuers", owner: name, path: `issuers.${name}.${key}`, name: ref.env });
   }
   for (const [name, channel] of Object.entries(config.notifications.channels)) {
     const field =

@@ -29,6 +29,42 @@ const httpIssuer = z
   })
   .strict();
 
+/** An Azure subscription id: a GUID. */
+const subscriptionId = z
+  .string()
+  .regex(
+    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    "must be a subscription id (GUID)",
+  );
+
+/**
+ * Azure OpenAI / AI services keys: found among the Cognitive Services accounts of `subscriptions` with
+ * a service principal's credentials, killed by regenerating their slot (lib/issuers/azure/).
+ */
+const azureAiIssuer = z
+  .object({
+    kind: z.literal("azure_ai"),
+    tenant_id: z.string().min(1).describe("The Entra ID tenant (directory) of the service principal"),
+    client_id: z.string().min(1).describe("The service principal's application (client) id"),
+    client_secret: secretRef.describe("The service principal's client secret"),
+    subscriptions: z
+      .array(subscriptionId)
+      .min(1)
+      .describe("Subscriptions whose Cognitive Services accounts are searched for a leaked key"),
+    authority_url: outboundUrl
+      .default("https://login.microsoftonline.com")
+      .describe("Entra ID's authority: another for sovereign clouds (China, US Government) and tests"),
+    management_url: outboundUrl
+      .default("https://management.azure.com")
+      .describe("Azure Resource Manager: another for sovereign clouds and tests"),
+    owner_tags: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(["owner", "contact", "email"])
+      .describe("Account tags read, in order, for the owner's email: the first that holds an email wins"),
+  })
+  .strict();
+
 /** The GitHub App whose `secret_scanning_alert` webhooks POST /v1/github/webhooks receives. */
 const githubApp = z
   .object({
@@ -130,7 +166,9 @@ export type ChannelConfig = z.infer<typeof channelConfig>;
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
-    issuers: z.record(z.string().min(1), z.discriminatedUnion("kind", [httpIssuer])).default({}),
+    issuers: z
+      .record(z.string().min(1), z.discriminatedUnion("kind", [httpIssuer, azureAiIssuer]))
+      .default({}),
     token_types: z.record(z.string().min(1), tokenType).default({}),
     defaults: z
       .object({
@@ -251,6 +289,7 @@ export const configSchema = z
 
 export type TourniquetConfigFile = z.infer<typeof configSchema>;
 export type HttpIssuerConfig = z.infer<typeof httpIssuer>;
+export type AzureAiIssuerConfig = z.infer<typeof azureAiIssuer>;
 
 /** The config with its secrets resolved: those of the groups asked for (config-secrets.ts); others empty. */
 export interface TourniquetConfig extends TourniquetConfigFile {

@@ -133,6 +133,21 @@ export const isAwsError = (error: unknown, ...codes: string[]): error is AwsErro
 export class IssuerError extends ExternalCallError {
   override readonly name: string = "IssuerError";
   override readonly errorCode: string = "issuer";
+  /** The vendor's HTTP status, when it answered: 401/403 tell a credential or permission problem. */
+  readonly httpStatus: number | undefined;
+
+  constructor(
+    message: string,
+    options: {
+      transient: boolean;
+      retryAfterSeconds?: number | undefined;
+      httpStatus?: number | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, options);
+    this.httpStatus = options.httpStatus;
+  }
 }
 
 /**

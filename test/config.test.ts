@@ -47,7 +47,7 @@ describe("shipped config files", () => {
       TOURNIQUET_SANDBOX_SECRET: "local",
       ...LOCAL_APP_ENV,
     });
-    expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:3000/sandbox");
+    expect(config.issuers.sandbox).toMatchObject({ url: "http://127.0.0.1:3000/sandbox" });
     expect(config.github_app?.api_url).toBe("http://127.0.0.1:3000/sandbox/github/api");
     expect(config.githubAppSecrets).toEqual({ webhookSecret: "w", privateKey: "k" });
     expect(config.token_types.tourniquet_sandbox_token?.issuer).toBe("sandbox");
@@ -60,20 +60,27 @@ describe("shipped config files", () => {
       ...LOCAL_APP_ENV,
       PORT: "4123",
     });
-    expect(config.issuers.sandbox?.url).toBe("http://127.0.0.1:4123/sandbox");
+    expect(config.issuers.sandbox).toMatchObject({ url: "http://127.0.0.1:4123/sandbox" });
     expect(config.notifications.admin_url).toBe("http://127.0.0.1:4123/v1/admin/leaks");
   });
 
   it("config/tourniquet.example.json parses with its secret set", () => {
     const config = loadConfig(repoFile("config/tourniquet.example.json"), {
       ACME_ISSUER_HMAC_SECRET: "h",
+      AZURE_CLIENT_SECRET: "a",
       GITHUB_APP_PRIVATE_KEY: "k",
       GITHUB_APP_WEBHOOK_SECRET: "w",
     });
     expect(config.github_app).toMatchObject({ app_id: "123456", api_url: "https://api.github.com" });
-    expect(Object.keys(config.token_types).sort()).toEqual(["acme_admin_key", "acme_api_key"]);
-    expect(config.issuers["acme-keys"]?.timeout_ms).toBe(4_000);
-    expect(config.secrets).toEqual({ "acme-keys": "h" });
+    expect(Object.keys(config.token_types).sort()).toEqual([
+      "acme_admin_key",
+      "acme_api_key",
+      "azure_ai_services_key",
+      "azure_cognitive_services_key",
+      "azure_openai_key",
+    ]);
+    expect(config.issuers["acme-keys"]).toMatchObject({ timeout_ms: 4_000 });
+    expect(config.secrets).toEqual({ "acme-keys": "h", azure: "a" });
   });
 
   it("config/local.json without its secret names the missing variable", () => {
@@ -86,7 +93,7 @@ describe("shipped config files", () => {
 describe("defaults", () => {
   it("fills every optional section", () => {
     const config = parseConfig(minimal(), ENV);
-    expect(config.issuers.sandbox?.timeout_ms).toBe(5_000);
+    expect(config.issuers.sandbox).toMatchObject({ timeout_ms: 5_000 });
     expect(config.intake).toEqual({
       inline_verify_budget_ms: 3_000,
       max_body_bytes: 4 * 1024 * 1024,
@@ -327,6 +334,69 @@ describe("github_app", () => {
     expect(error.message).toContain("github_app.private_key");
     expect(error.message).toContain("github_app.webhook_secret");
     expect(error.message).toMatch(/github_app.*extra/);
+  });
+});
+
+describe("azure_ai issuer", () => {
+  const SUB = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+  const azure = (fields: Record<string, unknown> = {}) => ({
+    issuers: {
+      azure: {
+        kind: "azure_ai",
+        tenant_id: "t",
+        client_id: "c",
+        client_secret: { env: "AZURE_CLIENT_SECRET" },
+        subscriptions: [SUB],
+        ...fields,
+      },
+    },
+    token_types: { azure_openai_key: { issuer: "azure" } },
+  });
+  const env = { AZURE_CLIENT_SECRET: "az-secret" };
+
+  it("defaults the public cloud's endpoints and the owner tags, and resolves the client secret", () => {
+    const config = parseConfig(azure(), env);
+    expect(config.issuers.azure).toEqual({
+      kind: "azure_ai",
+      tenant_id: "t",
+      client_id: "c",
+      client_secret: { env: "AZURE_CLIENT_SECRET" },
+      subscriptions: [SUB],
+      authority_url: "https://login.microsoftonline.com",
+      management_url: "https://management.azure.com",
+      owner_tags: ["owner", "contact", "email"],
+    });
+    expect(config.secrets).toEqual({ azure: "az-secret" });
+  });
+
+  it("takes sovereign-cloud endpoints and plain http on loopback (tests)", () => {
+    const config = parseConfig(
+      azure({ authority_url: "https://login.chinacloudapi.cn", management_url: "http://127.0.0.1:4500/arm" }),
+      env,
+    );
+    expect(config.issuers.azure).toMatchObject({
+      authority_url: "https://login.chinacloudapi.cn",
+      management_url: "http://127.0.0.1:4500/arm",
+    });
+  });
+
+  it.each([
+    [{ management_url: "http://management.example.com" }, "issuers.azure.management_url"],
+    [{ authority_url: "ftp://login.example.com" }, "issuers.azure.authority_url"],
+    [{ subscriptions: [] }, "issuers.azure.subscriptions"],
+    [{ subscriptions: ["not-a-guid"] }, "issuers.azure.subscriptions.0"],
+    [{ client_secret: "inline" }, "issuers.azure.client_secret"],
+    [{ tenant_id: undefined }, "issuers.azure.tenant_id"],
+    [{ owner_tags: [] }, "issuers.azure.owner_tags"],
+  ])("rejects %j, naming %s", (fields, path) => {
+    expect(configError(() => parseConfig(azure(fields), env)).message).toContain(path);
+  });
+
+  it("names the missing client secret variable", () => {
+    const error = configError(() => parseConfig(azure(), {}));
+    expect(error.message).toContain(
+      "issuers.azure.client_secret: environment variable AZURE_CLIENT_SECRET is not set",
+    );
   });
 });
 

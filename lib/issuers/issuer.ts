@@ -30,6 +30,31 @@ export interface Rotation {
   deliveredToOwner: boolean;
   /** Only from adapters that must hand the secret over; it goes straight into the secret store. */
   secret?: string | undefined;
+  /**
+   * Where the owner can read the replacement at the vendor (a console page, a CLI command), for when
+   * no secret store is configured: the handed-over `secret` is then dropped, never kept.
+   */
+  where?: string | undefined;
+}
+
+/** What the worker tells the issuer about the key to act on. */
+export interface KeyRequest {
+  keyId: string;
+  type: string;
+  leakId: string;
+  /**
+   * SHA-256 hex of the leaked token (the leak's fingerprint): lets an issuer that cannot revoke by id
+   * alone (Azure's key slots) tell whether the slot still holds the leaked key.
+   */
+  fingerprint?: string | undefined;
+}
+
+/** Use of a key's account over a period, as far as the issuer can tell (Azure Monitor metrics). */
+export interface UsageReport {
+  since: string;
+  until: string;
+  /** Figures by name (tokens, requests), for the timeline. */
+  figures: Record<string, unknown>;
 }
 
 export interface CallOptions {
@@ -41,10 +66,11 @@ export interface Issuer {
   readonly name: string;
   verify(request: { token: string; type: string }, options?: CallOptions): Promise<Verification>;
   /** Idempotent: revoking a revoked key succeeds with `alreadyRevoked: true`. */
-  revoke(
-    request: { keyId: string; type: string; leakId: string },
-    options?: CallOptions,
-  ): Promise<Revocation>;
+  revoke(request: KeyRequest, options?: CallOptions): Promise<Revocation>;
   /** Optional: creates a replacement key for the same owner. */
-  rotate?(request: { keyId: string; type: string; leakId: string }, options?: CallOptions): Promise<Rotation>;
+  rotate?(request: KeyRequest, options?: CallOptions): Promise<Rotation>;
+  /** Optional: re-reads what the issuer caches (Azure's key fingerprints); the sweep calls it. */
+  refresh?(options?: CallOptions): Promise<unknown>;
+  /** Optional: how the key (or its account) was used since a time, e.g. since its revocation. */
+  usageSince?(request: { keyId: string; since: string }, options?: CallOptions): Promise<UsageReport>;
 }

@@ -110,7 +110,10 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
   const keyId = leak.keyId;
   if (!keyId) throw new IssuerError("issuer reported the key active without a key id", { transient: false });
   const revocation = await withRetries(deps, (signal) =>
-    issuer.revoke({ keyId, type: leak.tokenType, leakId: leak.id }, { signal }),
+    issuer.revoke(
+      { keyId, type: leak.tokenType, leakId: leak.id, fingerprint: leak.fingerprint },
+      { signal },
+    ),
   );
   const revokedAt = isoNow(deps);
   const events: TimelineEvent[] = [
@@ -165,10 +168,15 @@ async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<voi
       transient: false,
     });
   }
-  const rotation = await withRetries(deps, () => rotateKey({ keyId, type: leak.tokenType, leakId: leak.id }));
+  const rotation = await withRetries(deps, () =>
+    rotateKey({ keyId, type: leak.tokenType, leakId: leak.id, fingerprint: leak.fingerprint }),
+  );
   let replacement: NonNullable<Leak["replacement"]>;
   const at = isoNow(deps);
-  if (rotation.secret !== undefined) {
+  if (rotation.secret !== undefined && !deps.secrets && rotation.where) {
+    // The vendor keeps the new key readable to its owner (Azure's portal): the handed-over copy is dropped.
+    replacement = { keyId: rotation.replacementKeyId, deliveredBy: "issuer", where: rotation.where, at };
+  } else if (rotation.secret !== undefined) {
     if (!deps.secrets)
       throw new IssuerError("a replacement secret was handed over but no secret store is configured", {
         transient: false,
@@ -185,7 +193,7 @@ async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<voi
       deliveredBy: "issuer",
       where: rotation.deliveredToOwner
         ? `delivered to you directly by ${issuer.name}`
-        : `available from ${issuer.name} (ask your administrator)`,
+        : (rotation.where ?? `available from ${issuer.name} (ask your administrator)`),
       at,
     };
   }

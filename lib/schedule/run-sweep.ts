@@ -1,34 +1,44 @@
 import { TourniquetError } from "../errors.js";
 import type { PartnerKeySetDocument } from "../github/partner-key-set.js";
 import type { SavedPartnerKeysStore } from "../github/saved-partner-keys.js";
+import type { Issuer } from "../issuers/issuer.js";
 import { describeError, type Log } from "../log.js";
 import { type ReconcileDeps, type ReconcileOptions, reconcileLeaks } from "../remediation/reconcile-leaks.js";
+import { recordUsageAfterRevoke } from "./usage-after-revoke.js";
 
 // The scheduled sweep (EventBridge, every few minutes; locally a timer): the periodic work nothing
 // else triggers. Both jobs run every time, and a failure of one does not skip the other.
 //   - partner keys: fetch GitHub's key set and save it, so a cold intake survives a key-endpoint outage;
-//   - reconcile: send leaks whose queue message was lost back to the worker (reconcile-leaks.ts).
+//   - reconcile: send leaks whose queue message was lost back to the worker (reconcile-leaks.ts);
+//   - issuers (where given): refresh their caches (Azure's key fingerprints) and record, an hour after
+//     each revocation, how the key's account was used since (usage-after-revoke.ts).
 
 export interface SweepDeps extends ReconcileDeps {
   /** GitHub's partner key set, fetched and checked; none where no key endpoint is configured. */
   fetchPartnerKeys?: (() => Promise<PartnerKeySetDocument>) | undefined;
   savedPartnerKeys?: SavedPartnerKeysStore | undefined;
+  /** The configured issuers; without them the issuer job is skipped. */
+  issuers?: { forType(tokenType: string): Issuer | undefined; all(): Issuer[] } | undefined;
   log: Log;
 }
 
 export interface SweepResult {
   partnerKeys: { saved: boolean; keys?: number; fetchedAt?: string };
   reconcile: { examined: number; requeued: number; failed: number };
+  issuers?: { refreshed: number; usageRecorded: number; usageFailed: number };
 }
 
 export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}): Promise<SweepResult> {
   const now = deps.now ?? Date.now;
-  const [keys, reconcile] = await Promise.allSettled([
+  const [keys, reconcile, issuers] = await Promise.allSettled([
     refreshSavedKeys(deps, now),
     reconcileLeaks({ ...deps, now }, options),
+    issuerJobs(deps, now),
   ]);
   const failures = [
     ...(keys.status === "rejected" ? [`partner keys: ${describeError(keys.reason)}`] : []),
+    ...(issuers.status === "rejected" ? [`issuers: ${describeError(issuers.reason)}`] : []),
+    ...(issuers.status === "fulfilled" ? issuers.value.failures : []),
     ...(reconcile.status === "rejected" ? [`reconcile: ${describeError(reconcile.reason)}`] : []),
     ...(reconcile.status === "fulfilled" && reconcile.value.failed.length > 0
       ? [
@@ -51,6 +61,7 @@ export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}):
             failed: reconcile.value.failed.length,
           }
         : { examined: 0, requeued: 0, failed: 0 },
+    ...(issuers.status === "fulfilled" && issuers.value.result ? { issuers: issuers.value.result } : {}),
   };
   deps.log.info("sweep done", { ...result });
   return result;
@@ -62,4 +73,30 @@ async function refreshSavedKeys(deps: SweepDeps, now: () => number): Promise<Swe
   const fetchedAt = new Date(now()).toISOString();
   await deps.savedPartnerKeys.save({ document, fetchedAt });
   return { saved: true, keys: document.public_keys.length, fetchedAt };
+}
+
+async function issuerJobs(
+  deps: SweepDeps,
+  now: () => number,
+): Promise<{ result?: SweepResult["issuers"]; failures: string[] }> {
+  if (!deps.issuers) return { failures: [] };
+  const failures: string[] = [];
+  let refreshed = 0;
+  for (const issuer of deps.issuers.all()) {
+    if (!issuer.refresh) continue;
+    try {
+      await issuer.refresh();
+      refreshed++;
+    } catch (error) {
+      failures.push(`issuer ${issuer.name} refresh: ${describeError(error)}`);
+    }
+  }
+  const usage = await recordUsageAfterRevoke({ store: deps.store, issuers: deps.issuers, now });
+  if (usage.failed.length > 0) {
+    failures.push(`usage after revoke: ${usage.failed.length} leaks (${usage.failed[0]?.reason})`);
+  }
+  return {
+    result: { refreshed, usageRecorded: usage.recorded, usageFailed: usage.failed.length },
+    failures,
+  };
 }

@@ -113,7 +113,7 @@ describe("loadAwsConfig", () => {
       options({ env: { ACME_HMAC: "from-env", ACME_URL: "https://env.example.com/" } }),
     );
     expect(loaded.secrets.acme).toBe("from-secret");
-    expect(loaded.issuers.acme?.url).toBe("https://env.example.com/");
+    expect(loaded.issuers.acme).toMatchObject({ url: "https://env.example.com/" });
   });
 
   it("reads no secret when none is configured", async () => {
@@ -307,7 +307,7 @@ describe("AwsConfigSource", () => {
     advance(CONFIG_TTL_MS);
     const fresh = await s.get();
     expect(fresh.secrets.acme).toBe("v2");
-    expect(fresh.issuers.acme?.url).toBe("https://new.example.com/");
+    expect(fresh.issuers.acme).toMatchObject({ url: "https://new.example.com/" });
   });
 
   it("picks up a rotated secret of another group, read from that group's own secret", async () => {
