@@ -76,6 +76,14 @@ export function toIssuerError(error: unknown, ctx: FailureContext, nowMs = Date.
 
 /** A failure at Entra ID's token endpoint: AADSTS code and OAuth error, never the description's text. */
 function entraFailure(e: SdkErrorShape, ctx: FailureContext): IssuerError {
+  // MSAL says only this when it cannot read the authority's OpenID metadata: refused, unreachable, or a
+  // certificate it does not trust look alike, and an outage is among them, so it may pass.
+  if (typeof e.message === "string" && e.message.includes("endpoints_resolution_error")) {
+    return new IssuerError(
+      `Azure ${ctx.call}: Entra ID's OpenID metadata could not be read (endpoints_resolution_error): authority_url unreachable or its certificate not trusted`,
+      { transient: true },
+    );
+  }
   const response = e.errorResponse ?? {};
   const cause = e.cause ?? {};
   const status = [e.statusCode, cause.status].find((s): s is number => typeof s === "number");
