@@ -1,3 +1,4 @@
+import { rootCertificates } from "node:tls";
 import { CognitiveServicesManagementClient } from "@azure/arm-cognitiveservices";
 import { MonitorClient } from "@azure/arm-monitor";
 import type { HttpClient } from "@azure/core-rest-pipeline";
@@ -71,7 +72,8 @@ export class AzureArmManagement implements AzureManagement {
     this.pipelineOptions = {
       retryOptions: { maxRetries: 0 },
       userAgentOptions: { userAgentPrefix: "tourniquet" },
-      ...(options.trustedCaPem ? { tlsOptions: { ca: options.trustedCaPem } } : {}),
+      // Node's `ca` replaces its root store: the roots are added back so public clouds still verify.
+      ...(options.trustedCaPem ? { tlsOptions: { ca: [...rootCertificates, options.trustedCaPem] } } : {}),
       ...(options.httpClient ? { httpClient: options.httpClient } : {}),
     };
     this.credential = new ClientSecretCredential(options.tenantId, options.clientId, options.clientSecret, {

@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IssuerError } from "../../../lib/errors.js";
 import type { AzureArmManagement } from "../../../lib/issuers/azure/azure-arm-management.js";
@@ -264,6 +267,25 @@ describe("failures", () => {
     const error = await failure(untrusting.listAccounts(SUB));
     expect(error.transient).toBe(true);
     expect(error.message).toContain("certificate not trusted");
+  });
+
+  it("trusts a test server through NODE_EXTRA_CA_CERTS too (read at process start)", async () => {
+    const { stdout } = await promisify(execFile)(
+      join(process.cwd(), "node_modules/.bin/tsx"),
+      ["test/helpers/azure-list-accounts-child.ts"],
+      {
+        env: {
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: join(process.cwd(), "test/fixtures/tls/localhost-cert.pem"),
+          AZURE_TENANT_ID: AZURE_APP.tenantId,
+          AZURE_CLIENT_ID: AZURE_APP.clientId,
+          AZURE_CLIENT_SECRET: AZURE_APP.clientSecret,
+          AZURE_URL: azure.url,
+          AZURE_SUBSCRIPTION: OTHER_SUB,
+        },
+      },
+    );
+    expect(JSON.parse(stdout)).toEqual(["elsewhere"]);
   });
 
   it("no key value appears in any error message", () => {
