@@ -2,7 +2,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configJsonSchema, loadConfig } from "../lib/config.js";
 import { NotConfiguredError } from "../lib/errors.js";
-import type { AzureManagement } from "../lib/issuers/azure/azure-management.js";
 import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
 import { createChannels } from "../lib/notify/channel-registry.js";
 import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
@@ -23,17 +22,6 @@ commands:
 
 environment: TOURNIQUET_URL (default http://127.0.0.1:$PORT or :3000), TOURNIQUET_DATA_DIR (.tourniquet),
              TOURNIQUET_ADMIN_TOKEN (default: the one the local stack wrote to the data dir)`;
-
-/** A check builds issuers but calls none; until the Azure SDK adapter is wired, this stands in for it. */
-const uncalled = async (): Promise<never> => {
-  throw new NotConfiguredError("config check calls no Azure API");
-};
-const unwiredAzure: AzureManagement = {
-  listAccounts: uncalled,
-  listKeys: uncalled,
-  regenerateKey: uncalled,
-  getMetrics: uncalled,
-};
 
 async function main(args: string[]): Promise<number> {
   const [command, sub, file] = args;
@@ -56,7 +44,8 @@ async function main(args: string[]): Promise<number> {
     });
     // What the functions build from the config, built the same way: a config that passes this check
     // cannot fail at run time for a value the check could see (an http URL off loopback, say).
-    IssuerRegistry.fromConfig(config, { azureManagement: () => unwiredAzure });
+    // Building calls no issuer: Azure's adapter loads with its first call.
+    IssuerRegistry.fromConfig(config);
     createChannels(config, {
       outboxDir: tmpdir(),
       ses: async () => {

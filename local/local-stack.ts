@@ -15,6 +15,7 @@ import { partnerKeySetFetcher, partnerKeySetLoader } from "../lib/github/partner
 import { savedPartnerKeysLoader } from "../lib/github/saved-partner-keys.js";
 import type { GithubWebhookDeps } from "../lib/intake/receive-github-webhook.js";
 import type { IntakeDeps } from "../lib/intake/receive-partner-report.js";
+import type { AzureTransportOptions } from "../lib/issuers/azure/lazy-azure-management.js";
 import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
 import { describeError, type Log } from "../lib/log.js";
 import { createChannels } from "../lib/notify/channel-registry.js";
@@ -68,6 +69,8 @@ export interface LocalStackOptions {
   queueBackoffMs?: (receiveCount: number) => number;
   /** Enough local workers to run several deliveries of one leak at once (tests of concurrency). */
   queueConcurrency?: number;
+  /** For Azure issuers: a test CA that a loopback fake Azure's certificate is signed with. */
+  azureTransport?: AzureTransportOptions | undefined;
 }
 
 export interface LocalStack {
@@ -161,7 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const keySetSource = { url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` };
   const localKey = LocalKeySealer.loadKey(join(dataDir, "queue.key"));
   const sealer = new LocalKeySealer(localKey);
-  const issuers = IssuerRegistry.fromConfig(config);
+  const issuers = IssuerRegistry.fromConfig(config, { azureTransport: options.azureTransport });
   const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
   const sandbox = new SandboxKeyService({
     file: join(dataDir, "sandbox-keys.json"),

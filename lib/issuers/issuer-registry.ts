@@ -2,18 +2,21 @@ import type { AzureAiIssuerConfig, TourniquetConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
 import { AzureIssuer } from "./azure/azure-issuer.js";
 import type { AzureManagement } from "./azure/azure-management.js";
+import { type AzureTransportOptions, lazyAzureManagement } from "./azure/lazy-azure-management.js";
 import { HttpIssuer } from "./http-issuer.js";
 import type { Issuer } from "./issuer.js";
 
 /**
  * Builds the Azure management adapter for one `azure_ai` issuer from its settings and its resolved
- * client secret. Injected, so lib/ does not load Azure's SDKs where no Azure issuer is configured and
- * tests can pass an in-memory one.
+ * client secret. By default Microsoft's SDKs, loaded with the first call (lazy-azure-management.ts);
+ * tests may pass an in-memory one.
  */
 export type AzureManagementFactory = (settings: AzureAiIssuerConfig, clientSecret: string) => AzureManagement;
 
 export interface IssuerFactories {
   azureManagement?: AzureManagementFactory | undefined;
+  /** For the default Azure adapter: a test CA for a loopback fake, a timeout. */
+  azureTransport?: AzureTransportOptions | undefined;
 }
 
 /** Token type → issuer, from the config. Types are matched case-insensitively. */
@@ -36,16 +39,14 @@ export class IssuerRegistry {
         throw new ConfigError(`issuers.${name}.${field}: this function did not resolve the issuers' secrets`);
       }
       if (settings.kind === "azure_ai") {
-        if (!factories.azureManagement) {
-          throw new ConfigError(
-            `issuers.${name}: kind azure_ai needs the Azure adapter, which this build does not wire`,
-          );
-        }
+        const management =
+          factories.azureManagement?.(settings, secret) ??
+          lazyAzureManagement(settings, secret, factories.azureTransport);
         issuers.set(
           name,
           new AzureIssuer({
             name,
-            management: factories.azureManagement(settings, secret),
+            management,
             subscriptions: settings.subscriptions,
             ownerTags: settings.owner_tags,
           }),

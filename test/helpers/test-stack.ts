@@ -1,3 +1,4 @@
+import type { AzureTransportOptions } from "../../lib/issuers/azure/lazy-azure-management.js";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,6 +77,7 @@ export async function startTestStack(
     configOverrides?: Record<string, unknown>;
     queueConcurrency?: number;
     env?: Record<string, string>;
+    azureTransport?: AzureTransportOptions;
   } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-test-"));
@@ -102,6 +104,7 @@ export async function startTestStack(
     sandboxFaults: faults,
     queueBackoffMs: () => 20,
     queueConcurrency: options.queueConcurrency,
+    azureTransport: options.azureTransport,
   });
   const sentMessages: RemediationMessage[] = [];
   const send = stack.queue.send.bind(stack.queue);
