@@ -1,10 +1,10 @@
-import type { AzureTransportOptions } from "../../lib/issuers/azure/lazy-azure-management.js";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhooks } from "@octokit/webhooks";
 import { vi } from "vitest";
+import type { AzureTransportOptions } from "../../lib/issuers/azure/lazy-azure-management.js";
 import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { loadDevSigningKey, signPartnerReport } from "../../local/dev-signing-key.js";
 import { DEFAULT_CONFIG_PATH, type LocalStack, startLocalStack } from "../../local/local-stack.js";
