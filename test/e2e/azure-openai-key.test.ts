@@ -42,7 +42,7 @@ beforeAll(async () => {
   );
   const base = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, "utf8"));
   t = await startTestStack({
-    env: { AZURE_CLIENT_SECRET: AZURE_APP.clientSecret },
+    env: { AZURE_CLIENT_SECRET: AZURE_APP.clientSecret, AZURE_WRONG_SECRET: "not-the-app-secret~0123456789" },
     azureTransport: { trustedCaPem: TEST_TLS.cert, timeoutMs: 5_000 },
     configOverrides: {
       issuers: {
@@ -56,8 +56,22 @@ beforeAll(async () => {
           authority_url: azure.url,
           management_url: azure.url,
         },
+        // The same app with a secret Entra ID refuses: a rotated-away or mistyped client secret.
+        azure_wrong_secret: {
+          kind: "azure_ai",
+          tenant_id: AZURE_APP.tenantId,
+          client_id: AZURE_APP.clientId,
+          client_secret: { env: "AZURE_WRONG_SECRET" },
+          subscriptions: [SUBSCRIPTION],
+          authority_url: azure.url,
+          management_url: azure.url,
+        },
       },
-      token_types: { ...base.token_types, azure_openai_key: { issuer: "azure" } },
+      token_types: {
+        ...base.token_types,
+        azure_openai_key: { issuer: "azure" },
+        azure_ai_services_key: { issuer: "azure_wrong_secret" },
+      },
     },
   });
 });
@@ -116,5 +130,20 @@ describe("a leaked Azure OpenAI key", () => {
     await t.stack.queue.drain();
     expect(azure.armCalls("regenerateKey").length).toBe(before);
     expect((await t.leakByFingerprint(fingerprintToken(unknown)))?.status).toBe("false_positive");
+  });
+
+  it("fails the step with a clear reason when Entra ID refuses the client secret, and regenerates nothing", async () => {
+    const before = azure.armCalls().length;
+    const token = victim.key1;
+    const response = await t.report([{ token, type: "azure_ai_services_key", url: "", source: "commit" }]);
+    expect(response.status).toBe(200);
+    await t.stack.queue.drain();
+
+    const leak = await t.leakByFingerprint(fingerprintToken(token));
+    expect(leak).toMatchObject({ status: "failed", failure: { step: "verify" } });
+    expect(leak?.failure?.reason).toMatch(/AADSTS7000215/);
+    expect(azure.armCalls().length).toBe(before); // no token, no ARM call
+    expect(JSON.stringify(leak)).not.toContain("not-the-app-secret");
+    expect(t.logLines.join("\n")).not.toContain("not-the-app-secret");
   });
 });
