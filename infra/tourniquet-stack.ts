@@ -272,11 +272,14 @@ export class TourniquetStack extends Stack {
       .queue("QUEUE_URL", remediation.queue, "send")
       .setting("ADMIN_ACCESS", JSON.stringify(settings.adminAccess));
 
-    // Re-sends leaks with their token still sealed: no token key, no config, no secrets.
+    // Re-sends leaks with their token still sealed: no token key. The config and the issuers' secrets
+    // only to refresh issuers' caches and read usage after revocation; no channel or App secret.
     sweep.access
       .table("TABLE_NAME", leaks.table, "readWrite")
       .queue("QUEUE_URL", remediation.queue, "send")
+      .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
       .setting("GITHUB_PUBLIC_KEYS_URL", DEFAULT_GITHUB_PUBLIC_KEYS_URL);
+    readSecrets(sweep, FUNCTION_SECRET_GROUPS.Sweep);
     // A missed run is made up by the next one: no retries, so runs never overlap by design.
     sweep.fn.configureAsyncInvoke({ retryAttempts: 0 });
     new Rule(this, "SweepSchedule", {

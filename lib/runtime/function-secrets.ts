@@ -33,4 +33,6 @@ export const FUNCTION_SECRET_GROUPS = {
   PartnerReport: ["issuers"],
   GithubWebhook: ["issuers", "github_app"],
   Remediate: ["issuers", "channels"],
+  // To refresh issuers' caches (Azure's key fingerprints) and read usage after revocation.
+  Sweep: ["issuers"],
 } as const satisfies Record<string, readonly SecretGroup[]>;

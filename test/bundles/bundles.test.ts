@@ -255,9 +255,10 @@ describe("handler bundles", () => {
     expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
     // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first use).
     expect(clients("Remediate")).toEqual(["client-dynamodb", "client-kms", ...config, "client-sesv2"].sort());
-    // The admin API and the sweep read the table and send leaks back to the worker.
+    // The admin API reads the table and sends leaks back to the worker; so does the sweep, which also
+    // reads the config and the issuers' secret (to refresh issuers' caches).
     expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);
-    expect(clients("Sweep")).toEqual(["client-dynamodb", "client-sqs"]);
+    expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs"].sort());
     expect(clients("Healthz")).toEqual([]);
   });
 

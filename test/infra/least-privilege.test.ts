@@ -112,12 +112,11 @@ describe("email and secrets", () => {
     for (const secret of Object.values(secrets)) expect(actionsOn(template, fn.admin, secret)).toEqual([]);
   });
 
-  it("the sweep reads no config and no secrets, sends no mail, and may only send to the queue", () => {
-    expect(actionsOn(template, fn.sweep, parameter)).toEqual([]);
-    for (const secret of Object.values(secrets)) expect(actionsOn(template, fn.sweep, secret)).toEqual([]);
-    expect(
-      allActions(fn.sweep).filter((a) => a.startsWith("ses:") || a.startsWith("secretsmanager:")),
-    ).toEqual([]);
+  it("the sweep reads the config but only the issuers' secret, sends no mail, and may only send to the queue", () => {
+    expect(actionsOn(template, fn.sweep, parameter)).toContain("ssm:GetParameter");
+    expect(actionsOn(template, fn.sweep, secrets.channels)).toEqual([]);
+    expect(actionsOn(template, fn.sweep, secrets.githubApp)).toEqual([]);
+    expect(allActions(fn.sweep).filter((a) => a.startsWith("ses:"))).toEqual([]);
     const onQueue = actionsOn(template, fn.sweep, queue);
     expect(onQueue).toContain("sqs:SendMessage");
     expect(onQueue.filter((a) => a === "sqs:ReceiveMessage" || a === "sqs:DeleteMessage")).toEqual([]);
@@ -130,7 +129,7 @@ describe("email and secrets", () => {
     ["GitHub webhook", () => fn.webhook, ["issuers", "githubApp"]],
     ["worker", () => fn.worker, ["issuers", "channels"]],
     ["admin API", () => fn.admin, []],
-    ["sweep", () => fn.sweep, []],
+    ["sweep", () => fn.sweep, ["issuers"]],
     ["health check", () => fn.healthz, []],
   ] as const)("the %s may read exactly the secrets %j", (_name, id, readable) => {
     for (const [group, secret] of Object.entries(secrets)) {

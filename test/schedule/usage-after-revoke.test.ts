@@ -49,6 +49,8 @@ const revokedLeak = (hoursAgo: number) =>
     keyId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a${hoursAgo}#Key1`,
     revokedAt: new Date(NOW - hoursAgo * HOUR).toISOString(),
     firstSeen: new Date(NOW - (hoursAgo + 1) * HOUR).toISOString(),
+    // Settled: its owner was told, so the reconcile job, running beside this one, leaves it alone.
+    notification: { status: "sent", at: new Date(NOW - hoursAgo * HOUR).toISOString() },
   });
 
 describe("usage after revocation", () => {
