@@ -44,6 +44,7 @@ export function leakDetailView({ leak, sightings }: LeakDetails, sightingsNextCu
   return {
     ...leakView(leak),
     evidence: leak.evidence ?? null,
+    key_details: leak.keyDetails ?? [],
     deliveries: Object.entries(leak.deliveries ?? {}).map(([id, d]) => ({
       id,
       channel: d.channel,

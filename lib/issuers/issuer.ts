@@ -8,12 +8,20 @@ export interface Owner {
 
 export type TokenValidity = "active" | "inactive" | "unknown";
 
+/** One line the key's owner reads about the key in the message ("Account", "contoso-openai"). */
+export interface KeyDetail {
+  label: string;
+  value: string;
+}
+
 export interface Verification {
   status: TokenValidity;
   keyId?: string | undefined;
   owner?: Owner | undefined;
   /** What the issuer can tell about the key (creation, last use…); never the token. */
   evidence?: Record<string, unknown> | undefined;
+  /** The evidence in a few lines for the owner's message (where the key lives, how it was used). */
+  details?: KeyDetail[] | undefined;
 }
 
 export interface Revocation {

@@ -53,6 +53,7 @@ export function leakFacts(details: LeakDetails, options: { adminUrl?: string | u
       .filter((e) => e.step !== "notify" && e.outcome !== "retrying")
       .map((e) => ({ at: e.at, step: e.step, outcome: e.outcome, detail: e.detail })),
     replacement: leak.replacement && { keyId: leak.replacement.keyId, where: leak.replacement.where },
+    details: leak.keyDetails ?? [],
     nextSteps: nextSteps(details),
     adminUrl: options.adminUrl ? `${options.adminUrl.replace(/\/$/, "")}/${leak.id}` : undefined,
   };

@@ -21,6 +21,8 @@ export interface LeakFacts {
   actions: { at: string; step: string; outcome: string; detail: string }[];
   /** Where the owner gets the replacement key, when one was made (never the secret itself). */
   replacement?: { keyId: string; where: string } | undefined;
+  /** What the issuer tells about the key (account, usage…), a line each. */
+  details: { label: string; value: string }[];
   nextSteps: string[];
   /** Link to the leak in the admin history. */
   adminUrl?: string | undefined;

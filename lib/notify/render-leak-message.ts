@@ -110,6 +110,7 @@ export function renderLeakMessage(
     })),
     actions: facts.actions.map((a) => ({ at: a.at, step: a.step, detail: a.detail })),
     replacement: facts.replacement && { key_id: facts.replacement.keyId, where: facts.replacement.where },
+    details: facts.details.map((d) => ({ label: d.label, value: d.value })),
     next_steps: facts.nextSteps,
     admin_url: facts.adminUrl,
     leak_id: facts.leakId,

@@ -1,6 +1,6 @@
 import type { Verification } from "../issuers/issuer.js";
 import { boundEvidence } from "../store/bound-evidence.js";
-import { boundOwner } from "../store/field-limits.js";
+import { boundKeyDetails, boundOwner } from "../store/field-limits.js";
 import type { Leak, LeakStatus, TimelineEvent } from "../store/leak.js";
 import type { LeakChanges } from "../store/leak-store.js";
 
@@ -34,6 +34,7 @@ export function applyVerification(
     keyId: verification.keyId,
     owner: owner.owner,
     evidence,
+    keyDetails: boundKeyDetails(verification.details),
   };
   const data: Record<string, unknown> = { validity: verification.status, mode };
   if (verification.keyId) data.key_id = verification.keyId;

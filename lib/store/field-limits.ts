@@ -1,4 +1,4 @@
-import type { Owner } from "../issuers/issuer.js";
+import type { KeyDetail, Owner } from "../issuers/issuer.js";
 import { truncateUtf8, utf8Bytes } from "../util/utf8.js";
 import type { NewSighting } from "./leak-store.js";
 
@@ -43,4 +43,20 @@ export function boundSighting(sighting: NewSighting): NewSighting {
     url: truncateUtf8(sighting.url, SIGHTING_URL_MAX_BYTES),
     source: truncateUtf8(sighting.source, SIGHTING_SOURCE_MAX_BYTES),
   };
+}
+
+/** Lines of key details a message carries, and their sizes: a summary, not a second evidence. */
+export const KEY_DETAILS_MAX = 20;
+export const KEY_DETAIL_LABEL_MAX_BYTES = 64;
+export const KEY_DETAIL_VALUE_MAX_BYTES = 512;
+
+export function boundKeyDetails(details: readonly KeyDetail[] | undefined): KeyDetail[] | undefined {
+  if (!details || details.length === 0) return undefined;
+  return details
+    .filter((d) => typeof d?.label === "string" && typeof d?.value === "string")
+    .slice(0, KEY_DETAILS_MAX)
+    .map((d) => ({
+      label: truncateUtf8(d.label, KEY_DETAIL_LABEL_MAX_BYTES),
+      value: truncateUtf8(d.value, KEY_DETAIL_VALUE_MAX_BYTES),
+    }));
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Owner } from "../issuers/issuer.js";
+import type { KeyDetail, Owner } from "../issuers/issuer.js";
 
 // The leak record: one per token fingerprint, whatever how often or where the token was reported.
 
@@ -73,6 +73,8 @@ export interface Leak {
   keyId?: string | undefined;
   owner?: Owner | undefined;
   evidence?: Record<string, unknown> | undefined;
+  /** The issuer's evidence in a few lines for the owner's message. */
+  keyDetails?: KeyDetail[] | undefined;
   firstSeen: string;
   /** Epoch ms when the first report arrived; time to revoke counts from here. */
   receivedAtMs: number;

@@ -112,6 +112,26 @@ describe("a leaked Azure OpenAI key", () => {
     });
     expect(leak?.deliveries.map((d) => d.recipient)).toContain("owner ai-team@contoso.example");
 
+    // The owner's message names where the key lives and shows the abuse.
+    const messages = readdirSync(join(t.stack.dataDir, "outbox")).map((f) =>
+      readFileSync(join(t.stack.dataDir, "outbox", f), "utf8"),
+    );
+    const toOwner = messages.find(
+      (m) => m.includes("ai-team@contoso.example") && m.includes(leak?.id ?? "?"),
+    );
+    for (const fact of [
+      "Account: contoso-openai (OpenAI, eastus)",
+      "Resource group: rg-ai",
+      `Subscription: ${SUBSCRIPTION}`,
+      "Endpoint: https://contoso-openai.openai.azure.com/",
+      "Key slot: Key2",
+      "Usage, last 24 hours:",
+      "Unusual use: yes",
+      "per account, not per key",
+    ]) {
+      expect(toOwner).toContain(fact);
+    }
+
     // Neither key value is in the store's answers, the logs, the queue messages or the outbox.
     const outbox = join(t.stack.dataDir, "outbox");
     const written = [

@@ -37,6 +37,7 @@ const facts: fc.Arbitrary<LeakFacts> = fc
     actions: fc.array(fc.record({ at: text, step: text, outcome: text, detail: text }), { maxLength: 4 }),
     replacement: fc.option(fc.record({ keyId: text, where: text }), { nil: undefined }),
     nextSteps: fc.array(text, { maxLength: 3 }),
+    details: fc.array(fc.record({ label: text, value: text }), { maxLength: 3 }),
     adminUrl: fc.option(text, { nil: undefined }),
     status: fc.constantFrom("revoked", "failed", "notified", "inactive"),
   })
@@ -52,7 +53,13 @@ describe("fuzz: notification rendering", () => {
     fc.assert(
       fc.property(facts, recipient, (f, to) => {
         const message = renderLeakMessage(f, to, "email", templates);
-        const printed = [f.tokenType, f.preview, ...f.actions.map((a) => a.detail), ...f.nextSteps];
+        const printed = [
+          f.tokenType,
+          f.preview,
+          ...f.actions.map((a) => a.detail),
+          ...f.nextSteps,
+          ...f.details.flatMap((d) => [d.label, d.value]),
+        ];
         if (f.keyId) printed.push(f.keyId);
         if (f.replacement) printed.push(f.replacement.keyId, f.replacement.where);
         for (const value of printed) {

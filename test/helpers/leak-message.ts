@@ -38,6 +38,7 @@ export function makeLeakFacts(overrides: Partial<LeakFacts> = {}): LeakFacts {
         detail: "issuer sandbox revoked the key",
       },
     ],
+    details: [],
     nextSteps: [
       "Create a new key and update every application and secret store that used the old one.",
       "Remove the key from the places listed above and from your repository history.",

@@ -77,6 +77,7 @@ describe("renderLeakMessage with the repository's templates", () => {
       status: "failed",
       sightings: [],
       actions: [],
+      details: [],
       nextSteps: [],
       adminUrl: undefined,
     });

@@ -16,6 +16,7 @@ import type {
 import type { AzureAccount, AzureManagement, KeySlot, MetricSeries } from "./azure-management.js";
 import { type AzureOperation, explainAzureError } from "./azure-permissions.js";
 import { type AzureRetryPolicy, DEFAULT_AZURE_RETRY, retryAzure } from "./azure-retry.js";
+import { azureKeyDetails } from "./key-details.js";
 import { type IndexedAccount, KeyFingerprintIndex, keyFingerprints } from "./key-fingerprint-index.js";
 import { formatKeyId, parseKeyId, slotValue } from "./key-id.js";
 import { KeyedMutex } from "./keyed-mutex.js";
@@ -268,6 +269,7 @@ export class AzureIssuer implements Issuer {
         slot,
         usage,
       },
+      details: azureKeyDetails(account, slot, usage),
     };
   }
 

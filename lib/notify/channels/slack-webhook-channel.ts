@@ -87,6 +87,16 @@ export function slackPayload(message: LeakMessage): SlackPayload {
         field("Time to revoke", f.timeToRevokeMs === undefined ? "—" : formatDuration(f.timeToRevokeMs)),
       ],
     },
+    ...(f.details.length > 0
+      ? [
+          section(
+            "*About the key*",
+            f.details.map(
+              (d) => `${slackEscape(clip(d.label, MAX_LINE))}: ${slackEscape(clip(d.value, MAX_LINE))}`,
+            ),
+          ),
+        ]
+      : []),
     section(`*Where it was found* (${f.sightings.length})`, sightingLines(f)),
     section("*What Tourniquet did*", actionLines(f)),
     section("*What to do next*", nextStepLines(f)),

@@ -109,6 +109,7 @@ export function webhookPayload(message: LeakMessage): Record<string, unknown> {
       sightings: f.sightings.map((s) => ({ url: s.url, source: s.source, first_seen: s.firstSeen })),
       actions: f.actions.map((a) => ({ at: a.at, step: a.step, outcome: a.outcome, detail: a.detail })),
       replacement: f.replacement ? { key_id: f.replacement.keyId, where: f.replacement.where } : null,
+      details: f.details,
       next_steps: f.nextSteps,
       admin_url: f.adminUrl ?? null,
     },

@@ -287,4 +287,13 @@ describe("SlackWebhookChannel", () => {
       new SlackWebhookChannel({ name: "s", webhookUrl: "https://hooks.slack.com/services/x" }).kind,
     ).toBe("slack");
   });
+
+  it("shows what the issuer tells about the key, as text", () => {
+    const message = makeLeakMessage({
+      facts: { details: [{ label: "Account", value: "contoso-openai <b>*bold*</b>" }] },
+    });
+    const text = JSON.stringify(slackPayload(message));
+    expect(text).toContain("*About the key*");
+    expect(text).toContain("Account: contoso-openai &lt;b&gt;");
+  });
 });

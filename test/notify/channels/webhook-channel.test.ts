@@ -74,6 +74,7 @@ describe("WebhookChannel", () => {
         ],
         actions: message.facts.actions,
         replacement: null,
+        details: [],
         next_steps: message.facts.nextSteps,
         admin_url: "https://tourniquet.example.test/admin/leaks/lk_6897aab7941b3bbd1d62e960",
       },
@@ -116,7 +117,7 @@ describe("WebhookChannel", () => {
     const doc = readFileSync(new URL("../../../docs/notification-webhooks.md", import.meta.url), "utf8");
     expect(body).toBe(/^body='(.*)'$/m.exec(doc)?.[1]);
     expect(signIssuerRequest("example-webhook-secret", 1767225600, message.id, body)).toBe(
-      "v1=fc45769e29aebf191f9a7dec6250c1ab225f11fcdb3509c97ddd3557197d3a96",
+      "v1=df4e812ae79102064f75a5c1b14b6b64efb4a6f561140c7b6130237312378a96",
     );
   });
 
