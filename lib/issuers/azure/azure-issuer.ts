@@ -87,6 +87,19 @@ export class AzureIssuer implements Issuer {
     if (cached && (await this.confirm(cached.account, cached.slot, fingerprint, options))) {
       return this.found(cached.account, cached.slot, options);
     }
+    // A key this issuer saw replaced (the re-verification after a revocation): one listKeys proves it
+    // gone from its slot. Keys are unique, so a key gone from its slot is dead everywhere.
+    const retired = cached ? undefined : this.index.retired(fingerprint);
+    if (retired) {
+      const { accountId, slot } = retired;
+      const now = keyFingerprints(
+        await this.call("listKeys", accountId, () => this.azure.listKeys(accountId, options)),
+      );
+      this.remember(accountId, now);
+      if (now.Key1 !== fingerprint && now.Key2 !== fingerprint) {
+        return { status: "inactive", keyId: formatKeyId({ accountId, slot }) };
+      }
+    }
     const failures = await this.searchAfter(askedAt - this.searchFreshMs, options);
     const hit = this.index.lookup(fingerprint);
     if (hit) return this.found(hit.account, hit.slot, options);
@@ -114,13 +127,17 @@ export class AzureIssuer implements Issuer {
         await this.call("listKeys", accountId, () => this.azure.listKeys(accountId, options)),
       );
       this.remember(accountId, current);
-      if (current[slot] !== fingerprint) return { keyId: request.keyId, alreadyRevoked: true };
+      if (current[slot] !== fingerprint) {
+        this.index.retire(fingerprint, accountId, slot);
+        return { keyId: request.keyId, alreadyRevoked: true };
+      }
       const after = keyFingerprints(
         await this.call("regenerateKey", `${accountId} ${slot}`, () =>
           this.azure.regenerateKey(accountId, slot, options),
         ),
       );
       this.remember(accountId, after);
+      this.index.retire(fingerprint, accountId, slot);
       if (after[slot] === fingerprint) {
         throw new IssuerError(
           `issuer "${this.name}" regenerateKey: ${request.keyId} still holds the leaked key`,

@@ -206,7 +206,13 @@ describe("revoke and rotate", () => {
     expect(azure.calls.filter((c) => c.op === "regenerateKey")).toEqual([
       { op: "regenerateKey", target: account.id },
     ]);
-    expect((await issuer.verify({ token, type: TYPE })).status).toBe("unknown");
+    // Re-verification after the revocation: one listKeys proves the key gone from its slot, no search.
+    azure.resetCalls();
+    expect(await issuer.verify({ token, type: TYPE })).toEqual({
+      status: "inactive",
+      keyId: `${account.id}#Key2`,
+    });
+    expect(azure.calls).toEqual([{ op: "listKeys", target: account.id }]);
   });
 
   it("regenerates once for ten concurrent revocations of one key", async () => {
