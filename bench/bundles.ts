@@ -1,19 +1,20 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Metafile } from "esbuild";
 import {
   type BuiltBundle,
   buildBundles,
   type Contributor,
+  outputInputs,
   REPO_ROOT,
   topContributors,
 } from "../test/helpers/bundles.js";
 
 // `npm run bench` (second part): builds every Lambda handler exactly as the CDK stack bundles it
-// (infra/function-bundles.ts) and reports, per function, the minified bundle size (without its source
-// map) and the cold module-load time: the median over fresh `node` processes of the time from just
+// (infra/function-bundles.ts) and reports, per function, the minified size of what a cold start loads
+// (index.mjs and the chunks it imports statically, without source maps), the chunks loaded only by a
+// dynamic import (Azure's SDKs) separately, and the cold module-load time: the median over fresh `node` processes of the time from just
 // before `await import(bundle)` to just after, measured inside the child so process start-up is not
 // counted. Budgets (issue 8, with the AWS SDK v3 clients bundled): the intakes at most 700 KB and
 // 150 ms, the worker 1.2 MB and 250 ms, the admin API 600 KB and 150 ms.
@@ -55,24 +56,25 @@ function loadOnce(file: string, nodeOptions: string[] = []): number {
   return ms;
 }
 
-function sumInputs(metafile: Metafile, match: (input: string) => boolean): number {
+function sumInputs(bundle: BuiltBundle, match: (input: string) => boolean): number {
   let bytes = 0;
-  for (const output of Object.values(metafile.outputs)) {
-    for (const [name, { bytesInOutput }] of Object.entries(output.inputs))
-      if (match(name)) bytes += bytesInOutput;
-  }
+  for (const [name, bytesInOutput] of coldInputs(bundle)) if (match(name)) bytes += bytesInOutput;
   return bytes;
 }
 
-/** Output bytes per input file, largest first: where inside the top packages the bytes come from. */
-function topInputs(metafile: Metafile, limit: number): Contributor[] {
-  return Object.values(metafile.outputs)
-    .flatMap((output) =>
-      Object.entries(output.inputs).map(([name, { bytesInOutput }]) => ({ name, bytes: bytesInOutput })),
-    )
+/** Output bytes per input file of what a cold start loads, largest first: where the bytes come from. */
+function topInputs(bundle: BuiltBundle, limit: number): Contributor[] {
+  return coldInputs(bundle)
+    .map(([name, bytes]) => ({ name, bytes }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, limit);
 }
+
+const coldInputs = (bundle: BuiltBundle) =>
+  outputInputs(
+    bundle.metafile,
+    bundle.coldFiles.map((file) => relative(REPO_ROOT, file)),
+  );
 
 // Inside the repository's node_modules, so the bundles find the AWS SDK there as they find the
 // runtime's copy on Lambda.
@@ -99,18 +101,29 @@ try {
     process.stderr.write(`load run ${run + 1}/${LOAD_RUNS} done\n`);
   }
 
+  const fromRoot = (file: string) => relative(REPO_ROOT, file);
   const functions = bundles.map((b) => {
     const samples = loads.get(b.id) ?? [];
+    const lazyBytes = b.lazyFiles.reduce((sum, chunk) => sum + chunk.bytes, 0);
     return {
       id: b.id,
       bytes: b.bytes,
       kb: round1(b.bytes / KB),
+      coldFiles: b.coldFiles.length,
+      // Loaded with the first call that needs them; the largest is Azure's SDKs.
+      lazyKB: round1(lazyBytes / KB),
+      lazyChunks: [...b.lazyFiles]
+        .sort((x, y) => y.bytes - x.bytes)
+        .map((chunk) => ({ file: basename(chunk.file), kb: round1(chunk.bytes / KB) })),
       moduleLoadMs: {
         median: round1(median(samples)),
         min: round1(Math.min(...samples)),
         samples: samples.map(round1),
       },
-      topPackages: topContributors(b.metafile, 10).map((c) => ({ ...c, kb: round1(c.bytes / KB) })),
+      topPackages: topContributors(b.metafile, 10, b.coldFiles.map(fromRoot)).map((c) => ({
+        ...c,
+        kb: round1(c.bytes / KB),
+      })),
     };
   });
   const intake = functions.find((f) => f.id === INTAKE);
@@ -140,7 +153,8 @@ try {
     setup: {
       bundling:
         "infra/function-bundles.ts BUNDLING (esm, node22, minified, source map, ESM main fields, AWS SDK v3 bundled)",
-      sizes: "bytes of index.mjs, source map excluded; KB = 1024 bytes",
+      sizes:
+        "bytes of index.mjs and the chunks it imports statically (what a cold start loads), source maps excluded; lazy chunks apart; KB = 1024 bytes",
       moduleLoad: `median of ${LOAD_RUNS} fresh node processes (after one untimed warm-up), timed inside the child around await import()`,
       buildMs: Math.round(buildMs),
     },
@@ -148,10 +162,10 @@ try {
     functions,
     // Where the intake's bytes come from, so a miss points at what to cut.
     intakeZodLocalesKB: round1(
-      sumInputs(intakeBundle.metafile, (name) => /node_modules\/zod\/.*\/locales\//.test(name)) / KB,
+      sumInputs(intakeBundle, (name) => /node_modules\/zod\/.*\/locales\//.test(name)) / KB,
     ),
     intakeModuleLoadWithSourceMapsMs: round1(median(loads.get("intakeSourceMaps") ?? [])),
-    intakeTopInputs: topInputs(intakeBundle.metafile, 15).map((c) => ({ ...c, kb: round1(c.bytes / KB) })),
+    intakeTopInputs: topInputs(intakeBundle, 15).map((c) => ({ ...c, kb: round1(c.bytes / KB) })),
     verdict,
   };
 
@@ -164,7 +178,7 @@ try {
     `bundles (built in ${Math.round(buildMs)} ms; module load = median of ${LOAD_RUNS} fresh processes, on ${process.version}):`,
     ...functions.map(
       (f) =>
-        `  ${f.id.padEnd(14)} ${String(f.bytes).padStart(9)} B  ${f.kb.toFixed(1).padStart(7)} KB   load ${f.moduleLoadMs.median.toFixed(1).padStart(6)} ms (min ${f.moduleLoadMs.min.toFixed(1)})`,
+        `  ${f.id.padEnd(14)} ${String(f.bytes).padStart(9)} B  ${f.kb.toFixed(1).padStart(7)} KB   load ${f.moduleLoadMs.median.toFixed(1).padStart(6)} ms (min ${f.moduleLoadMs.min.toFixed(1)})   lazy ${f.lazyKB.toFixed(1).padStart(7)} KB (largest: ${f.lazyChunks[0] ? `${f.lazyChunks[0].file} ${f.lazyChunks[0].kb.toFixed(1)} KB` : "none"})`,
     ),
     ...Object.entries(verdict).map(([id, v]) => {
       const budget = BUDGETS[id];

@@ -1,6 +1,8 @@
-// The Lambda handlers and how each is bundled: shared by the CDK stack (NodejsFunction) and by the
-// tests and benchmark that build the same bundles with esbuild and load them, so what is measured and
-// tested is what is deployed.
+import type { BuildOptions } from "esbuild";
+
+// The Lambda handlers and how each is bundled: shared by the CDK stack (its functions' assets are built
+// with esbuildOptions below) and by the tests and benchmark that build the same bundles with esbuild
+// and load them, so what is measured and tested is what is deployed.
 
 export interface FunctionBundle {
   /** Construct id and the name's suffix. */
@@ -19,7 +21,7 @@ export const FUNCTION_BUNDLES = [
   { id: "GithubWebhook", entry: "functions/github-webhook.ts", handler: "handler" },
 ] as const satisfies readonly FunctionBundle[];
 
-/** esbuild settings, as NodejsFunction's `bundling` will apply them (ESM for Node 22 on ARM64). */
+/** esbuild settings of every function's bundle (ESM for Node 22 on ARM64); see esbuildOptions. */
 export const BUNDLING = {
   format: "esm",
   platform: "node",
@@ -47,4 +49,38 @@ export const BUNDLING = {
     "import { createRequire as __tq_createRequire } from 'module'; const require = __tq_createRequire(import.meta.url);",
   /** The message templates travel with the bundle (read at cold start). */
   templatesDir: "templates",
+  /** The handler's file in the asset: `index.handler` is the function's handler. */
+  entryFile: "index.mjs",
+  /**
+   * Code split into its own files (ESM `splitting`): what only a dynamic `import()` reaches (Azure's
+   * SDKs, behind lib/issuers/azure/lazy-azure-management.ts) is a chunk loaded with the first call that
+   * needs it, not part of what every cold start parses. Modules both sides use stay one instance (a
+   * shared chunk), so `instanceof IssuerError` holds across the split.
+   */
+  chunksDir: "chunks",
 } as const;
+
+/**
+ * The esbuild options that build one function's asset into `outdir`: the handler as `index.mjs`, its
+ * source map beside it, and any chunks under `chunks/`. NodejsFunction cannot build this (it always
+ * passes `--outfile`, which esbuild refuses with `splitting`), so the stack runs esbuild itself with these.
+ */
+export function esbuildOptions(entry: string, outdir: string): BuildOptions {
+  return {
+    entryPoints: { index: entry },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: BUNDLING.format,
+    platform: BUNDLING.platform,
+    target: BUNDLING.target,
+    minify: BUNDLING.minify,
+    sourcemap: BUNDLING.sourcemap,
+    banner: { js: BUNDLING.banner },
+    mainFields: [...BUNDLING.mainFields],
+    external: [...BUNDLING.external],
+    outExtension: { ".js": ".mjs" },
+    chunkNames: `${BUNDLING.chunksDir}/[name]-[hash]`,
+    logLevel: "silent",
+  };
+}

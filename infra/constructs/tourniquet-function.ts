@@ -1,10 +1,19 @@
+import { cpSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Duration, RemovalPolicy } from "aws-cdk-lib";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import {
+  AssetHashType,
+  type BundlingOptions,
+  DockerImage,
+  type Duration,
+  type ILocalBundling,
+  RemovalPolicy,
+} from "aws-cdk-lib";
+import { Architecture, Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { BUNDLING, type FUNCTION_BUNDLES } from "../function-bundles.js";
+import { buildSync } from "esbuild";
+import { BUNDLING, esbuildOptions, type FUNCTION_BUNDLES } from "../function-bundles.js";
 import { FunctionAccess } from "./function-access.js";
 
 /** The repository root: entries in FUNCTION_BUNDLES and the templates directory are relative to it. */
@@ -36,14 +45,48 @@ export interface TourniquetFunctionProps {
 }
 
 /**
+ * Builds one function's asset on this machine with the project's esbuild (CDK's local bundling: no
+ * Docker, no network), exactly as esbuildOptions says: `index.mjs`, its lazily loaded chunks under
+ * `chunks/`, their source maps, and the templates when asked. Its fields are what CDK's asset cache
+ * tells one function's bundling from another's by.
+ */
+export class EsbuildLocalBundling implements ILocalBundling {
+  constructor(
+    /** Entry file, relative to the repository root. */
+    readonly entry: string,
+    readonly withTemplates: boolean,
+  ) {}
+
+  tryBundle(outputDir: string): boolean {
+    buildSync({ ...esbuildOptions(join(REPO_ROOT, this.entry), outputDir), absWorkingDir: REPO_ROOT });
+    if (this.withTemplates) {
+      cpSync(join(REPO_ROOT, BUNDLING.templatesDir), join(outputDir, BUNDLING.templatesDir), {
+        recursive: true,
+      });
+    }
+    return true;
+  }
+}
+
+/** CDK's bundling options for a function's asset: local esbuild only (tryBundle never defers to Docker). */
+export function functionBundling(entry: string, withTemplates: boolean): BundlingOptions {
+  return {
+    local: new EsbuildLocalBundling(entry, withTemplates),
+    // Required by the type, never pulled or run: local bundling always succeeds or throws.
+    image: DockerImage.fromRegistry("local-esbuild-only"),
+  };
+}
+
+/**
  * One handler of FUNCTION_BUNDLES as a Lambda function: Node.js 22 on ARM64 (Graviton: cheaper, and
  * faster at the crypto the intake does), an ESM bundle built with the esbuild settings in
  * `infra/function-bundles.ts` (the same ones the bundle tests and the benchmark use), minified with
- * source maps, and its own log group with a retention. `access` sets environment variables and the
- * matching grants.
+ * source maps, split so that code only a dynamic `import()` reaches (Azure's SDKs) is loaded on first
+ * use, and its own log group with a retention. `access` sets environment variables and the matching
+ * grants.
  */
 export class TourniquetFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: LambdaFunction;
   readonly logGroup: LogGroup;
   readonly access: FunctionAccess;
 
@@ -57,13 +100,15 @@ export class TourniquetFunction extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.fn = new NodejsFunction(this, "Function", {
+    this.fn = new LambdaFunction(this, "Function", {
       functionName: `tourniquet-${props.stage}-${bundle.id}`,
       description: props.description,
-      entry: `${REPO_ROOT}${bundle.entry}`,
-      handler: bundle.handler,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      // The asset's hash is that of the built files, as NodejsFunction hashes its bundles.
+      code: Code.fromAsset(REPO_ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: functionBundling(bundle.entry, props.withTemplates ?? false),
+      }),
+      handler: `${BUNDLING.entryFile.replace(/\.mjs$/, "")}.${bundle.handler}`,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       timeout: props.timeout,
@@ -75,28 +120,6 @@ export class TourniquetFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: props.logLevel,
         ...(props.withTemplates ? { TOURNIQUET_TEMPLATES_DIR: LAMBDA_TEMPLATES_DIR } : {}),
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        platform: BUNDLING.platform,
-        target: BUNDLING.target,
-        minify: BUNDLING.minify,
-        sourceMap: BUNDLING.sourcemap,
-        banner: BUNDLING.banner,
-        // Exactly what function-bundles.ts says, as the bundle tests and the benchmark build it.
-        mainFields: [...BUNDLING.mainFields],
-        externalModules: [...BUNDLING.external],
-        ...(props.withTemplates
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) => [
-                  `cp -r "${inputDir}/${BUNDLING.templatesDir}" "${outputDir}/${BUNDLING.templatesDir}"`,
-                ],
-              },
-            }
-          : {}),
       },
     });
 

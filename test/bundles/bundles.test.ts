@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { Webhooks } from "@octokit/webhooks";
 import type {
@@ -19,11 +21,20 @@ import type { SweepResult } from "../../lib/schedule/run-sweep.js";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import { leakIdFor } from "../../lib/store/leak.js";
 import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
+import type { SandboxAzure } from "../../local/sandbox/sandbox-azure.js";
 import { SandboxKeyService } from "../../local/sandbox/sandbox-key-service.js";
 import { createSandboxHandler } from "../../local/sandbox/sandbox-routes.js";
-import { type BuiltBundle, type BundleId, buildBundles, TEMPLATES_BUNDLE } from "../helpers/bundles.js";
+import {
+  type BuiltBundle,
+  type BundleId,
+  buildBundles,
+  outputInputs,
+  REPO_ROOT,
+  TEMPLATES_BUNDLE,
+} from "../helpers/bundles.js";
 import { makeLeak } from "../helpers/dynamo.js";
 import { type FakeKms, type FakeSqs, startFakeKms, startFakeSqs } from "../helpers/fake-aws.js";
+import { AZURE_APP, startFakeAzure } from "../helpers/fake-azure.js";
 import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
 import { apiEvent, lambdaContext, sqsEvent, sqsRecord } from "../helpers/lambda-events.js";
@@ -66,6 +77,7 @@ let issuer: LoopbackServer;
 let keysServer: FakeGitHubKeysServer;
 let signer: PartnerSigner;
 let githubApi: FakeGithubApi;
+let configPath: string;
 const sandbox = new SandboxKeyService();
 const handlers = new Map<BundleId, unknown>();
 /** Everything the bundles wrote to stdout/stderr (their JSON logs). */
@@ -98,7 +110,7 @@ beforeAll(async () => {
   keysServer = await FakeGitHubKeysServer.start([signer.published]);
   githubApi = await startFakeGithubApi();
 
-  const configPath = join(workDir, "tourniquet.config.json");
+  configPath = join(workDir, "tourniquet.config.json");
   writeFileSync(
     configPath,
     JSON.stringify({
@@ -206,7 +218,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe("handler bundles", () => {
-  it("builds one self-contained minified ESM file per function, the templates next to the worker", () => {
+  it("builds one minified ESM entry per function (chunks beside it), the templates next to the worker", () => {
     expect(transformedByVitest).toBe(false);
     expect(bundles.map((b) => b.id).sort()).toEqual([
       "AdminApi",
@@ -217,9 +229,14 @@ describe("handler bundles", () => {
       "Sweep",
     ]);
     for (const b of bundles) {
-      const code = readFileSync(b.file, "utf8");
-      expect(code.startsWith(BUNDLING.banner)).toBe(true);
-      expect(statSync(`${b.file}.map`).size).toBeGreaterThan(0);
+      expect(b.coldFiles[0]).toBe(b.file);
+      for (const file of [...b.coldFiles, ...b.lazyFiles.map((l) => l.file)]) {
+        // Every file is its own module: each needs the banner's `require` for the CommonJS it inlines.
+        expect(readFileSync(file, "utf8").startsWith(BUNDLING.banner), file).toBe(true);
+        expect(statSync(`${file}.map`).size).toBeGreaterThan(0);
+        const where = relative(join(workDir, DIST, b.id), file);
+        expect(where === BUNDLING.entryFile || where.startsWith(`${BUNDLING.chunksDir}/`), where).toBe(true);
+      }
       // Nothing left for Lambda's runtime to resolve but Node's own modules, and the credential sources
       // a Lambda never reaches, which only the SDK's default chain imports, dynamically.
       const external = Object.values(b.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external));
@@ -526,6 +543,115 @@ describe("handler bundles", () => {
         ]);
       } finally {
         keysServer.recover();
+      }
+    });
+  });
+
+  describe("the Azure issuer's SDKs", () => {
+    const bundle = (id: BundleId) => bundles.find((b) => b.id === id) as BuiltBundle;
+    const fromRoot = (file: string) => relative(REPO_ROOT, file);
+    const azureChunk = (b: BuiltBundle) =>
+      b.lazyFiles.find((chunk) =>
+        outputInputs(b.metafile, [fromRoot(chunk.file)]).some(([input]) =>
+          input.endsWith("lib/issuers/azure/azure-arm-management.ts"),
+        ),
+      );
+
+    it("are in no function's cold-start files, but in a chunk only a dynamic import reaches", () => {
+      for (const b of bundles) {
+        const cold = outputInputs(b.metafile, b.coldFiles.map(fromRoot)).map(([input]) => input);
+        expect(
+          cold.filter((input) => input.includes("node_modules/@azure/")),
+          b.id,
+        ).toEqual([]);
+        for (const file of b.coldFiles) expect(readFileSync(file, "utf8"), file).not.toMatch(/msal/i);
+      }
+      const intake = bundle("PartnerReport");
+      const chunk = azureChunk(intake);
+      expect(chunk?.file).toMatch(/\/chunks\/azure-arm-management-[A-Z0-9]+\.mjs$/);
+      const inChunk = outputInputs(intake.metafile, [fromRoot(chunk?.file ?? "")]).map(([input]) => input);
+      for (const sdk of ["@azure/identity", "@azure/msal-node", "@azure/arm-cognitiveservices"])
+        expect(
+          inChunk.some((input) => input.includes(`node_modules/${sdk}/`)),
+          sdk,
+        ).toBe(true);
+      expect(readFileSync(chunk?.file ?? "", "utf8")).toMatch(/msal/i);
+      // The intake itself reaches the chunk only through the dynamic import.
+      const entry = intake.metafile.outputs[fromRoot(intake.file)];
+      expect(entry?.imports.find((i) => i.path === fromRoot(chunk?.file ?? ""))?.kind).toBe("dynamic-import");
+      // Shared modules (lib/errors.ts: `instanceof IssuerError`) are one instance: in a cold file, not copied.
+      const everywhere = outputInputs(intake.metafile).map(([input]) => input);
+      expect(everywhere.filter((input) => input === "lib/errors.ts")).toHaveLength(1);
+    });
+
+    it("load with the first Azure call: a fresh intake process finds a reported Azure key", async () => {
+      const subscription = "3f2b6c1e-9a7d-4e52-8c0b-1d2e3f4a5b6c";
+      const azure: SandboxAzure = await startFakeAzure();
+      try {
+        const account = azure.addAccount({
+          subscriptionId: subscription,
+          resourceGroup: "rg-ai",
+          name: "bundle-openai",
+          kind: "OpenAI",
+          tags: { owner: "ai-team@example.test" },
+        });
+        const config = JSON.parse(readFileSync(configPath, "utf8"));
+        config.issuers.azure = {
+          kind: "azure_ai",
+          tenant_id: AZURE_APP.tenantId,
+          client_id: AZURE_APP.clientId,
+          client_secret: { env: "AZURE_CLIENT_SECRET" },
+          subscriptions: [subscription],
+          authority_url: azure.url,
+          management_url: azure.url,
+        };
+        config.token_types.azure_openai_key = { issuer: "azure", mode: "revoke", channels: ["email"] };
+        const azureConfig = join(workDir, "tourniquet.azure.config.json");
+        writeFileSync(azureConfig, JSON.stringify(config));
+        const report = signedReport([
+          { token: account.key1, type: "azure_openai_key", url: "https://gist.github.com/y", source: "gist" },
+        ]);
+        const resultFile = join(workDir, "azure-intake-result.json");
+        // A new Node process, as a new Lambda container: the deployed function would trust the fake's
+        // test certificate the same way (NODE_EXTRA_CA_CERTS), the adapter's test-only option being unset.
+        const child = [
+          'import { writeFileSync } from "node:fs";',
+          "const { handler } = await import(process.env.TQ_BUNDLE);",
+          "const deadline = Date.now() + 25_000;",
+          "const context = { ...JSON.parse(process.env.TQ_CONTEXT), getRemainingTimeInMillis: () => deadline - Date.now() };",
+          "const result = await handler(JSON.parse(process.env.TQ_EVENT), context);",
+          "writeFileSync(process.env.TQ_RESULT, JSON.stringify(result));",
+          "process.exit(0);",
+        ].join("\n");
+        await promisify(execFile)(process.execPath, ["--input-type=module", "-e", child], {
+          env: {
+            ...process.env,
+            NODE_OPTIONS: "",
+            NODE_EXTRA_CA_CERTS: fileURLToPath(
+              new URL("../fixtures/tls/localhost-cert.pem", import.meta.url),
+            ),
+            TOURNIQUET_CONFIG: azureConfig,
+            AZURE_CLIENT_SECRET: AZURE_APP.clientSecret,
+            TQ_BUNDLE: pathToFileURL(bundle("PartnerReport").file).href,
+            TQ_EVENT: JSON.stringify(apiEvent("POST /v1/github/secret-scanning", report)),
+            TQ_CONTEXT: JSON.stringify(lambdaContext("PartnerReport")),
+            TQ_RESULT: resultFile,
+          },
+          timeout: 60_000,
+        });
+        const result = JSON.parse(readFileSync(resultFile, "utf8")) as APIGatewayProxyStructuredResultV2;
+        expect(result.statusCode, result.body).toBe(200);
+        expect(JSON.parse(result.body ?? "")).toEqual([
+          {
+            token_hash: fingerprintToken(account.key1),
+            token_type: "azure_openai_key",
+            label: "true_positive",
+          },
+        ]);
+        // Microsoft's SDKs, from the chunk, asked Entra ID for a token and ARM for the keys.
+        expect(azure.armCalls("listKeys").length).toBeGreaterThan(0);
+      } finally {
+        await azure.close();
       }
     });
   });

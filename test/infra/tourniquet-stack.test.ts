@@ -283,6 +283,20 @@ describe("functions", () => {
     expect(existsSync(join(app.outdir, withTemplates[0] as string, "index.mjs.map"))).toBe(true);
   });
 
+  it("ships Azure's SDKs in the intake's asset as a chunk of their own, not in its index.mjs", () => {
+    const fn = template.findResources("AWS::Lambda::Function")[fnIds.PartnerReport]?.Properties;
+    const key = String(fn?.Code?.S3Key ?? "");
+    expect(key).toMatch(/^[0-9a-f]{64}\.zip$/);
+    const asset = join(app.outdir, `asset.${key.replace(/\.zip$/, "")}`);
+    expect(readFileSync(join(asset, "index.mjs"), "utf8")).not.toMatch(/msal/i);
+    const chunks = readdirSync(join(asset, "chunks")).filter((name) =>
+      name.startsWith("azure-arm-management-"),
+    );
+    expect(chunks.filter((name) => name.endsWith(".mjs"))).toHaveLength(1);
+    const chunk = readFileSync(join(asset, "chunks", chunks.find((n) => n.endsWith(".mjs")) ?? ""), "utf8");
+    expect(chunk).toMatch(/msal/i);
+  });
+
   it("consumes the queue with partial batch failures, a bounded batch and concurrency", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: fnIds.Remediate },
