@@ -2,14 +2,19 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type LeakStatus, SETTLED_STATUSES } from "../lib/store/leak.js";
 import { loadDevSigningKey, signPartnerReport } from "./dev-signing-key.js";
+import { evidenceLines } from "./simulate-evidence.js";
+import { issueKey, SANDBOX_TOKEN_TYPE } from "./simulate-keys.js";
 
-// `tourniquet simulate`: the whole path against a running local stack. Issues a sandbox key, reports
-// it as GitHub would (signed with the local development key), then follows the leak to its end.
+// `tourniquet simulate`: the whole path against a running local stack. Issues a live key (the sandbox
+// issuer's, or a demo account's in the local fake Azure), reports it as GitHub would (signed with the
+// local development key), then follows the leak to its end and prints its timeline and evidence.
 
 export interface SimulateOptions {
   url: string;
   dataDir: string;
   adminToken?: string | undefined;
+  /** The token type to leak (default tourniquet_sandbox_token; see SIMULATE_TYPES). */
+  type?: string | undefined;
   out?: (line: string) => void;
   timeoutMs?: number;
 }
@@ -20,6 +25,7 @@ interface LeakDetail {
   preview: string;
   time_to_revoke_ms: number | null;
   notification: { status: string } | null;
+  evidence?: Record<string, unknown> | null;
   timeline: { at: string; step: string; outcome: string; actor: string; detail: string }[];
 }
 
@@ -27,17 +33,14 @@ export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dataDir = resolve(options.dataDir);
   const adminToken = options.adminToken ?? readFileSync(join(dataDir, "admin-token"), "utf8").trim();
-  const key = await request<{ token: string; key_id: string }>(`${options.url}/sandbox/keys`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ owner: { email: "owner@example.test", name: "Demo Owner" } }),
-  });
-  out(`issued sandbox key ${key.key_id} (${key.token.slice(0, 4)}…${key.token.slice(-4)})`);
+  const type = options.type ?? SANDBOX_TOKEN_TYPE;
+  const key = await issueKey(options.url, type, request);
+  out(`issued ${key.description}`);
 
   const body = JSON.stringify([
     {
       token: key.token,
-      type: "tourniquet_sandbox_token",
+      type,
       url: "https://github.com/example/demo/blob/main/.env",
       source: "content",
     },
@@ -73,6 +76,7 @@ export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
       );
       for (const event of leak.timeline)
         out(`  ${event.at}  ${event.step.padEnd(9)} ${event.outcome.padEnd(8)} ${event.detail}`);
+      for (const line of evidenceLines(leak.evidence)) out(line);
       if (leak.notification?.status === "sent") out(`messages: ${join(dataDir, "outbox")}/${leak.id}.*.json`);
       return leak;
     }
