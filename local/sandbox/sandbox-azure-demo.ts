@@ -46,9 +46,8 @@ export class SandboxAzureDemo {
   }
 
   /** The accounts a freshly started stack has. */
-  seed(): void {
-    this.createAccount("OpenAI");
-    this.createAccount("AIServices");
+  seed(): SandboxAzureAccount[] {
+    return [this.createAccount("OpenAI"), this.createAccount("AIServices")];
   }
 
   /** A new account with its own week of usage, so each simulate run starts from a live, abused key. */

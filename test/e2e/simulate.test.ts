@@ -79,6 +79,10 @@ describe("tourniquet simulate --type azure_openai_key", () => {
     expect(output).toMatch(/deployment gpt-4o: last 24 h/);
     expect(output).toMatch(/per account, not per key/);
     // Neither the leaked key nor its replacement, nor the untouched slot, is printed.
-    for (const key of [leaked, now?.key1 ?? "?", issued.key2]) expect(output).not.toContain(key);
+    const logs = t.logLines.join("\n");
+    for (const key of [leaked, now?.key1 ?? "?", issued.key2]) {
+      expect(output).not.toContain(key);
+      expect(logs).not.toContain(key);
+    }
   });
 });
