@@ -1,3 +1,4 @@
+import { redactToken } from "../lib/intake/fingerprint.js";
 import type { DemoAzureKey, DemoKind } from "./sandbox/sandbox-azure-demo.js";
 
 // The live key `tourniquet simulate` leaks, per token type: a sandbox issuer key, or a key of a new demo
@@ -30,15 +31,13 @@ export async function issueKey(url: string, type: string, request: Requester): P
     const key = (await post("/sandbox/keys", {
       owner: { email: "owner@example.test", name: "Demo Owner" },
     })) as { token: string; key_id: string };
-    return { token: key.token, description: `sandbox key ${key.key_id} (${preview(key.token)})` };
+    return { token: key.token, description: `sandbox key ${key.key_id} (${redactToken(key.token)})` };
   }
   const kind = AZURE_KINDS[type];
   if (!kind) throw new Error(`simulate knows no token type ${type}; use one of ${SIMULATE_TYPES.join(", ")}`);
   const key = (await post("/sandbox/azure/keys", { kind })) as DemoAzureKey;
   return {
     token: key.key,
-    description: `Azure ${kind} key ${key.key_name} of account ${key.name} (${preview(key.key)}), owner ${key.owner} by its tags`,
+    description: `Azure ${kind} key ${key.key_name} of account ${key.name} (${redactToken(key.key)}), owner ${key.owner} by its tags`,
   };
 }
-
-const preview = (token: string) => `${token.slice(0, 4)}…${token.slice(-4)}`;
