@@ -106,7 +106,7 @@ describe("npm start", () => {
     expect(stdout).toMatch(/unusual last 24 h: YES/);
     // The fake's certificate was made on first start, into the data dir.
     expect(readFileSync(join(dataDir, "sandbox-azure-cert.pem"), "utf8")).toMatch(/BEGIN CERTIFICATE/);
-  });
+  }, 60_000);
 
   it("refuses an unknown simulate type with the types it knows", async () => {
     const run = promisify(execFile)(TSX, ["bin/tourniquet.ts", "simulate", "--type", "nope_key"], {

@@ -87,7 +87,7 @@ describe("tourniquet simulate --type azure_openai_key", () => {
       expect(output).not.toContain(key);
       expect(logs).not.toContain(key);
     }
-  });
+  }, 60_000);
 });
 
 describe("tourniquet simulate when the intake answers before verification ends", () => {
@@ -109,5 +109,5 @@ describe("tourniquet simulate when the intake answers before verification ends",
     });
     expect(lines.join("\n")).toContain("feedback: none yet (the worker verifies)");
     expect(leak.status).toBe("revoked");
-  });
+  }, 60_000);
 });
