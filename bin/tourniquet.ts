@@ -1,5 +1,6 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { configJsonSchema, loadConfig } from "../lib/config.js";
 import { NotConfiguredError } from "../lib/errors.js";
 import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
@@ -8,14 +9,17 @@ import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
 import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
 import { DEFAULT_CONFIG_PATH } from "../local/local-stack.js";
 import { simulate } from "../local/simulate.js";
+import { SIMULATE_TYPES } from "../local/simulate-keys.js";
 
 // The tourniquet command line.
 
 const usage = `usage: tourniquet <command>
 
 commands:
-  simulate             issue a sandbox key, report it as GitHub would, and print the leak's timeline
-                       (needs a running local stack: npm start)
+  simulate [--type T]  issue a live key, report it as GitHub would, and print the leak's timeline
+                       (needs a running local stack: npm start); T is one of
+                       ${SIMULATE_TYPES.join(", ")}
+                       (default tourniquet_sandbox_token; the Azure types use the stack's fake Azure)
   config check [FILE]  validate a config file (default: $TOURNIQUET_CONFIG, else config/local.json)
   config schema        print the config file's JSON Schema
   secrets get NAME     print a replacement secret kept in the local secret store
@@ -26,7 +30,9 @@ environment: TOURNIQUET_URL (default http://127.0.0.1:$PORT or :3000), TOURNIQUE
 async function main(args: string[]): Promise<number> {
   const [command, sub, file] = args;
   if (command === "simulate") {
+    const { values } = parseArgs({ args: args.slice(1), options: { type: { type: "string" } } });
     await simulate({
+      type: values.type,
       url: process.env.TOURNIQUET_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`,
       dataDir: process.env.TOURNIQUET_DATA_DIR ?? ".tourniquet",
       adminToken: process.env.TOURNIQUET_ADMIN_TOKEN || undefined,
@@ -40,6 +46,7 @@ async function main(args: string[]): Promise<number> {
       TOURNIQUET_SANDBOX_SECRET: "check",
       TOURNIQUET_GITHUB_WEBHOOK_SECRET: "check",
       TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "check",
+      TOURNIQUET_SANDBOX_AZURE_SECRET: "check",
       ...process.env,
     });
     // What the functions build from the config, built the same way: a config that passes this check

@@ -41,6 +41,8 @@ import {
 } from "./api-gateway-adapter.js";
 import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
 import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
+import { startLocalAzure } from "./local-azure.js";
+import type { SandboxAzure } from "./sandbox/sandbox-azure.js";
 import type { SandboxFaults } from "./sandbox/sandbox-faults.js";
 import { loadSandboxGithubAppKey, SandboxGithubApi } from "./sandbox/sandbox-github-api.js";
 import { SandboxKeyService } from "./sandbox/sandbox-key-service.js";
@@ -84,6 +86,8 @@ export interface LocalStack {
   sandbox: SandboxKeyService;
   /** The fake GitHub REST API at /sandbox/github/api (App installation tokens, alerts, locations). */
   githubApi: SandboxGithubApi;
+  /** The fake Azure (Entra ID, ARM, Azure Monitor) on its own HTTPS port; demo keys at /sandbox/azure/keys. */
+  azure: SandboxAzure;
   /** The GitHub App's webhook secret (TOURNIQUET_GITHUB_WEBHOOK_SECRET, else generated in the data dir). */
   githubWebhookSecret: string;
   dbEndpoint: string;
@@ -132,6 +136,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   );
   const githubAppKey =
     env.TOURNIQUET_GITHUB_APP_PRIVATE_KEY || loadSandboxGithubAppKey(join(dataDir, "github-app-key.pem"));
+  const azureSecret = localSecret(
+    env,
+    "TOURNIQUET_SANDBOX_AZURE_SECRET",
+    join(dataDir, "sandbox-azure-client.secret"),
+  );
+  const localAzure = await startLocalAzure(dataDir, azureSecret).catch(async (error: unknown) => {
+    await new Promise((done) => server.close(done));
+    throw error;
+  });
+  const stopListening = async () => {
+    await new Promise((done) => server.close(done));
+    await localAzure.azure.close();
+  };
   let config: TourniquetConfig;
   let githubApp: GithubApp | undefined;
   try {
@@ -141,21 +158,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TOURNIQUET_SANDBOX_SECRET: sandboxSecret,
       TOURNIQUET_GITHUB_WEBHOOK_SECRET: githubWebhookSecret,
       TOURNIQUET_GITHUB_APP_PRIVATE_KEY: githubAppKey,
+      TOURNIQUET_SANDBOX_AZURE_SECRET: azureSecret,
+      TOURNIQUET_SANDBOX_AZURE_URL: localAzure.azure.url,
     });
     githubApp = githubAppFromConfig(config);
   } catch (error) {
-    await new Promise((done) => server.close(done));
+    await stopListening();
     throw error;
   }
 
   const db = await startEmbeddedDynamo({ path: options.inMemoryDb ? undefined : join(dataDir, "db") }).catch(
     async (error: unknown) => {
-      await new Promise((done) => server.close(done));
+      await stopListening();
       throw error;
     },
   );
   await ensureLeakTable(db.client, TABLE_NAME).catch(async (error: unknown) => {
-    await new Promise((done) => server.close(done));
+    await stopListening();
     await db.close();
     throw error;
   });
@@ -164,7 +183,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const keySetSource = { url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` };
   const localKey = LocalKeySealer.loadKey(join(dataDir, "queue.key"));
   const sealer = new LocalKeySealer(localKey);
-  const issuers = IssuerRegistry.fromConfig(config, { azureTransport: options.azureTransport });
+  // The local fake's certificate is trusted by the Azure adapter alone, beside any CA a test brings.
+  const trustedCaPem = [options.azureTransport?.trustedCaPem, localAzure.caPem].filter(Boolean).join("\n");
+  const issuers = IssuerRegistry.fromConfig(config, {
+    azureTransport: { ...options.azureTransport, trustedCaPem },
+  });
   const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
   const sandbox = new SandboxKeyService({
     file: join(dataDir, "sandbox-keys.json"),
@@ -274,6 +297,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (path === "/sandbox/github/public-keys" && req.method === "GET") {
       return writeJson(res, 200, devKeySet(signingKey));
     }
+    if (path.startsWith("/sandbox/azure/")) {
+      return localAzure.demo.handle(req, res, path.slice("/sandbox/azure".length));
+    }
     if (path.startsWith("/sandbox/github/api/")) {
       return githubApi.handle(req, res, path.slice("/sandbox/github/api".length));
     }
@@ -320,6 +346,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     store,
     sandbox,
     githubApi,
+    azure: localAzure.azure,
     githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,
@@ -333,6 +360,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await queue.drain();
       queue.close();
       sandbox.flush();
+      await localAzure.azure.close();
       await db.close();
     },
   };

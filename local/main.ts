@@ -16,8 +16,9 @@ try {
     `  GitHub App hooks POST ${stack.url}/v1/github/webhooks  (secret: ${stack.dataDir}/github-webhook.secret; fake GitHub API at /sandbox/github/api)`,
     `  admin API        GET  ${stack.url}/v1/admin/leaks  (Authorization: Bearer <TOURNIQUET_ADMIN_TOKEN or ${stack.dataDir}/admin-token>)`,
     `  sandbox issuer   POST ${stack.url}/sandbox/keys`,
+    `  fake Azure       ${stack.azure.url} (Entra ID, ARM, Azure Monitor; a demo key: POST ${stack.url}/sandbox/azure/keys)`,
     `  data             ${stack.dataDir} (outbox/, db/)`,
-    "Try it: npm run simulate",
+    "Try it: npm run simulate  (or: npm run simulate -- --type azure_openai_key)",
   ];
   process.stderr.write(`${lines.join("\n")}\n`);
   const stop = async () => {

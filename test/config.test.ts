@@ -39,7 +39,11 @@ function configError(run: () => unknown): ConfigError {
 }
 
 /** The local config's GitHub App secrets, which the local stack generates into its data dir. */
-const LOCAL_APP_ENV = { TOURNIQUET_GITHUB_WEBHOOK_SECRET: "w", TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "k" };
+const LOCAL_APP_ENV = {
+  TOURNIQUET_GITHUB_WEBHOOK_SECRET: "w",
+  TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "k",
+  TOURNIQUET_SANDBOX_AZURE_SECRET: "az",
+};
 
 describe("shipped config files", () => {
   it("config/local.json parses with its secret set, using PORT's default", () => {
@@ -51,7 +55,22 @@ describe("shipped config files", () => {
     expect(config.github_app?.api_url).toBe("http://127.0.0.1:3000/sandbox/github/api");
     expect(config.githubAppSecrets).toEqual({ webhookSecret: "w", privateKey: "k" });
     expect(config.token_types.tourniquet_sandbox_token?.issuer).toBe("sandbox");
-    expect(config.secrets).toEqual({ sandbox: "local" });
+    expect(config.secrets).toEqual({ sandbox: "local", azure: "az" });
+  });
+
+  it("config/local.json routes Azure AI keys to the local fake Azure the stack names", () => {
+    const config = loadConfig(repoFile("config/local.json"), {
+      TOURNIQUET_SANDBOX_SECRET: "x",
+      ...LOCAL_APP_ENV,
+      TOURNIQUET_SANDBOX_AZURE_URL: "https://127.0.0.1:4443",
+    });
+    expect(config.issuers.azure).toMatchObject({
+      kind: "azure_ai",
+      authority_url: "https://127.0.0.1:4443",
+      management_url: "https://127.0.0.1:4443",
+    });
+    for (const type of ["azure_openai_key", "azure_ai_services_key", "azure_cognitive_services_key"])
+      expect(config.token_types[type]?.issuer).toBe("azure");
   });
 
   it("config/local.json follows PORT when it is set", () => {

@@ -86,4 +86,32 @@ describe("npm start", () => {
     expect(stdout).toMatch(/leak lk_\w+: revoked in \d+ ms/);
     expect(stdout).toMatch(/notify\s+ok\s+owner owner@example.test notified/);
   });
+
+  it("runs `tourniquet simulate --type azure_openai_key` against its own fake Azure", async () => {
+    const { stdout } = await promisify(execFile)(
+      TSX,
+      ["bin/tourniquet.ts", "simulate", "--type", "azure_openai_key"],
+      {
+        env: {
+          ...process.env,
+          TOURNIQUET_URL: url,
+          TOURNIQUET_DATA_DIR: dataDir,
+          TOURNIQUET_ADMIN_TOKEN: "",
+        },
+      },
+    );
+    expect(stdout).toMatch(/issued Azure OpenAI key Key1 of account demo-openai-\w+/);
+    expect(stdout).toMatch(/leak lk_\w+: revoked in \d+ ms/);
+    expect(stdout).toMatch(/revoke\s+ok\s+issuer azure revoked key \/subscriptions\/.+#Key1/);
+    expect(stdout).toMatch(/unusual last 24 h: YES/);
+    // The fake's certificate was made on first start, into the data dir.
+    expect(readFileSync(join(dataDir, "sandbox-azure-cert.pem"), "utf8")).toMatch(/BEGIN CERTIFICATE/);
+  }, 60_000);
+
+  it("refuses an unknown simulate type with the types it knows", async () => {
+    const run = promisify(execFile)(TSX, ["bin/tourniquet.ts", "simulate", "--type", "nope_key"], {
+      env: { ...process.env, TOURNIQUET_URL: url, TOURNIQUET_DATA_DIR: dataDir },
+    });
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/azure_openai_key/) });
+  });
 });

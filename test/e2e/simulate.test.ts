@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { SandboxAzureAccount } from "../../local/sandbox/sandbox-azure.js";
 import { simulate } from "../../local/simulate.js";
 import { ADMIN_TOKEN, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
@@ -33,4 +34,80 @@ describe("tourniquet simulate", () => {
       /ENOENT|401/,
     );
   });
+});
+
+describe("tourniquet simulate --type azure_openai_key", () => {
+  it("leaks a demo account's key from the stack's fake Azure, and prints its regeneration and abuse", async () => {
+    // The account as created: the fake regenerates keys in place, so keep a copy of its first keys.
+    const created: SandboxAzureAccount[] = [];
+    const addAccount = t.stack.azure.addAccount.bind(t.stack.azure);
+    vi.spyOn(t.stack.azure, "addAccount").mockImplementation((input) => {
+      const account = addAccount(input);
+      created.push({ ...account });
+      return account;
+    });
+    const regeneratedBefore = t.stack.azure.armCalls("regenerateKey").length;
+    const lines: string[] = [];
+    const leak = await simulate({
+      url: t.stack.url,
+      dataDir: t.stack.dataDir,
+      adminToken: ADMIN_TOKEN,
+      type: "azure_openai_key",
+      out: (line) => lines.push(line),
+      timeoutMs: 30_000,
+    });
+    const output = lines.join("\n");
+
+    expect(created).toHaveLength(1);
+    const issued = created[0] as SandboxAzureAccount;
+    const leaked = issued.key1;
+    const now = t.stack.azure.account(issued.id);
+    expect(leak.status).toBe("revoked");
+    expect(t.stack.azure.armCalls("regenerateKey").length - regeneratedBefore).toBe(1);
+    expect(now?.key1).not.toBe(leaked);
+    expect(now?.key2).toBe(issued.key2); // the other slot keeps the owner's applications running
+
+    expect(output).toContain(`of account ${issued.name}`);
+    // Labelled inline unless verification outlasted the intake's time box (a loaded machine, cold SDKs).
+    expect(output).toMatch(
+      /feedback: (\[.*"token_type":"azure_openai_key","label":"true_positive"|none yet)/,
+    );
+    expect(output).toMatch(new RegExp(`leak ${leak.id}: revoked in \\d+ ms`));
+    for (const step of ["report", "verify", "revoke", "re-verify", "notify"])
+      expect(output).toContain(` ${step}`);
+    expect(output).toMatch(/notify\s+ok\s+owner ai-team@example.test notified via email/);
+    // The usage evidence: a week of Azure Monitor metrics whose last day is far above the usual rate.
+    expect(output).toContain(`evidence: account ${issued.name}`);
+    expect(output).toMatch(/unusual last 24 h: YES/);
+    expect(output).toMatch(/deployment gpt-4o: last 24 h/);
+    expect(output).toMatch(/per account, not per key/);
+    // Neither the leaked key nor its replacement, nor the untouched slot, is printed.
+    const logs = t.logLines.join("\n");
+    for (const key of [leaked, now?.key1 ?? "?", issued.key2]) {
+      expect(output).not.toContain(key);
+      expect(logs).not.toContain(key);
+    }
+  }, 60_000);
+});
+
+describe("tourniquet simulate when the intake answers before verification ends", () => {
+  let quick: TestStack;
+  beforeAll(async () => {
+    quick = await startTestStack({ configOverrides: { intake: { inline_verify_budget_ms: 0 } } });
+  });
+  afterAll(() => quick.close());
+
+  it("follows the leak by its fingerprint to its end", async () => {
+    const lines: string[] = [];
+    const leak = await simulate({
+      url: quick.stack.url,
+      dataDir: quick.stack.dataDir,
+      adminToken: ADMIN_TOKEN,
+      type: "azure_ai_services_key",
+      out: (line) => lines.push(line),
+      timeoutMs: 30_000,
+    });
+    expect(lines.join("\n")).toContain("feedback: none yet (the worker verifies)");
+    expect(leak.status).toBe("revoked");
+  }, 60_000);
 });
