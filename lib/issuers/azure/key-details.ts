@@ -24,7 +24,10 @@ export function azureKeyDetails(
     { label: "Resource group", value: account.resourceGroup },
     { label: "Subscription", value: account.subscriptionId },
     ...(account.endpoint ? [{ label: "Endpoint", value: account.endpoint }] : []),
-    { label: "Key slot", value: `${slot} (the other slot was left working)` },
+    {
+      label: "Key slot",
+      value: `${slot}: revoking regenerates only this slot, so applications on the other keep working; read ${slot}'s new value in the Azure portal (Keys and Endpoint) or with \`az cognitiveservices account keys list --name ${account.name} --resource-group ${account.resourceGroup}\``,
+    },
   ];
   if (usage.available !== true) {
     details.push({
