@@ -7,9 +7,9 @@ import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from "../github/webh
 import { checkJsonRequest } from "../http/json-request.js";
 import type { SignedDelivery } from "../http/signed-delivery-route.js";
 import { describeError } from "../log.js";
-import { retryTransient } from "../remediation/retry.js";
 import type { FeedbackLabel } from "../remediation/verification.js";
 import { TOKEN_TYPE_MAX_BYTES } from "../store/field-limits.js";
+import { retryTransient } from "../util/retry.js";
 import { utf8Bytes } from "../util/utf8.js";
 import { groupReportedTokens, type RecordDeps, recordReportedTokens } from "./record-reported-tokens.js";
 

@@ -7,7 +7,7 @@ import { planRecipients } from "../notify/recipients.js";
 import { renderLeakMessage } from "../notify/render-leak-message.js";
 import type { DeliveryRecord, Leak, LeakStatus, TimelineEvent } from "../store/leak.js";
 import type { LeakChanges } from "../store/leak-store.js";
-import { isTransient } from "./retry.js";
+import { isTransient } from "../util/retry.js";
 import { ACTOR, isoNow, type Run, type WorkerDeps, withRetries } from "./worker-run.js";
 
 // The notify step: one message per recipient on each email channel, one per leak on Slack and webhook

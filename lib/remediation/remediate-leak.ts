@@ -15,8 +15,8 @@ import type { Leak, TimelineEvent } from "../store/leak.js";
 import { owedStep, type Step } from "../store/leak-lifecycle.js";
 import type { LeakChanges } from "../store/leak-store.js";
 import { once } from "../util/concurrency.js";
+import { isTransient } from "../util/retry.js";
 import { notifyLeak, planDeliveries } from "./notify-leak.js";
-import { isTransient } from "./retry.js";
 import { applyVerification } from "./verification.js";
 import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
 

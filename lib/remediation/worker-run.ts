@@ -9,8 +9,8 @@ import type { SecretStore } from "../secrets/secret-store.js";
 import type { Leak } from "../store/leak.js";
 import type { Step } from "../store/leak-lifecycle.js";
 import type { LeakStore } from "../store/leak-store.js";
+import { retryTransient } from "../util/retry.js";
 import type { RemediationMetrics } from "./remediation-metrics.js";
-import { retryTransient } from "./retry.js";
 
 // What every remediation step shares: the worker's dependencies, its leases, retries and clock.
 

@@ -39,6 +39,6 @@ export function lastActivity(leak: Leak): string {
 }
 
 /** Owed a step, and no worker holds it now: its queue message may have been lost. */
-export function awaitsWorker(leak: Leak, now: number, fallbackMode?: string): boolean {
-  return owedStep(leak, fallbackMode) !== undefined && !(leak.lease && leak.lease.until > now);
+export function awaitsWorker(leak: Leak, now: number): boolean {
+  return owedStep(leak) !== undefined && !(leak.lease && leak.lease.until > now);
 }

@@ -1,9 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ScanCommand, type ScanCommandOutput } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
-import { localDynamoClient } from "../../local/embedded-dynamodb.js";
 import { DEFAULT_CONFIG_PATH } from "../../local/local-stack.js";
 import type { SandboxAzure, SandboxAzureAccount } from "../../local/sandbox/sandbox-azure.js";
 import { AZURE_APP, startFakeAzure, TEST_TLS } from "../helpers/fake-azure.js";
@@ -82,19 +80,6 @@ afterAll(async () => {
   await azure?.close();
 });
 
-/** Every item of the local table, as DynamoDB holds it. */
-async function scanAll() {
-  const db = localDynamoClient(t.stack.dbEndpoint);
-  const items: unknown[] = [];
-  let start: ScanCommandOutput["LastEvaluatedKey"];
-  do {
-    const page = await db.send(new ScanCommand({ TableName: "tourniquet-local", ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
 const report = (token: string) =>
   t.report([{ token, type: "azure_openai_key", url: "https://gist.example/leak", source: "gist" }]);
 
@@ -150,7 +135,7 @@ describe("a leaked Azure OpenAI key", () => {
 
     // Neither key value is in the table (every item, raw), the admin API, the logs, the queue messages or
     // the outbox.
-    const table = await scanAll();
+    const table = await t.tableItems();
     const outbox = join(t.stack.dataDir, "outbox");
     const written = [
       JSON.stringify(detail),

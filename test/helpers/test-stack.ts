@@ -2,11 +2,13 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type AttributeValue, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { Webhooks } from "@octokit/webhooks";
 import { vi } from "vitest";
 import type { AzureTransportOptions } from "../../lib/issuers/azure/lazy-azure-management.js";
 import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { loadDevSigningKey, signPartnerReport } from "../../local/dev-signing-key.js";
+import { localDynamoClient } from "../../local/embedded-dynamodb.js";
 import { DEFAULT_CONFIG_PATH, type LocalStack, startLocalStack } from "../../local/local-stack.js";
 import type { SandboxFaults, SandboxRoute } from "../../local/sandbox/sandbox-faults.js";
 import { recordingLog } from "./recording-log.js";
@@ -50,6 +52,8 @@ export interface TestStack {
   ): Promise<Response>;
   admin(path: string, token?: string): Promise<Response>;
   leakByFingerprint(fingerprint: string): Promise<LeakJson | undefined>;
+  /** The table's items as DynamoDB holds them (raw), optionally only those whose pk starts with `pkPrefix`. */
+  tableItems(pkPrefix?: string): Promise<Record<string, AttributeValue>[]>;
   close(): Promise<void>;
 }
 
@@ -184,6 +188,28 @@ export async function startTestStack(
       });
     },
     admin,
+    tableItems: async (pkPrefix) => {
+      const db = localDynamoClient(stack.dbEndpoint);
+      const items: Record<string, AttributeValue>[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await db.send(
+          new ScanCommand({
+            TableName: "tourniquet-local",
+            ExclusiveStartKey: start,
+            ...(pkPrefix
+              ? {
+                  FilterExpression: "begins_with(pk, :prefix)",
+                  ExpressionAttributeValues: { ":prefix": { S: pkPrefix } },
+                }
+              : {}),
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
     leakByFingerprint: async (fingerprint) => {
       const page = await json<{ items: { id: string }[] }>(
         await admin(`/v1/admin/leaks?fingerprint=${fingerprint}`),

@@ -3,6 +3,7 @@ import { IssuerError } from "../../errors.js";
 import { fingerprintToken } from "../../intake/fingerprint.js";
 import { describeError } from "../../log.js";
 import { mapSettledWithConcurrency, mapWithConcurrency } from "../../util/concurrency.js";
+import { type RetryPolicy, retryTransient } from "../../util/retry.js";
 import type {
   CallOptions,
   Issuer,
@@ -15,7 +16,6 @@ import type {
 } from "../issuer.js";
 import type { AzureAccount, AzureManagement, KeySlot, MetricSeries } from "./azure-management.js";
 import { type AzureOperation, explainAzureError } from "./azure-permissions.js";
-import { type AzureRetryPolicy, DEFAULT_AZURE_RETRY, retryAzure } from "./azure-retry.js";
 import { azureKeyDetails } from "./key-details.js";
 import { type IndexedAccount, KeyFingerprintIndex, keyFingerprints } from "./key-fingerprint-index.js";
 import { formatKeyId, parseKeyId, slotValue } from "./key-id.js";
@@ -37,11 +37,17 @@ export interface AzureIssuerOptions {
   concurrency?: number | undefined;
   /** A miss searches again only if the last search started longer ago than this. Default 60 s. */
   searchFreshMs?: number | undefined;
-  retry?: AzureRetryPolicy | undefined;
+  retry?: RetryPolicy | undefined;
   now?: (() => number) | undefined;
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * ARM throttles per subscription and region (429 + Retry-After): a search over hundreds of accounts
+ * waits as told, up to 30 s, rather than fail; a longer wait is left to the next attempt of the step.
+ */
+const AZURE_RETRY: RetryPolicy = { attempts: 4, baseMs: 250, maxDelayMs: 30_000, random: () => 1 };
 const isEmail = (value: string) => z.email().safeParse(value.trim()).success;
 
 export interface RefreshResult {
@@ -62,7 +68,7 @@ export class AzureIssuer implements Issuer {
   private readonly ownerTags: readonly string[];
   private readonly concurrency: number;
   private readonly searchFreshMs: number;
-  private readonly retry: AzureRetryPolicy;
+  private readonly retry: RetryPolicy;
   private readonly now: () => number;
   private readonly index = new KeyFingerprintIndex();
   private readonly slots = new KeyedMutex();
@@ -75,7 +81,7 @@ export class AzureIssuer implements Issuer {
     this.ownerTags = options.ownerTags;
     this.concurrency = options.concurrency ?? 8;
     this.searchFreshMs = options.searchFreshMs ?? 60_000;
-    this.retry = options.retry ?? DEFAULT_AZURE_RETRY;
+    this.retry = options.retry ?? AZURE_RETRY;
     this.now = options.now ?? Date.now;
   }
 
@@ -328,7 +334,7 @@ export class AzureIssuer implements Issuer {
 
   private async call<T>(op: AzureOperation, target: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await retryAzure(fn, this.retry);
+      return await retryTransient(fn, this.retry);
     } catch (error) {
       throw explainAzureError(error, { issuer: this.name, op, target });
     }

@@ -26,7 +26,7 @@ function setup(options: { accounts?: number; subscriptions?: string[] } = {}) {
     subscriptions,
     ownerTags: ["owner", "contact", "email"],
     now: () => clock.now,
-    retry: { attempts: 4, baseMs: 10, maxWaitMs: 30_000, sleep: async (ms) => void waits.push(ms) },
+    retry: { attempts: 4, baseMs: 10, maxDelayMs: 30_000, sleep: async (ms) => void waits.push(ms) },
   });
   return { azure, issuer, waits, clock };
 }

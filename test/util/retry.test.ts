@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { IssuerError } from "../../lib/errors.js";
-import { retryTransient } from "../../lib/remediation/retry.js";
+import { retryTransient } from "../../lib/util/retry.js";
 
 const transient = (retryAfterSeconds?: number) =>
   new IssuerError("HTTP 503 from issuer", { transient: true, retryAfterSeconds });

@@ -1,8 +1,9 @@
 import { TourniquetError } from "../errors.js";
-import { sleep } from "../util/concurrency.js";
+import { sleep as realSleep } from "./concurrency.js";
 
-// Retries a transient failure a few times inside one delivery, with exponential backoff and full jitter,
-// honouring the issuer's Retry-After. Longer waits are left to the queue's redelivery.
+// Retries a transient failure a few times, with exponential backoff and full jitter, honouring the
+// service's Retry-After (`retryAfterSeconds` on our errors). Longer waits are left to the caller: the
+// queue's redelivery for a worker step, the next sweep for a search.
 
 export interface RetryPolicy {
   attempts: number;
@@ -13,6 +14,8 @@ export interface RetryPolicy {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Epoch ms after which no further attempt starts. */
   deadline?: number | undefined;
+  /** How a wait is done (tests record the waits instead). */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 export const isTransient = (error: unknown) => !(error instanceof TourniquetError) || error.transient;
@@ -31,7 +34,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolic
       const delayMs = Math.min(maxDelayMs, Math.max(retryAfterMs, backoff));
       if (policy.deadline !== undefined && Date.now() + delayMs >= policy.deadline) throw error;
       policy.onRetry?.(error, attempt, delayMs);
-      await sleep(delayMs);
+      await (policy.sleep ?? realSleep)(delayMs);
     }
   }
 }
