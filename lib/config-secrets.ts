@@ -22,7 +22,9 @@ export interface SecretRefAt {
 export function secretRefs(config: TourniquetConfigFile): SecretRefAt[] {
   const refs: SecretRefAt[] = [];
   for (const [name, issuer] of Object.entries(config.issuers)) {
-    // One secret per issuer: the HTTP issuer's HMAC secret, or the Azure service principal's.
+    // At most one secret per issuer: the HTTP issuer's HMAC secret, or the Azure service principal's.
+    // The AWS issuer has none: it acts with the function's own role and the responder roles it assumes.
+    if (issuer.kind === "aws_iam") continue;
     const [key, ref] =
       issuer.kind === "azure_ai" ? ["client_secret", issuer.client_secret] : ["secret", issuer.secret];
     refs.push({ group: "issuers", owner: name, path: `issuers.${name}.${key}`, name: ref.env });

@@ -65,6 +65,74 @@ const azureAiIssuer = z
   })
   .strict();
 
+/** An AWS account id: twelve digits. */
+const awsAccountId = z.string().regex(/^\d{12}$/, "must be an AWS account id (12 digits)");
+
+/**
+ * AWS IAM access keys: the key's account named by STS, the key found, deactivated and replaced in that
+ * account through its responder role (lib/issuers/aws/). Endpoints and partition come from the SDK's
+ * own settings (AWS_REGION, AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_STS).
+ */
+const awsIamIssuer = z
+  .object({
+    kind: z.literal("aws_iam"),
+    accounts: z
+      .record(
+        awsAccountId,
+        z
+          .object({
+            role_arn: z
+              .string()
+              .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "must be an IAM role ARN")
+              .optional()
+              .describe(
+                "The responder role Tourniquet assumes in this account; absent for the account Tourniquet runs in (its own credentials)",
+              ),
+            external_id: z
+              .string()
+              .regex(/^[\w+=,.@:/-]{2,1224}$/, "must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]")
+              .optional()
+              .describe("The external id the role's trust policy requires (sts:ExternalId), if any"),
+          })
+          .strict()
+          .superRefine((account, ctx) => {
+            if (account.external_id && !account.role_arn) {
+              ctx.addIssue({ code: "custom", path: ["external_id"], message: "needs role_arn" });
+            }
+          }),
+      )
+      .refine((accounts) => Object.keys(accounts).length > 0, "must name at least one account")
+      .superRefine((accounts, ctx) => {
+        for (const [id, account] of Object.entries(accounts)) {
+          const roleAccount = account.role_arn?.split(":")[4];
+          if (roleAccount && roleAccount !== id) {
+            ctx.addIssue({
+              code: "custom",
+              path: [id, "role_arn"],
+              message: `is a role of account ${roleAccount}: the responder role must be in account ${id}, whose users it manages`,
+            });
+          }
+        }
+      })
+      .describe("Accounts whose leaked keys Tourniquet acts on; a key of any other account is left unknown"),
+    delete_after_deactivate: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Delete the key once deactivated (irreversible); by default it stays Inactive so an admin can undo a false alarm",
+      ),
+    quarantine: z
+      .boolean()
+      .default(true)
+      .describe("Attach AWS's managed AWSCompromisedKeyQuarantineV3 policy to the key's user, as AWS does"),
+    owner_tags: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(["email", "owner", "contact"])
+      .describe("IAM user tags read, in order, for the owner's email: the first that holds an email wins"),
+  })
+  .strict();
+
 /** The GitHub App whose `secret_scanning_alert` webhooks POST /v1/github/webhooks receives. */
 const githubApp = z
   .object({
@@ -167,7 +235,7 @@ export const configSchema = z
   .object({
     $schema: z.string().optional(),
     issuers: z
-      .record(z.string().min(1), z.discriminatedUnion("kind", [httpIssuer, azureAiIssuer]))
+      .record(z.string().min(1), z.discriminatedUnion("kind", [httpIssuer, azureAiIssuer, awsIamIssuer]))
       .default({}),
     token_types: z.record(z.string().min(1), tokenType).default({}),
     defaults: z
@@ -290,6 +358,7 @@ export const configSchema = z
 export type TourniquetConfigFile = z.infer<typeof configSchema>;
 export type HttpIssuerConfig = z.infer<typeof httpIssuer>;
 export type AzureAiIssuerConfig = z.infer<typeof azureAiIssuer>;
+export type AwsIamIssuerConfig = z.infer<typeof awsIamIssuer>;
 
 /** The config with its secrets resolved: those of the groups asked for (config-secrets.ts); others empty. */
 export interface TourniquetConfig extends TourniquetConfigFile {
