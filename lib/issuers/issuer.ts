@@ -29,6 +29,8 @@ export interface Revocation {
   /** True when the key was already revoked before this call (the call was a no-op). */
   alreadyRevoked: boolean;
   revokedAt?: string | undefined;
+  /** What the issuer did beyond killing the key (a user quarantined), each with its undo; for the timeline. */
+  actions?: string[] | undefined;
 }
 
 export interface Rotation {
@@ -43,6 +45,8 @@ export interface Rotation {
    * no secret store is configured: the handed-over `secret` is then dropped, never kept.
    */
   where?: string | undefined;
+  /** What the owner should know about the replacement (it is limited until a quarantine is lifted). */
+  note?: string | undefined;
 }
 
 /** What the worker tells the issuer about the key to act on. */

@@ -122,10 +122,18 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
       step: "revoke",
       outcome: "ok",
       actor: ACTOR,
-      detail: revocation.alreadyRevoked
-        ? `issuer ${issuer.name} confirmed key ${keyId} revoked (an earlier attempt had already revoked it)`
-        : `issuer ${issuer.name} revoked key ${keyId}`,
-      data: { key_id: keyId, already_revoked: revocation.alreadyRevoked, mode: leak.mode ?? "revoke" },
+      detail: [
+        revocation.alreadyRevoked
+          ? `issuer ${issuer.name} confirmed key ${keyId} revoked (an earlier attempt had already revoked it)`
+          : `issuer ${issuer.name} revoked key ${keyId}`,
+        ...(revocation.actions ?? []),
+      ].join("; "),
+      data: {
+        key_id: keyId,
+        already_revoked: revocation.alreadyRevoked,
+        mode: leak.mode ?? "revoke",
+        ...(revocation.actions?.length ? { actions: revocation.actions } : {}),
+      },
     },
   ];
   // Proof, not trust: the token itself must now fail verification.
@@ -203,8 +211,12 @@ async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<voi
       step: "rotate",
       outcome: "ok",
       actor: ACTOR,
-      detail: `issuer ${issuer.name} created replacement key ${rotation.replacementKeyId}; ${replacement.where}`,
-      data: { replacement_key_id: rotation.replacementKeyId, delivered_by: replacement.deliveredBy },
+      detail: `issuer ${issuer.name} created replacement key ${rotation.replacementKeyId}; ${replacement.where}${rotation.note ? `. ${rotation.note}` : ""}`,
+      data: {
+        replacement_key_id: rotation.replacementKeyId,
+        delivered_by: replacement.deliveredBy,
+        ...(rotation.note ? { note: rotation.note } : {}),
+      },
     },
   ]);
 }

@@ -1,25 +1,24 @@
-import * as z from "zod";
 import { IssuerError } from "../../errors.js";
 import { fingerprintToken } from "../../intake/fingerprint.js";
 import { describeError } from "../../log.js";
 import { mapSettledWithConcurrency, mapWithConcurrency } from "../../util/concurrency.js";
+import { KeyedMutex } from "../../util/keyed-mutex.js";
 import { type RetryPolicy, retryTransient } from "../../util/retry.js";
 import type {
   CallOptions,
   Issuer,
   KeyRequest,
-  Owner,
   Revocation,
   Rotation,
   UsageReport,
   Verification,
 } from "../issuer.js";
+import { ownerFromTags } from "../owner-tags.js";
 import type { AzureAccount, AzureManagement, KeySlot, MetricSeries } from "./azure-management.js";
 import { type AzureOperation, explainAzureError } from "./azure-permissions.js";
 import { azureKeyDetails } from "./key-details.js";
 import { type IndexedAccount, KeyFingerprintIndex, keyFingerprints } from "./key-fingerprint-index.js";
 import { formatKeyId, parseKeyId, slotValue } from "./key-id.js";
-import { KeyedMutex } from "./keyed-mutex.js";
 import { PER_ACCOUNT_NOTE, summarizeUsage, totalsSince, USAGE_METRICS } from "./usage-summary.js";
 
 // The Azure AI issuer: a leaked key names no resource, so it is found by comparing fingerprints with
@@ -48,7 +47,6 @@ const DAY_MS = 86_400_000;
  * waits as told, up to 30 s, rather than fail; a longer wait is left to the next attempt of the step.
  */
 const AZURE_RETRY: RetryPolicy = { attempts: 4, baseMs: 250, maxDelayMs: 30_000, random: () => 1 };
-const isEmail = (value: string) => z.email().safeParse(value.trim()).success;
 
 export interface RefreshResult {
   accounts: number;
@@ -281,7 +279,7 @@ export class AzureIssuer implements Issuer {
     return {
       status: "active",
       keyId: formatKeyId({ accountId: account.id, slot }),
-      owner: this.ownerOf(account),
+      owner: ownerFromTags(account.tags, this.ownerTags, account.id),
       evidence: {
         account: account.name,
         resource_group: account.resourceGroup,
@@ -319,17 +317,6 @@ export class AzureIssuer implements Issuer {
       if (error instanceof IssuerError && (error.httpStatus === 401 || error.httpStatus === 403)) throw error;
       return get();
     }
-  }
-
-  private ownerOf(account: AzureAccount): Owner | undefined {
-    const tags = Object.entries(account.tags);
-    for (const wanted of this.ownerTags) {
-      // Azure tag names are case-insensitive.
-      const value = tags.find(([tag]) => tag.toLowerCase() === wanted.toLowerCase())?.[1];
-      if (value && isEmail(value)) return { id: account.id, email: value.trim() };
-    }
-    // The account id still lets `owners` in the config name who to tell.
-    return { id: account.id };
   }
 
   private async call<T>(op: AzureOperation, target: string, fn: () => Promise<T>): Promise<T> {

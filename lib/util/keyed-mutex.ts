@@ -1,5 +1,5 @@
-// Runs one task per key at a time in this process: ten concurrent revocations of one Azure key slot
-// must re-read the slot one after another, or each would see the leaked key and regenerate it.
+// Runs one task per key at a time in this process: concurrent changes to one key (an Azure slot, an IAM
+// user's keys) must re-read it one after another, or each would act on what the other already changed.
 
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
