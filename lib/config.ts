@@ -4,6 +4,7 @@ import { SECRET_GROUPS, type SecretGroup, secretRefs } from "./config-secrets.js
 import { ConfigError } from "./errors.js";
 import { DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES } from "./http/body-limit.js";
 import { isLoopbackHost, outboundUrlProblem } from "./http/outbound.js";
+import { keyHalfOf } from "./issuers/token-pairs.js";
 
 // The Tourniquet config file (TOURNIQUET_CONFIG): token types → issuers, intake limits, remediation and
 // notification settings. Validated once at start; a bad file stops the service with a message naming
@@ -328,6 +329,14 @@ export const configSchema = z
         });
       }
       seen.set(key, type);
+      const keyHalf = keyHalfOf(type);
+      if (keyHalf) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["token_types", type],
+          message: `is the secret half of a pair: it names no key by itself, so it is never verified or revoked alone; route "${keyHalf}" instead (its secret is linked to it)`,
+        });
+      }
       if (!(route.issuer in config.issuers)) {
         ctx.addIssue({
           code: "custom",

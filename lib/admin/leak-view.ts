@@ -28,6 +28,9 @@ export function leakView(leak: Leak) {
     notification: leak.notification ?? null,
     failure: leak.failure ?? null,
     dismissal: leak.dismissal ?? null,
+    paired_with: leak.pairedWith
+      ? { leak_id: leak.pairedWith.leakId, token_type: leak.pairedWith.tokenType }
+      : null,
   };
 }
 

@@ -2,6 +2,7 @@ import { policyFor, type TourniquetConfig } from "../config.js";
 import { ConflictError } from "../errors.js";
 import type { Issuer } from "../issuers/issuer.js";
 import type { IssuerRegistry } from "../issuers/issuer-registry.js";
+import { keyHalfOf } from "../issuers/token-pairs.js";
 import { describeError, type Log } from "../log.js";
 import { batchingSender } from "../queue/batching-sender.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
@@ -14,6 +15,7 @@ import type { LeakChanges, LeakStore, NewSighting } from "../store/leak-store.js
 import { mapSettledWithConcurrency } from "../util/concurrency.js";
 import { fingerprintToken, redactToken } from "./fingerprint.js";
 import type { IntakeMetrics, IntakeSource } from "./intake-metrics.js";
+import { type Pairs, pairReportedTokens } from "./pair-reported-tokens.js";
 
 // The part every intake path shares once it holds reported tokens (a partner report, a GitHub App
 // alert): one leak per fingerprint with one sighting per url+source, inline verification until the
@@ -95,17 +97,22 @@ export async function recordReportedTokens(
   const queue = batchingSender(deps.queue);
   // Which tokens are known already, in one read per 100: a repeat costs no issuer call and no create.
   const known = await deps.store.getLeaks(tokens.map((group) => leakIdFor(group.fingerprint)));
+  const pairs = pairReportedTokens(tokens);
   const results = await mapSettledWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
     const { leak, sealedToken } = await recordToken(
       deps,
       group,
       options,
       known.get(leakIdFor(group.fingerprint)),
+      pairs,
     );
     if (sealedToken && owedStep(leak) !== undefined) await queue.send({ leakId: leak.id, sealedToken });
     return { fingerprint: group.fingerprint, type: group.type, leak, label: feedbackLabel(leak) };
   });
-  const recorded = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const recorded = pairedLabels(
+    results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
+    pairs,
+  );
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (failures.length > 0) {
     deps.log.error("tokens of a report could not be recorded or queued; the sender should retry", {
@@ -129,18 +136,22 @@ async function recordToken(
   group: ReportedToken,
   options: RecordOptions,
   existing: Leak | undefined,
+  pairs: Pairs,
 ): Promise<{ leak: Leak; sealedToken?: string | undefined }> {
   const id = leakIdFor(group.fingerprint);
-  if (existing) return recordRepeat(deps, existing, group, options);
+  const pairedWith = pairOf(group, pairs);
+  if (existing) return recordRepeat(deps, existing, group, options, undefined, pairedWith);
 
   const { receivedAt, verifyDeadline, reporter } = options;
   const allowlisted = deps.config.allowlist.includes(group.fingerprint);
-  const issuer = allowlisted ? undefined : deps.issuers.forType(group.type);
+  // A secret half names no key: never verified or revoked, so never sealed either.
+  const secretHalf = keyHalfOf(group.type) !== undefined;
+  const issuer = allowlisted || secretHalf ? undefined : deps.issuers.forType(group.type);
   const at = new Date(receivedAt).toISOString();
   const first = group.sightings[0];
   // Sealed once: for the queue message, and kept on the leak while a retry or a later verification may
   // need it (an unroutable type may be routed by a later config).
-  const sealedToken = allowlisted ? undefined : await deps.sealer.seal(group.token, id);
+  const sealedToken = allowlisted || secretHalf ? undefined : await deps.sealer.seal(group.token, id);
   const verified = issuer ? await verifyInline(deps, issuer, id, group, verifyDeadline) : undefined;
   const where = `${first?.source}${first?.url ? ` at ${first.url}` : ""}`;
   const reported: TimelineEvent = {
@@ -148,11 +159,21 @@ async function recordToken(
     step: "report",
     outcome: "ok",
     actor: "intake",
-    detail: allowlisted
-      ? `reported by ${reporter} (${where}); allowlisted as a known test token: no action`
-      : issuer
-        ? `reported by ${reporter} (${where})`
-        : `reported by ${reporter} (${where}); no issuer handles type "${group.type}"`,
+    detail: [
+      `reported by ${reporter} (${where})`,
+      allowlisted
+        ? "allowlisted as a known test token: no action"
+        : secretHalf
+          ? secretHalfNote(group.type, pairedWith)
+          : issuer
+            ? undefined
+            : `no issuer handles type "${group.type}"`,
+      !secretHalf && pairedWith
+        ? `reported with its ${pairedWith.tokenType} (leak ${pairedWith.leakId})`
+        : undefined,
+    ]
+      .filter((part) => part !== undefined)
+      .join("; "),
   };
   // A new leak carries the report's first sightings in its own item: one write. Sightings beyond those
   // are items of their own, written alongside.
@@ -164,8 +185,15 @@ async function recordToken(
       tokenType: group.type.toLowerCase(),
       preview: redactToken(group.token),
       issuer: issuer?.name ?? null,
-      status: allowlisted ? "allowlisted" : issuer ? "pending" : "unroutable",
+      status: allowlisted
+        ? "allowlisted"
+        : issuer
+          ? "pending"
+          : secretHalf && pairedWith
+            ? "paired"
+            : "unroutable",
       sealedToken,
+      pairedWith,
       firstSeen: at,
       receivedAtMs: receivedAt,
       ...verified?.changes,
@@ -179,7 +207,31 @@ async function recordToken(
   ]);
   if (created) return { leak, sealedToken };
   // Another report of the same token created it first: this one is a repeat.
-  return recordRepeat(deps, leak, { ...group, sightings: embedded }, options, verified);
+  return recordRepeat(deps, leak, { ...group, sightings: embedded }, options, verified, pairedWith);
+}
+
+type PairedWith = NonNullable<Leak["pairedWith"]>;
+
+function pairOf(group: ReportedToken, pairs: Pairs): PairedWith | undefined {
+  const other = pairs.get(group.fingerprint);
+  return other && { leakId: leakIdFor(other.fingerprint), tokenType: other.type.toLowerCase() };
+}
+
+function secretHalfNote(type: string, pairedWith: PairedWith | undefined): string {
+  return pairedWith
+    ? `the secret half of a pair: acted on through its ${pairedWith.tokenType} (leak ${pairedWith.leakId}), never alone`
+    : `a ${type.toLowerCase()} names no key by itself and no ${keyHalfOf(type)} was reported with it: recorded and left alone`;
+}
+
+/** A secret half has no answer of its own for GitHub: its pair's, when known. */
+function pairedLabels(recorded: RecordedToken[], pairs: Pairs): RecordedToken[] {
+  const labels = new Map(recorded.map((r) => [r.fingerprint, r.label]));
+  return recorded.map((r) => {
+    const other = pairs.get(r.fingerprint);
+    return r.label === undefined && other && keyHalfOf(r.type) !== undefined
+      ? { ...r, label: labels.get(other.fingerprint) }
+      : r;
+  });
 }
 
 /**
@@ -192,28 +244,34 @@ async function recordRepeat(
   group: ReportedToken,
   { receivedAt, verifyDeadline, reporter }: RecordOptions,
   verifiedBefore?: Verified,
+  pairedWith?: PairedWith,
 ): Promise<{ leak: Leak; sealedToken?: string | undefined }> {
   const at = new Date(receivedAt).toISOString();
   await Promise.all(group.sightings.map((sighting) => deps.store.recordSighting(leak.id, sighting, at)));
   deps.log.info("token reported again", { leakId: leak.id, status: leak.status });
+  // The pair arrived together for the first time: linked now (an orphan secret half becomes paired).
+  const link = pairedWith && !leak.pairedWith ? linkPair(leak, pairedWith, at, reporter) : undefined;
   const issuer = leak.status === "allowlisted" ? undefined : deps.issuers.forType(group.type);
   const again = issuer ? verifiesAgain(leak, receivedAt, deps.config.intake.reverify_after_ms) : undefined;
-  if (!issuer || (leak.status !== "pending" && !again)) return { leak, sealedToken: leak.sealedToken };
-
-  const sealedToken = leak.sealedToken ?? (await deps.sealer.seal(group.token, leak.id));
-  const verified = verifiedBefore ?? (await verifyInline(deps, issuer, leak.id, group, verifyDeadline));
-  const changes: LeakChanges = again ? { status: "pending", issuer: issuer.name, sealedToken } : {};
-  const events: TimelineEvent[] = again
-    ? [
-        {
-          at,
-          step: "reverify",
-          outcome: "ok",
-          actor: "intake",
-          detail: `reported again by ${reporter}; ${again}`,
-        },
-      ]
-    : [];
+  const verifies = issuer !== undefined && (leak.status === "pending" || again !== undefined);
+  const sealedToken =
+    verifies && !leak.sealedToken ? await deps.sealer.seal(group.token, leak.id) : leak.sealedToken;
+  const verified =
+    verifies && issuer
+      ? (verifiedBefore ?? (await verifyInline(deps, issuer, leak.id, group, verifyDeadline)))
+      : undefined;
+  const changes: LeakChanges = { ...link?.changes };
+  const events: TimelineEvent[] = link ? [link.event] : [];
+  if (again && issuer) {
+    Object.assign(changes, { status: "pending", issuer: issuer.name, sealedToken });
+    events.push({
+      at,
+      step: "reverify",
+      outcome: "ok",
+      actor: "intake",
+      detail: `reported again by ${reporter}; ${again}`,
+    });
+  }
   if (verified) {
     Object.assign(changes, verified.changes);
     events.push(verified.event);
@@ -224,6 +282,23 @@ async function recordRepeat(
     return (await deps.store.getLeak(leak.id)) ?? leak; // the worker or another report got there first
   });
   return { leak: updated, sealedToken };
+}
+
+function linkPair(leak: Leak, pairedWith: PairedWith, at: string, reporter: string) {
+  const secretHalf = keyHalfOf(leak.tokenType) !== undefined;
+  const changes: LeakChanges = { pairedWith };
+  if (secretHalf && leak.status === "unroutable") changes.status = "paired";
+  const event: TimelineEvent = {
+    at,
+    step: "pair",
+    outcome: "ok",
+    actor: "intake",
+    detail: secretHalf
+      ? `reported by ${reporter} with its ${pairedWith.tokenType}: ${secretHalfNote(leak.tokenType, pairedWith)}`
+      : `reported by ${reporter} with its ${pairedWith.tokenType} (leak ${pairedWith.leakId})`,
+    data: { paired_with: pairedWith.leakId },
+  };
+  return { changes, event };
 }
 
 /**

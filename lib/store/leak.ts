@@ -14,6 +14,7 @@ export const LEAK_STATUSES = [
   "notified", // live key left alone by policy (notify_only); its owner was told
   "dry_run", // policy dry_run: what would have been done is in the timeline; nothing was done
   "allowlisted", // a known test token (config allowlist): recorded, never acted on
+  "paired", // the secret half of a key pair (AWS secret access key): acted on through its key id's leak
   "dismissed", // closed by an administrator, with a reason
 ] as const;
 
@@ -29,6 +30,7 @@ export const SETTLED_STATUSES: ReadonlySet<LeakStatus> = new Set([
   "notified",
   "dry_run",
   "allowlisted",
+  "paired",
   "dismissed",
 ]);
 
@@ -41,6 +43,7 @@ export const CLOSED_STATUSES: ReadonlySet<LeakStatus> = new Set([
   "revoked",
   "inactive",
   "allowlisted",
+  "paired",
   "dismissed",
 ]);
 
@@ -93,6 +96,11 @@ export interface Leak {
   notification?: NotificationRecord | undefined;
   /** The token sealed for the queue (never plaintext), kept until the leak closes (CLOSED_STATUSES). */
   sealedToken?: string | undefined;
+  /**
+   * The other half of a key pair reported with this token (lib/intake/pair-reported-tokens.ts): on an
+   * AWS secret access key, its access key id's leak; on the key id, its secret's.
+   */
+  pairedWith?: { leakId: string; tokenType: string } | undefined;
   dismissal?: { reason: string; note?: string | undefined; by: string; at: string } | undefined;
   failure?: { step: string; reason: string; at: string } | undefined;
   lease?: Lease | undefined;

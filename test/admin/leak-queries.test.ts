@@ -63,6 +63,7 @@ describe("admin leak queries (embedded DynamoDB)", () => {
         mode: null,
         replacement: null,
         dismissal: null,
+        paired_with: null,
       });
     });
 
@@ -80,6 +81,7 @@ describe("admin leak queries (embedded DynamoDB)", () => {
         mode: null,
         replacement: null,
         dismissal: null,
+        paired_with: null,
       });
       for (const internal of [
         "sealedToken",
