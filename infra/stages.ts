@@ -11,6 +11,46 @@ const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/**
+ * An IAM role ARN in one of the partitions Tourniquet deploys to, with an optional path; no wildcards
+ * (`\w` and the listed punctuation are IAM's role-name characters, which `*` and `?` are not).
+ */
+export const ROLE_ARN_PATTERN =
+  /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/**
+ * AWS access keys (the `aws_iam` issuer): which responder roles the functions that verify AWS keys may
+ * assume (the config's `accounts.*.role_arn`; the config is put after deploy, so the stack cannot read
+ * them from it), and whether the account Tourniquet runs in has keys to act on with the functions' own
+ * role (the config's account without `role_arn`).
+ */
+export const awsIamSettingsSchema = z
+  .object({
+    responderRoles: z
+      .array(
+        z
+          .string()
+          .regex(
+            ROLE_ARN_PATTERN,
+            "must be an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>), no wildcards",
+          ),
+      )
+      .default([])
+      .refine((roles) => new Set(roles).size === roles.length, "names a role twice")
+      .refine(
+        (roles) => new Set(roles.map((arn) => arn.split(":")[1])).size <= 1,
+        "mixes partitions: a stack runs in one partition and can assume roles of that partition only",
+      ),
+    ownAccount: z.boolean().default(false),
+  })
+  .strict()
+  .refine(
+    (aws) => aws.responderRoles.length > 0 || aws.ownAccount,
+    "grants nothing: name at least one responder role, or set ownAccount (or leave awsIam out)",
+  );
+
+export type AwsIamSettings = z.infer<typeof awsIamSettingsSchema>;
+
 export const stageSettingsSchema = z
   .object({
     /** SES identity (domain or address) the worker may send from; no SES permission when absent. */
@@ -30,6 +70,11 @@ export const stageSettingsSchema = z
      * values that may read, and those that may also retry and dismiss (default Cognito groups).
      */
     adminAccess: adminAccessSchema.prefault({}),
+    /**
+     * AWS access keys: the responder roles to assume and whether to act in Tourniquet's own account.
+     * Absent: no function gets any STS or IAM permission, and an `aws_iam` issuer fails with AccessDenied.
+     */
+    awsIam: awsIamSettingsSchema.optional(),
     /** API Gateway stage throttling (requests per second, burst). */
     throttle: z
       .object({ rateLimit: z.number().positive().max(10_000), burstLimit: z.int().positive().max(5_000) })

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -11,6 +11,7 @@ import type { Construct } from "constructs";
 import { SECRET_GROUPS, type SecretGroup } from "../lib/config-secrets.js";
 import { DEFAULT_GITHUB_PUBLIC_KEYS_URL } from "../lib/github/partner-key-set.js";
 import { FUNCTION_SECRET_GROUPS, GROUP_SECRETS } from "../lib/runtime/function-secrets.js";
+import { grantAwsKeyAccess } from "./constructs/aws-key-access.js";
 import { LeakTable } from "./constructs/leak-table.js";
 import { MAX_RECEIVE_COUNT, RemediationQueue } from "./constructs/remediation-queue.js";
 import { TourniquetAlarms } from "./constructs/tourniquet-alarms.js";
@@ -288,6 +289,19 @@ export class TourniquetStack extends Stack {
       targets: [new LambdaFunction(sweep.fn, { retryAttempts: 0 })],
     });
 
+    // AWS access keys (stage setting awsIam): every function that runs an issuer's verify gets the
+    // read side, since each may meet an AWS key: the intake and the webhook verify inline (GitHub's
+    // feedback label), the sweep asks how a revoked key was used since, the worker verifies and
+    // re-verifies around its revocation. Only the worker acts (deactivate, delete, quarantine, rotate).
+    // Responder roles in other accounts are assumed by all four; what a role lets them do there is
+    // the role's own policy, and which of them may assume it is its trust policy (docs/deploy.md).
+    const awsKeyVerifiers = [intake, webhook, sweep, worker];
+    grantAwsKeyAccess({
+      settings: settings.awsIam,
+      verifiers: awsKeyVerifiers.map((f) => f.fn),
+      remediator: worker.fn,
+    });
+
     worker.fn.addEventSource(
       new SqsEventSource(remediation.queue, {
         batchSize: WORKER_BATCH_SIZE,
@@ -366,6 +380,21 @@ export class TourniquetStack extends Stack {
     new CfnOutput(this, "AlarmTopicArn", {
       value: alarms.topic.topicArn,
       description: "Alarm notifications",
+    });
+    // The principals a responder role's trust policy names (docs/deploy.md, "AWS access keys"). Always
+    // there: the roles exist from the first deploy, so responder roles can be made before awsIam is set.
+    const roleArn = ({ fn }: TourniquetFunction): string => {
+      if (!fn.role) throw new Error(`${fn.node.path} has no execution role`);
+      return fn.role.roleArn;
+    };
+    new CfnOutput(this, "AwsResponderPrincipals", {
+      value: Fn.join(",", awsKeyVerifiers.map(roleArn)),
+      description:
+        "Role ARNs of the functions that verify AWS keys (intake, webhook, sweep, worker): the principals a responder role trusts",
+    });
+    new CfnOutput(this, "AwsWorkerRoleArn", {
+      value: roleArn(worker),
+      description: "Role ARN of the remediation worker, the only function that acts on AWS keys",
     });
     if (api.userPool && api.userPoolClient) {
       new CfnOutput(this, "AdminUserPoolId", { value: api.userPool.userPoolId, description: "Admin users" });
