@@ -1,8 +1,9 @@
 import { redactToken } from "../lib/intake/fingerprint.js";
 import type { DemoAzureKey, DemoKind } from "./sandbox/sandbox-azure-demo.js";
 
-// The live key `tourniquet simulate` leaks, per token type: a sandbox issuer key, or a key of a new demo
-// account in the local fake Azure. Only a preview of it is ever printed.
+// The live key `tourniquet simulate` leaks, per token type: a sandbox issuer key, a key of a new demo
+// account in the local fake Azure, or an IAM user's key pair in the local fake AWS. Only previews of
+// secrets are ever printed.
 
 export const SANDBOX_TOKEN_TYPE = "tourniquet_sandbox_token";
 const AZURE_KINDS: Record<string, DemoKind> = {
@@ -10,12 +11,15 @@ const AZURE_KINDS: Record<string, DemoKind> = {
   azure_ai_services_key: "AIServices",
   azure_cognitive_services_key: "CognitiveServices",
 };
-export const SIMULATE_TYPES = [SANDBOX_TOKEN_TYPE, ...Object.keys(AZURE_KINDS)];
+export const AWS_KEY_TYPE = "aws_access_key_id";
+export const SIMULATE_TYPES = [SANDBOX_TOKEN_TYPE, ...Object.keys(AZURE_KINDS), AWS_KEY_TYPE];
 
 export interface IssuedKey {
   token: string;
   /** What was issued, for the first line of output. */
   description: string;
+  /** Other matches leaked with the token in the same file (an AWS key's secret half). */
+  companions?: { token: string; type: string }[];
 }
 
 export type Requester = <T>(url: string, init: RequestInit) => Promise<T>;
@@ -32,6 +36,20 @@ export async function issueKey(url: string, type: string, request: Requester): P
       owner: { email: "owner@example.test", name: "Demo Owner" },
     })) as { token: string; key_id: string };
     return { token: key.token, description: `sandbox key ${key.key_id} (${redactToken(key.token)})` };
+  }
+  if (type === AWS_KEY_TYPE) {
+    // An IAM user's key in the fake AWS, leaked as GitHub finds it: key id and secret in one file.
+    const key = (await post("/sandbox/aws/keys", {})) as {
+      access_key_id: string;
+      secret_access_key: string;
+      account: string;
+      user: string;
+    };
+    return {
+      token: key.access_key_id,
+      description: `AWS access key ${key.access_key_id} of IAM user ${key.user} in account ${key.account}, with its secret (${redactToken(key.secret_access_key)})`,
+      companions: [{ token: key.secret_access_key, type: "aws_secret_access_key" }],
+    };
   }
   const kind = AZURE_KINDS[type];
   if (!kind) throw new Error(`simulate knows no token type ${type}; use one of ${SIMULATE_TYPES.join(", ")}`);

@@ -38,14 +38,13 @@ export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
   const key = await issueKey(options.url, type, request);
   out(`issued ${key.description}`);
 
-  const body = JSON.stringify([
-    {
-      token: key.token,
-      type,
+  const body = JSON.stringify(
+    [{ token: key.token, type }, ...(key.companions ?? [])].map((match) => ({
+      ...match,
       url: "https://github.com/example/demo/blob/main/.env",
       source: "content",
-    },
-  ]);
+    })),
+  );
   const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
   const feedback = await request<{ token_hash: string; label: string }[]>(
     `${options.url}/v1/github/secret-scanning`,
