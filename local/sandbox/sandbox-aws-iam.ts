@@ -19,8 +19,6 @@ export const IAM_ACTIONS = new Set([
   "CreateAccessKey",
 ]);
 
-const DEFAULT_MAX_ITEMS = 100;
-
 const noSuchEntity = (message: string): ActionAnswer => ({
   error: { status: 404, code: "NoSuchEntity", message },
 });
@@ -55,7 +53,7 @@ export function iamAction(action: string, ctx: ActionContext): ActionAnswer {
   const noKey = () => noSuchEntity(`The Access Key with id ${keyId} cannot be found.`);
   switch (action) {
     case "ListAccessKeys":
-      return page(ctx.params, "AccessKeyMetadata", user.keys, (k) => ({
+      return page(ctx, "AccessKeyMetadata", user.keys, (k) => ({
         UserName: user.name,
         AccessKeyId: k.accessKeyId,
         Status: k.status,
@@ -64,7 +62,7 @@ export function iamAction(action: string, ctx: ActionContext): ActionAnswer {
     case "GetUser":
       return { result: { User: userXml(user) } };
     case "ListAttachedUserPolicies":
-      return page(ctx.params, "AttachedPolicies", user.policies, (arn) => ({
+      return page(ctx, "AttachedPolicies", user.policies, (arn) => ({
         PolicyName: arn.split("/").pop(),
         PolicyArn: arn,
       }));
@@ -165,12 +163,13 @@ function userXml(user: AwsUser): XmlObject {
 
 /** One page of a list: Marker is the offset of the next item, as an opaque string. */
 function page<T>(
-  params: URLSearchParams,
+  ctx: ActionContext,
   element: string,
   items: T[],
   toXml: (item: T) => XmlObject,
 ): ActionAnswer {
-  const maxItems = Number(params.get("MaxItems") ?? DEFAULT_MAX_ITEMS);
+  const params = ctx.params;
+  const maxItems = Number(params.get("MaxItems") ?? ctx.pageSize);
   if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 1000) {
     return validation("1 validation error detected: Value at 'maxItems' failed to satisfy constraint");
   }

@@ -10,6 +10,8 @@ export interface ActionContext {
   principal: AwsPrincipal;
   params: URLSearchParams;
   now: number;
+  /** Items per page of a list without MaxItems. */
+  pageSize: number;
 }
 
 export type ActionAnswer =

@@ -40,6 +40,8 @@ export interface SandboxAwsOptions {
     secretAccessKey?: string | undefined;
   };
   partition?: string | undefined;
+  /** Items per page of a list when the caller sets no MaxItems (IAM's default: 100). */
+  pageSize?: number | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -69,11 +71,13 @@ export class SandboxAws {
   readonly home: { accountId: string; userName: string; accessKeyId: string; secretAccessKey: string };
   private readonly faults = new AwsFaultPlan();
   private readonly now: () => number;
+  private readonly pageSize: number;
   private server: Server | undefined;
   url = "";
 
   constructor(options: SandboxAwsOptions) {
     this.now = options.now ?? Date.now;
+    this.pageSize = options.pageSize ?? 100;
     this.world = new AwsWorld(this.now);
     const userName = options.home.userName ?? "tourniquet";
     this.world.addAccount(options.home.accountId, options.partition ?? "aws");
@@ -271,7 +275,7 @@ export class SandboxAws {
     if (fault?.code) {
       return fail({ status: fault.status ?? 400, code: fault.code, message: fault.message ?? fault.code });
     }
-    const ctx = { world: this.world, principal, params: form, now: this.now() };
+    const ctx = { world: this.world, principal, params: form, now: this.now(), pageSize: this.pageSize };
     let result: ActionAnswer;
     if (this.faults.isDenied(principal.account.id, `${service}:${action}`)) {
       result =

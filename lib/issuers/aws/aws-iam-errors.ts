@@ -94,6 +94,13 @@ export function toIssuerError(error: unknown, ctx: FailureContext): IssuerError 
   if (code === "AccessDenied" || code === "AccessDeniedException") {
     const message = (error as SdkErrorShape).message;
     const named = typeof message === "string" ? PERMISSION_IN_MESSAGE.exec(message)?.[1] : undefined;
+    if (named === "sts:AssumeRole" && ctx.roleArn) {
+      // The role's credentials are fetched inside the call: the refusal is of Tourniquet's own principal.
+      return fail(
+        false,
+        `${status}AccessDenied: sts:AssumeRole of the responder role ${ctx.roleArn} refused: Tourniquet's own credentials need sts:AssumeRole on it, and the role's trust policy must admit them (with the configured external_id, if it requires one)`,
+      );
+    }
     return fail(false, `${status}AccessDenied: ${principal} lacks the permission ${named ?? ctx.permission}`);
   }
   if (code && CREDENTIALS.has(code)) {
