@@ -33,8 +33,8 @@ const toBuffer = (data: Bytes): Buffer | string =>
       ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
       : Buffer.from(data);
 
-/** node:crypto behind the Hash interface the signer wants. */
-class Sha256 {
+/** node:crypto behind the Hash interface the signer wants (tests sign raw requests with it too). */
+export class Sha256 {
   private readonly hash;
   constructor(secret?: Bytes) {
     this.hash = secret ? createHmac("sha256", toBuffer(secret)) : createHash("sha256");
