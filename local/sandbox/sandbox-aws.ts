@@ -1,19 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
-import { authenticate } from "./sandbox-aws-auth.js";
-import { type AwsFault, AwsFaultPlan, accessDenied } from "./sandbox-aws-faults.js";
-import { IAM_ACTIONS, iamAction, iamDenied } from "./sandbox-aws-iam.js";
+import { type AwsFault, AwsFaultPlan } from "./sandbox-aws-faults.js";
+import { type AwsCall, answerQuery } from "./sandbox-aws-query.js";
 import {
   type AwsAccessKey,
   type AwsKeyLastUse,
   type AwsRole,
   type AwsUser,
   AwsWorld,
-  requestId,
 } from "./sandbox-aws-state.js";
-import { type ActionAnswer, STS_ACTIONS, stsAction } from "./sandbox-aws-sts.js";
-import { type AwsService, errorXml, successXml } from "./sandbox-aws-xml.js";
 
 // A loopback fake of AWS STS and IAM speaking their query protocol (form-encoded POST of Action and
 // Version, XML answers and XML errors), for the AWS issuer's tests and the local stack. One plain-HTTP
@@ -24,12 +19,10 @@ import { type AwsService, errorXml, successXml } from "./sandbox-aws-xml.js";
 
 export type { AwsFault } from "./sandbox-aws-faults.js";
 export { AWS_FAULTS } from "./sandbox-aws-faults.js";
+export type { AwsCall } from "./sandbox-aws-query.js";
 export type { AwsAccessKey, AwsKeyLastUse, AwsRole, AwsUser } from "./sandbox-aws-state.js";
 
 const BODY_LIMIT_BYTES = 64 * 1024;
-const VERSIONS: Record<AwsService, string> = { sts: "2011-06-15", iam: "2010-05-08" };
-/** Request parameters that are never written to the call log. */
-const SECRET_PARAM = /secret|token|password|privatekey/i;
 
 export interface SandboxAwsOptions {
   /** The account Tourniquet runs in, and its own principal there (an IAM user with a key). */
@@ -43,20 +36,6 @@ export interface SandboxAwsOptions {
   /** Items per page of a list when the caller sets no MaxItems (IAM's default: 100). */
   pageSize?: number | undefined;
   now?: (() => number) | undefined;
-}
-
-/** One request as received: never a secret, a token or a signature. */
-export interface AwsCall {
-  service: AwsService | "unknown";
-  action: string;
-  /** The signing principal's account, when the request was authenticated. */
-  account?: string | undefined;
-  /** The signing principal's ARN (a user, or an assumed-role session). */
-  principal?: string | undefined;
-  /** The form parameters but Action and Version, any secret-like one left out. */
-  params: Record<string, string>;
-  status: number;
-  code?: string | undefined;
 }
 
 interface Answer {
@@ -204,89 +183,14 @@ export class SandboxAws {
       res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
       return;
     }
-    const form = new URLSearchParams(req.method === "POST" ? body : url.search.slice(1));
-    const action = form.get("Action") ?? "";
-    const service: AwsService | undefined = STS_ACTIONS.has(action)
-      ? "sts"
-      : IAM_ACTIONS.has(action)
-        ? "iam"
-        : undefined;
-    const call: AwsCall = { service: service ?? "unknown", action, params: loggedParams(form), status: 0 };
-    const id = requestId();
-    const answer = await this.answer(service, action, form, { req, url, body }, call, id);
-    call.status = answer.status;
+    const { answer, call, id } = await answerQuery(
+      { world: this.world, faults: this.faults, now: this.now, pageSize: this.pageSize },
+      { method: req.method ?? "POST", url, headers: req.headers, body },
+    );
     this.calls.push(call);
     if (res.destroyed) return;
     res.writeHead(answer.status, { "content-type": answer.contentType, "x-amzn-requestid": id });
     res.end(answer.body);
-  }
-
-  private async answer(
-    service: AwsService | undefined,
-    action: string,
-    form: URLSearchParams,
-    request: { req: IncomingMessage; url: URL; body: string },
-    call: AwsCall,
-    id: string,
-  ): Promise<Answer> {
-    const xmlService = service ?? "iam";
-    const fail = (error: { status: number; code: string; message: string }): Answer => {
-      call.code = error.code;
-      return { status: error.status, contentType: "text/xml", body: errorXml(xmlService, error, id) };
-    };
-    if (!service) {
-      return fail({
-        status: 400,
-        code: "InvalidAction",
-        message: `Could not find operation ${action} for version ${form.get("Version") ?? "NO_VERSION_SPECIFIED"}`,
-      });
-    }
-    const auth = await authenticate(
-      this.world,
-      {
-        method: request.req.method ?? "POST",
-        path: request.url.pathname,
-        query: request.url.searchParams,
-        headers: request.req.headers,
-        body: request.body,
-      },
-      service,
-      this.now(),
-    );
-    if ("failure" in auth) return fail(auth.failure);
-    const principal = auth.principal;
-    call.account = principal.account.id;
-    call.principal = principal.arn;
-    if (principal.kind === "user") {
-      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(
-        String(request.req.headers.authorization),
-      )?.[1];
-      principal.key.lastUsed = { date: this.now(), service, region: region ?? "us-east-1" };
-    }
-    if (form.get("Version") !== VERSIONS[service]) {
-      return fail({
-        status: 400,
-        code: "InvalidAction",
-        message: `Could not find operation ${action} for version ${form.get("Version") ?? "NO_VERSION_SPECIFIED"}`,
-      });
-    }
-    const fault = this.faults.next(action, principal.account.id);
-    if (fault?.delayMs) await sleep(fault.delayMs);
-    if (fault?.code) {
-      return fail({ status: fault.status ?? 400, code: fault.code, message: fault.message ?? fault.code });
-    }
-    const ctx = { world: this.world, principal, params: form, now: this.now(), pageSize: this.pageSize };
-    let result: ActionAnswer;
-    if (this.faults.isDenied(principal.account.id, `${service}:${action}`)) {
-      result =
-        service === "iam"
-          ? iamDenied(action, ctx)
-          : { error: accessDenied(principal.arn, `sts:${action}`, form.get("RoleArn") ?? "*") };
-    } else {
-      result = service === "sts" ? stsAction(action, ctx) : iamAction(action, ctx);
-    }
-    if ("error" in result) return fail(result.error);
-    return { status: 200, contentType: "text/xml", body: successXml(service, action, result.result, id) };
   }
 
   /** `POST /sandbox/aws/keys` `{account?, user?}`: a live key for `simulate` to leak. */
@@ -317,15 +221,6 @@ export class SandboxAws {
 
 function json(status: number, value: unknown): Answer {
   return { status, contentType: "application/json", body: JSON.stringify(value) };
-}
-
-function loggedParams(form: URLSearchParams): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (const [name, value] of form) {
-    if (name === "Action" || name === "Version" || SECRET_PARAM.test(name)) continue;
-    params[name] = value;
-  }
-  return params;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

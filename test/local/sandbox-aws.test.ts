@@ -236,6 +236,10 @@ describe("AssumeRole and its temporary credentials", () => {
     const log = JSON.stringify(aws.calls);
     expect(log).not.toContain(session.secretAccessKey);
     expect(log).not.toContain(session.sessionToken);
+    aws.world.expireSessions();
+    const expired = await sts("GetCallerIdentity", {}, session);
+    expect(expired.status).toBe(403);
+    expect(expired.body).toContain("<Code>ExpiredToken</Code>");
   });
 
   it("AccessDenied for a wrong external id, a missing one, or a role that does not exist", async () => {
@@ -308,6 +312,7 @@ describe("the call log and the seeding route", () => {
       principal: `arn:aws:iam::${HOME_ACCOUNT}:user/tourniquet`,
       params: { UserName: "logged" },
       status: 200,
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
     await iam("UpdateAccessKey", {
       UserName: "logged",

@@ -88,7 +88,7 @@ export function toIssuerError(error: unknown, ctx: FailureContext): IssuerError 
     if (name === "CredentialsProviderError") return fail(false, "no AWS credentials found for Tourniquet");
     return fail(true, `network error${name === "AbortError" ? " (aborted)" : networkErrorCode(error)}`);
   }
-  const principal = ctx.roleArn ? `the responder role ${ctx.roleArn}` : "Tourniquet's own credentials";
+  const principal = ctx.roleArn ? `the responder role ${ctx.roleArn}` : "Tourniquet's own principal";
   const explained = code ? ctx.explain?.[code] : undefined;
   if (explained) return fail(false, `${status}${code}: ${explained}`);
   if (code === "AccessDenied" || code === "AccessDeniedException") {
@@ -106,7 +106,7 @@ export function toIssuerError(error: unknown, ctx: FailureContext): IssuerError 
   if (code && CREDENTIALS.has(code)) {
     return fail(
       false,
-      `${status}${code}: AWS refused the credentials of ${principal} (invalid, inactive, expired or wrongly signed)`,
+      `${status}${code}: AWS refused the credentials of ${principal} (unknown, inactive, expired or wrongly signed)`,
     );
   }
   return fail(false, `${status}${code ?? "error"}: refused`);

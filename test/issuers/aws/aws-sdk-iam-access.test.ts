@@ -75,7 +75,7 @@ describe("accountOfKey (sts:GetAccessKeyInfo with Tourniquet's own credentials)"
     expect(error.transient).toBe(false);
     expect(error.httpStatus).toBe(403);
     expect(error.message).toContain("InvalidClientTokenId");
-    expect(error.message).toContain("Tourniquet's own credentials");
+    expect(error.message).toContain("AWS refused the credentials of Tourniquet's own principal");
   });
 });
 
