@@ -321,7 +321,7 @@ describe("partition", () => {
 });
 
 describe("lazyAwsIamAccess", () => {
-  it("loads the adapter with the first call and answers as it does", async () => {
+  it("answers as the adapter does, the adapter loaded on first use", async () => {
     const key = seedKey(MEMBER_ACCOUNT, "lazy");
     const lazy = lazyAwsIamAccess(fakeAwsTransport(aws));
     expect(await lazy.accountOfKey(key.accessKeyId)).toBe(MEMBER_ACCOUNT);
