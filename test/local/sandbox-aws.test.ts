@@ -131,6 +131,26 @@ describe("answers", () => {
     expect(aws.user(HOME_ACCOUNT, "full")?.keys).toHaveLength(2);
   });
 
+  it("AttachUserPolicy is idempotent, DetachUserPolicy answers NoSuchEntity once detached, another partition is refused", async () => {
+    aws.addUser(HOME_ACCOUNT, "policy-holder");
+    const arn = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3";
+    for (let i = 0; i < 2; i++)
+      expect((await iam("AttachUserPolicy", { UserName: "policy-holder", PolicyArn: arn })).status).toBe(200);
+    expect(aws.user(HOME_ACCOUNT, "policy-holder")?.policies).toEqual([arn]);
+    const listed = await iam("ListAttachedUserPolicies", { UserName: "policy-holder" });
+    expect(listed.body).toContain(
+      `<AttachedPolicies><member><PolicyName>AWSCompromisedKeyQuarantineV3</PolicyName><PolicyArn>${arn}</PolicyArn></member></AttachedPolicies><IsTruncated>false</IsTruncated>`,
+    );
+    expect((await iam("DetachUserPolicy", { UserName: "policy-holder", PolicyArn: arn })).status).toBe(200);
+    expect((await iam("DetachUserPolicy", { UserName: "policy-holder", PolicyArn: arn })).status).toBe(404);
+    const foreign = await iam("AttachUserPolicy", {
+      UserName: "policy-holder",
+      PolicyArn: "arn:aws-cn:iam::aws:policy/AWSCompromisedKeyQuarantineV3",
+    });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body).toContain("<Code>InvalidInput</Code>");
+  });
+
   it("key ids are AKIA + 16 base32 characters, unique, and encode their account", () => {
     const ids = new Set<string>();
     for (let i = 0; i < 20; i++) ids.add(aws.addKey(MEMBER_ACCOUNT, `many-${i}`).accessKeyId);
