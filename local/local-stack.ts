@@ -15,6 +15,7 @@ import { partnerKeySetFetcher, partnerKeySetLoader } from "../lib/github/partner
 import { savedPartnerKeysLoader } from "../lib/github/saved-partner-keys.js";
 import type { GithubWebhookDeps } from "../lib/intake/receive-github-webhook.js";
 import type { IntakeDeps } from "../lib/intake/receive-partner-report.js";
+import type { AwsTransportOptions } from "../lib/issuers/aws/lazy-aws-iam-access.js";
 import type { AzureTransportOptions } from "../lib/issuers/azure/lazy-azure-management.js";
 import { IssuerRegistry } from "../lib/issuers/issuer-registry.js";
 import { describeError, type Log } from "../lib/log.js";
@@ -41,7 +42,9 @@ import {
 } from "./api-gateway-adapter.js";
 import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
 import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
+import { startLocalAws } from "./local-aws.js";
 import { startLocalAzure } from "./local-azure.js";
+import type { SandboxAws } from "./sandbox/sandbox-aws.js";
 import type { SandboxAzure } from "./sandbox/sandbox-azure.js";
 import type { SandboxFaults } from "./sandbox/sandbox-faults.js";
 import { loadSandboxGithubAppKey, SandboxGithubApi } from "./sandbox/sandbox-github-api.js";
@@ -73,6 +76,8 @@ export interface LocalStackOptions {
   queueConcurrency?: number;
   /** For Azure issuers: a test CA that a loopback fake Azure's certificate is signed with. */
   azureTransport?: AzureTransportOptions | undefined;
+  /** For AWS issuers: a test's own fake STS/IAM instead of the stack's (endpoints, credentials, timeout). */
+  awsTransport?: AwsTransportOptions | undefined;
 }
 
 export interface LocalStack {
@@ -88,6 +93,8 @@ export interface LocalStack {
   githubApi: SandboxGithubApi;
   /** The fake Azure (Entra ID, ARM, Azure Monitor) on its own HTTPS port; demo keys at /sandbox/azure/keys. */
   azure: SandboxAzure;
+  /** The fake AWS (STS, IAM) on its own port; demo key pairs at /sandbox/aws/keys. */
+  aws: SandboxAws;
   /** The GitHub App's webhook secret (TOURNIQUET_GITHUB_WEBHOOK_SECRET, else generated in the data dir). */
   githubWebhookSecret: string;
   dbEndpoint: string;
@@ -145,9 +152,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await new Promise((done) => server.close(done));
     throw error;
   });
+  const localAws = await startLocalAws().catch(async (error: unknown) => {
+    await new Promise((done) => server.close(done));
+    await localAzure.azure.close();
+    throw error;
+  });
   const stopListening = async () => {
     await new Promise((done) => server.close(done));
     await localAzure.azure.close();
+    await localAws.aws.close();
   };
   let config: TourniquetConfig;
   let githubApp: GithubApp | undefined;
@@ -187,6 +200,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const trustedCaPem = [options.azureTransport?.trustedCaPem, localAzure.caPem].filter(Boolean).join("\n");
   const issuers = IssuerRegistry.fromConfig(config, {
     azureTransport: { ...options.azureTransport, trustedCaPem },
+    awsTransport: options.awsTransport ?? localAws.transport,
   });
   const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
   const sandbox = new SandboxKeyService({
@@ -297,6 +311,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (path === "/sandbox/github/public-keys" && req.method === "GET") {
       return writeJson(res, 200, devKeySet(signingKey));
     }
+    if (path === "/sandbox/aws/keys") return localAws.aws.handle(req, res);
     if (path.startsWith("/sandbox/azure/")) {
       return localAzure.demo.handle(req, res, path.slice("/sandbox/azure".length));
     }
@@ -347,6 +362,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sandbox,
     githubApi,
     azure: localAzure.azure,
+    aws: localAws.aws,
     githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,
@@ -361,6 +377,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queue.close();
       sandbox.flush();
       await localAzure.azure.close();
+      await localAws.aws.close();
       await db.close();
     },
   };

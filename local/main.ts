@@ -17,8 +17,9 @@ try {
     `  admin API        GET  ${stack.url}/v1/admin/leaks  (Authorization: Bearer <TOURNIQUET_ADMIN_TOKEN or ${stack.dataDir}/admin-token>)`,
     `  sandbox issuer   POST ${stack.url}/sandbox/keys`,
     `  fake Azure       ${stack.azure.url} (Entra ID, ARM, Azure Monitor; a demo key: POST ${stack.url}/sandbox/azure/keys)`,
+    `  fake AWS         ${stack.aws.url} (STS, IAM; a demo key pair: POST ${stack.url}/sandbox/aws/keys)`,
     `  data             ${stack.dataDir} (outbox/, db/)`,
-    "Try it: npm run simulate  (or: npm run simulate -- --type azure_openai_key)",
+    "Try it: npm run simulate  (or: npm run simulate -- --type azure_openai_key | aws_access_key_id)",
   ];
   process.stderr.write(`${lines.join("\n")}\n`);
   const stop = async () => {

@@ -1,5 +1,6 @@
-// What `tourniquet simulate` prints of a leak's evidence: where the key lived and, where the issuer
-// measured it (Azure Monitor), how the account was used before revocation, so the abuse is visible.
+// What `tourniquet simulate` prints of a leak's evidence: what the owner is told about the key (where it
+// lived, its last use) and, where the issuer measured it (Azure Monitor), how the account was used
+// before revocation, so the abuse is visible.
 
 interface Totals {
   prompt_tokens?: number;
@@ -19,11 +20,16 @@ interface Usage {
   per_deployment?: { deployment: string; last_24h: Totals; last_7d: Totals }[];
 }
 
-export function evidenceLines(evidence: Record<string, unknown> | null | undefined): string[] {
-  if (!evidence) return [];
-  const lines: string[] = [];
+export function evidenceLines(
+  evidence: Record<string, unknown> | null | undefined,
+  keyDetails: readonly { label: string; value: string }[] = [],
+): string[] {
+  // What the owner's message says about the key, whatever the issuer.
+  const lines =
+    keyDetails.length > 0 ? ["about the key:", ...keyDetails.map((d) => `  ${d.label}: ${d.value}`)] : [];
+  if (!evidence) return lines;
   const { account, resource_group, subscription, slot } = evidence as Record<string, string | undefined>;
-  if (account)
+  if (account && subscription)
     lines.push(
       `evidence: account ${account} (${resource_group}, subscription ${subscription}), slot ${slot}`,
     );

@@ -27,6 +27,8 @@ interface LeakDetail {
   time_to_revoke_ms: number | null;
   notification: { status: string } | null;
   evidence?: Record<string, unknown> | null;
+  key_details?: { label: string; value: string }[];
+  paired_with?: { leak_id: string; token_type: string } | null;
   timeline: { at: string; step: string; outcome: string; actor: string; detail: string }[];
 }
 
@@ -79,7 +81,14 @@ export async function simulate(options: SimulateOptions): Promise<LeakDetail> {
       );
       for (const event of leak.timeline)
         out(`  ${event.at}  ${event.step.padEnd(9)} ${event.outcome.padEnd(8)} ${event.detail}`);
-      for (const line of evidenceLines(leak.evidence)) out(line);
+      for (const line of evidenceLines(leak.evidence, leak.key_details)) out(line);
+      if (leak.paired_with) {
+        const half = await request<LeakDetail>(`${options.url}/v1/admin/leaks/${leak.paired_with.leak_id}`, {
+          headers: auth,
+        });
+        out(`its ${leak.paired_with.token_type} (${half.preview}): leak ${half.id}, ${half.status}`);
+        out(`  ${half.timeline.at(-1)?.detail ?? ""}`);
+      }
       if (leak.notification?.status === "sent") out(`messages: ${join(dataDir, "outbox")}/${leak.id}.*.json`);
       return leak;
     }

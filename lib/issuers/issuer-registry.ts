@@ -1,5 +1,8 @@
-import type { AzureAiIssuerConfig, TourniquetConfig } from "../config.js";
+import type { AwsIamIssuerConfig, AzureAiIssuerConfig, TourniquetConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
+import type { AwsIamAccess } from "./aws/aws-iam-access.js";
+import { AwsIamIssuer } from "./aws/aws-iam-issuer.js";
+import { type AwsTransportOptions, lazyAwsIamAccess } from "./aws/lazy-aws-iam-access.js";
 import { AzureIssuer } from "./azure/azure-issuer.js";
 import type { AzureManagement } from "./azure/azure-management.js";
 import { type AzureTransportOptions, lazyAzureManagement } from "./azure/lazy-azure-management.js";
@@ -17,6 +20,10 @@ export interface IssuerFactories {
   azureManagement?: AzureManagementFactory | undefined;
   /** For the default Azure adapter: a test CA for a loopback fake, a timeout. */
   azureTransport?: AzureTransportOptions | undefined;
+  /** The STS/IAM port for one `aws_iam` issuer: by default AWS's SDK clients, loaded with the first call. */
+  awsIamAccess?: ((settings: AwsIamIssuerConfig) => AwsIamAccess) | undefined;
+  /** For the default AWS adapter: endpoints, credentials and region of a loopback fake, a timeout. */
+  awsTransport?: AwsTransportOptions | undefined;
 }
 
 /** Token type → issuer, from the config. Types are matched case-insensitively. */
@@ -34,8 +41,19 @@ export class IssuerRegistry {
     const issuers = new Map<string, Issuer>();
     for (const [name, settings] of Object.entries(config.issuers)) {
       if (settings.kind === "aws_iam") {
-        // Work in progress (issue 11): the AWS issuer lands with its adapter.
-        throw new ConfigError(`issuers.${name}: kind aws_iam is not built yet`);
+        // No secret: it acts with the function's own credentials and the responder roles it assumes.
+        issuers.set(
+          name,
+          new AwsIamIssuer({
+            name,
+            access: factories.awsIamAccess?.(settings) ?? lazyAwsIamAccess(factories.awsTransport),
+            accounts: settings.accounts,
+            deleteAfterDeactivate: settings.delete_after_deactivate,
+            quarantine: settings.quarantine,
+            ownerTags: settings.owner_tags,
+          }),
+        );
+        continue;
       }
       const secret = config.secrets[name];
       if (secret === undefined) {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AwsFault, AwsFaultPlan } from "./sandbox-aws-faults.js";
@@ -23,6 +24,8 @@ export type { AwsCall } from "./sandbox-aws-query.js";
 export type { AwsAccessKey, AwsKeyLastUse, AwsRole, AwsUser } from "./sandbox-aws-state.js";
 
 const BODY_LIMIT_BYTES = 64 * 1024;
+/** Whom a demo user's tags name as its owner. */
+export const DEMO_OWNER = "platform-team@example.test";
 
 export interface SandboxAwsOptions {
   /** The account Tourniquet runs in, and its own principal there (an IAM user with a key). */
@@ -202,14 +205,24 @@ export class SandboxAws {
       return json(400, { error: "body must be JSON: {account?, user?}" });
     }
     const account = typeof input.account === "string" ? input.account : this.home.accountId;
-    const user = typeof input.user === "string" ? input.user : "leaky-deployer";
+    // A new demo user each time by default, tagged with its owner and with a recent use, so the leak
+    // shows whom Tourniquet tells and what the key did (and a replacement always has room).
+    const user =
+      typeof input.user === "string" ? input.user : `demo-deployer-${randomBytes(3).toString("hex")}`;
     if (!this.world.accounts.has(account))
       return json(404, { error: `no account ${account} in the fake AWS` });
     const existing = this.user(account, user);
     if (existing && existing.keys.length >= 2) {
       return json(409, { error: `user ${user} already has two access keys` });
     }
-    const key = this.addKey(account, user);
+    if (!existing) this.addUser(account, user, { tags: { team: "platform", email: DEMO_OWNER } });
+    const key = this.addKey(account, user, {
+      lastUsed: {
+        date: this.now() - 4 * 60_000,
+        service: "ec2",
+        region: "us-east-1",
+      },
+    });
     return json(201, {
       access_key_id: key.accessKeyId,
       secret_access_key: key.secretAccessKey,

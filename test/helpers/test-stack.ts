@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type AttributeValue, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { Webhooks } from "@octokit/webhooks";
 import { vi } from "vitest";
+import type { AwsTransportOptions } from "../../lib/issuers/aws/lazy-aws-iam-access.js";
 import type { AzureTransportOptions } from "../../lib/issuers/azure/lazy-azure-management.js";
 import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { loadDevSigningKey, signPartnerReport } from "../../local/dev-signing-key.js";
@@ -82,6 +83,7 @@ export async function startTestStack(
     queueConcurrency?: number;
     env?: Record<string, string>;
     azureTransport?: AzureTransportOptions;
+    awsTransport?: AwsTransportOptions;
   } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-test-"));
@@ -109,6 +111,7 @@ export async function startTestStack(
     queueBackoffMs: () => 20,
     queueConcurrency: options.queueConcurrency,
     azureTransport: options.azureTransport,
+    awsTransport: options.awsTransport,
   });
   const sentMessages: RemediationMessage[] = [];
   const send = stack.queue.send.bind(stack.queue);
