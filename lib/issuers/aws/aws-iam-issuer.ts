@@ -44,6 +44,9 @@ export const QUARANTINE_POLICY = "AWSCompromisedKeyQuarantineV3";
 /** IAM throttles per account (Throttling, "Rate exceeded"): a few quick tries, then the step's retry. */
 const AWS_RETRY: RetryPolicy = { attempts: 4, baseMs: 200, maxDelayMs: 5_000 };
 
+/** Key ids whose account is remembered (a few hundred KB at most). */
+const KNOWN_KEY_ACCOUNTS = 10_000;
+
 /** IAM allows two access keys per user. */
 const KEYS_PER_USER = 2;
 
@@ -57,6 +60,7 @@ export class AwsIamIssuer implements Issuer {
   private readonly retry: RetryPolicy;
   private readonly now: () => number;
   private readonly users = new KeyedMutex();
+  private readonly keyAccounts = new Map<string, string>();
 
   constructor(options: AwsIamIssuerOptions) {
     this.name = options.name;
@@ -86,9 +90,7 @@ export class AwsIamIssuer implements Issuer {
         evidence: { reason: "not an IAM user access key id (AKIA + 16 characters)" },
       };
     }
-    const accountId = await this.call("sts:GetAccessKeyInfo", "Tourniquet's own credentials", () =>
-      this.aws.accountOfKey(accessKeyId, options),
-    );
+    const accountId = await this.accountOf(accessKeyId, options);
     if (!accountId)
       return { status: "unknown", evidence: { reason: "STS does not know this access key id" } };
     const account = this.accounts.get(accountId);
@@ -231,6 +233,22 @@ export class AwsIamIssuer implements Issuer {
           : undefined,
       };
     });
+  }
+
+  /** A key id's account never changes: asked of STS once per key id (the re-verification is then IAM's alone). */
+  private async accountOf(accessKeyId: string, options?: CallOptions): Promise<string | undefined> {
+    const known = this.keyAccounts.get(accessKeyId);
+    if (known) return known;
+    const accountId = await this.call("sts:GetAccessKeyInfo", "Tourniquet's own credentials", () =>
+      this.aws.accountOfKey(accessKeyId, options),
+    );
+    if (accountId) {
+      if (this.keyAccounts.size >= KNOWN_KEY_ACCOUNTS) {
+        this.keyAccounts.delete(this.keyAccounts.keys().next().value as string); // the oldest
+      }
+      this.keyAccounts.set(accessKeyId, accountId);
+    }
+    return accountId;
   }
 
   /** Attaches AWS's quarantine policy unless attached; says what it did, or undefined when nothing. */

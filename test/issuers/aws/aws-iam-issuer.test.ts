@@ -111,6 +111,16 @@ describe("AwsIamIssuer.verify", () => {
     expect(aws.calls.map((c) => c.op)).toEqual(["accountOfKey"]);
   });
 
+  it("asks STS for a key id's account once: the re-verification after revoking is IAM's alone", async () => {
+    const leaked = aws.addKey(HOME, "bob");
+    const issuer = issuerOver(aws);
+    await issuer.verify({ token: leaked.accessKeyId, type: "aws_access_key_id" });
+    await issuer.revoke(request(`${HOME}:bob:${leaked.accessKeyId}`));
+    const after = await issuer.verify({ token: leaked.accessKeyId, type: "aws_access_key_id" });
+    expect(after.status).toBe("inactive");
+    expect(aws.countOf("accountOfKey")).toBe(1);
+  });
+
   it("says inactive for a deactivated key and for a deleted one", async () => {
     const inactive = aws.addKey(HOME, "bob", { status: "Inactive" });
     const deleted = aws.addKey(HOME, "bob");
