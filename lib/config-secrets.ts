@@ -22,12 +22,11 @@ export interface SecretRefAt {
 export function secretRefs(config: TourniquetConfigFile): SecretRefAt[] {
   const refs: SecretRefAt[] = [];
   for (const [name, issuer] of Object.entries(config.issuers)) {
-    // At most one secret per issuer: the HTTP issuer's HMAC secret, or the Azure service principal's.
-    // The AWS issuer has none: it acts with the function's own role and the responder roles it assumes.
-    if (issuer.kind === "aws_iam") continue;
-    const [key, ref] =
-      issuer.kind === "azure_ai" ? ["client_secret", issuer.client_secret] : ["secret", issuer.secret];
-    refs.push({ group: "issuers", owner: name, path: `issuers.${name}.${key}`, name: ref.env });
+    const field = issuerSecretField(issuer);
+    if (field) {
+      const [key, ref] = field;
+      refs.push({ group: "issuers", owner: name, path: `issuers.${name}.${key}`, name: ref.env });
+    }
   }
   for (const [name, channel] of Object.entries(config.notifications.channels)) {
     const field =
@@ -60,4 +59,27 @@ export function secretRefs(config: TourniquetConfigFile): SecretRefAt[] {
     }
   }
   return refs;
+}
+
+type IssuerSettings = TourniquetConfigFile["issuers"][string];
+
+/**
+ * The one secret an issuer has, with its field name, if any: the HTTP issuer's HMAC secret, the Azure
+ * service principal's, the OpenAI admin key, Slack's optional bot token. GitHub's credentials API and the
+ * AWS issuer need none (AWS acts with the function's own role and the responder roles it assumes).
+ */
+export function issuerSecretField(issuer: IssuerSettings): readonly [string, { env: string }] | undefined {
+  switch (issuer.kind) {
+    case "http":
+      return ["secret", issuer.secret];
+    case "azure_ai":
+      return ["client_secret", issuer.client_secret];
+    case "openai":
+      return ["admin_key", issuer.admin_key];
+    case "slack":
+      return issuer.bot_token ? ["bot_token", issuer.bot_token] : undefined;
+    case "aws_iam":
+    case "github":
+      return undefined;
+  }
 }

@@ -134,6 +134,47 @@ const awsIamIssuer = z
   })
   .strict();
 
+const timeoutMs = z.int().min(100).max(25_000).default(5_000).describe("Each call's time limit");
+
+/** GitHub tokens: verified with GET /user, revoked through the credentials revocation API in batches. */
+const githubIssuer = z
+  .object({
+    kind: z.literal("github"),
+    api_url: outboundUrl
+      .default("https://api.github.com")
+      .describe(
+        "GitHub's REST API: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
+      ),
+    timeout_ms: timeoutMs,
+  })
+  .strict();
+
+/** Slack tokens: verified with auth.test, revoked with auth.revoke called with the token itself. */
+const slackIssuer = z
+  .object({
+    kind: z.literal("slack"),
+    api_url: outboundUrl
+      .default("https://slack.com/api")
+      .describe("Slack's Web API: https://slack.com/api, or GovSlack's https://slack-gov.com/api"),
+    bot_token: secretRef
+      .optional()
+      .describe("A bot token with users:read.email, to look up the token owner's email (users.info)"),
+    timeout_ms: timeoutMs,
+  })
+  .strict();
+
+/** OpenAI API keys: verified with GET /models, deleted through the organisation's admin API. */
+const openaiIssuer = z
+  .object({
+    kind: z.literal("openai"),
+    api_url: outboundUrl.default("https://api.openai.com/v1").describe("OpenAI's API base URL"),
+    admin_key: secretRef.describe(
+      "An organisation admin key (sk-admin-…): lists projects' API keys and deletes them",
+    ),
+    timeout_ms: timeoutMs,
+  })
+  .strict();
+
 /** The GitHub App whose `secret_scanning_alert` webhooks POST /v1/github/webhooks receives. */
 const githubApp = z
   .object({
@@ -236,7 +277,17 @@ export const configSchema = z
   .object({
     $schema: z.string().optional(),
     issuers: z
-      .record(z.string().min(1), z.discriminatedUnion("kind", [httpIssuer, azureAiIssuer, awsIamIssuer]))
+      .record(
+        z.string().min(1),
+        z.discriminatedUnion("kind", [
+          httpIssuer,
+          azureAiIssuer,
+          awsIamIssuer,
+          githubIssuer,
+          slackIssuer,
+          openaiIssuer,
+        ]),
+      )
       .default({}),
     token_types: z.record(z.string().min(1), tokenType).default({}),
     defaults: z
@@ -368,6 +419,9 @@ export type TourniquetConfigFile = z.infer<typeof configSchema>;
 export type HttpIssuerConfig = z.infer<typeof httpIssuer>;
 export type AzureAiIssuerConfig = z.infer<typeof azureAiIssuer>;
 export type AwsIamIssuerConfig = z.infer<typeof awsIamIssuer>;
+export type GithubIssuerConfig = z.infer<typeof githubIssuer>;
+export type SlackIssuerConfig = z.infer<typeof slackIssuer>;
+export type OpenaiIssuerConfig = z.infer<typeof openaiIssuer>;
 
 /** The config with its secrets resolved: those of the groups asked for (config-secrets.ts); others empty. */
 export interface TourniquetConfig extends TourniquetConfigFile {

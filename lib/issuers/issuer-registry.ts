@@ -1,4 +1,5 @@
 import type { AwsIamIssuerConfig, AzureAiIssuerConfig, TourniquetConfig } from "../config.js";
+import { issuerSecretField } from "../config-secrets.js";
 import { ConfigError } from "../errors.js";
 import type { AwsIamAccess } from "./aws/aws-iam-access.js";
 import { AwsIamIssuer } from "./aws/aws-iam-issuer.js";
@@ -40,50 +41,7 @@ export class IssuerRegistry {
   static fromConfig(config: TourniquetConfig, factories: IssuerFactories = {}): IssuerRegistry {
     const issuers = new Map<string, Issuer>();
     for (const [name, settings] of Object.entries(config.issuers)) {
-      if (settings.kind === "aws_iam") {
-        // No secret: it acts with the function's own credentials and the responder roles it assumes.
-        issuers.set(
-          name,
-          new AwsIamIssuer({
-            name,
-            access: factories.awsIamAccess?.(settings) ?? lazyAwsIamAccess(factories.awsTransport),
-            accounts: settings.accounts,
-            deleteAfterDeactivate: settings.delete_after_deactivate,
-            quarantine: settings.quarantine,
-            ownerTags: settings.owner_tags,
-          }),
-        );
-        continue;
-      }
-      const secret = config.secrets[name];
-      if (secret === undefined) {
-        const field = settings.kind === "azure_ai" ? "client_secret" : "secret";
-        throw new ConfigError(`issuers.${name}.${field}: this function did not resolve the issuers' secrets`);
-      }
-      if (settings.kind === "azure_ai") {
-        const management =
-          factories.azureManagement?.(settings, secret) ??
-          lazyAzureManagement(settings, secret, factories.azureTransport);
-        issuers.set(
-          name,
-          new AzureIssuer({
-            name,
-            management,
-            subscriptions: settings.subscriptions,
-            ownerTags: settings.owner_tags,
-          }),
-        );
-        continue;
-      }
-      issuers.set(
-        name,
-        new HttpIssuer({
-          name,
-          baseUrl: settings.url,
-          secret,
-          timeoutMs: settings.timeout_ms,
-        }),
-      );
+      issuers.set(name, buildIssuer(name, settings, config.secrets[name], factories));
     }
     return new IssuerRegistry(issuers, config.token_types);
   }
@@ -95,5 +53,55 @@ export class IssuerRegistry {
   /** Every configured issuer once (the sweep refreshes those that keep a cache). */
   all(): Issuer[] {
     return [...new Set(this.byType.values())];
+  }
+}
+
+type IssuerSettings = TourniquetConfig["issuers"][string];
+
+/** One issuer from its settings and its resolved secret (undefined: none, or not resolved here). */
+function buildIssuer(
+  name: string,
+  settings: IssuerSettings,
+  secret: string | undefined,
+  factories: IssuerFactories,
+): Issuer {
+  const required = (): string => {
+    if (secret !== undefined) return secret;
+    const field = issuerSecretField(settings)?.[0] ?? "secret";
+    throw new ConfigError(`issuers.${name}.${field}: this function did not resolve the issuers' secrets`);
+  };
+  switch (settings.kind) {
+    case "http":
+      return new HttpIssuer({
+        name,
+        baseUrl: settings.url,
+        secret: required(),
+        timeoutMs: settings.timeout_ms,
+      });
+    case "azure_ai": {
+      const clientSecret = required();
+      return new AzureIssuer({
+        name,
+        management:
+          factories.azureManagement?.(settings, clientSecret) ??
+          lazyAzureManagement(settings, clientSecret, factories.azureTransport),
+        subscriptions: settings.subscriptions,
+        ownerTags: settings.owner_tags,
+      });
+    }
+    case "aws_iam":
+      return new AwsIamIssuer({
+        name,
+        access: factories.awsIamAccess?.(settings) ?? lazyAwsIamAccess(factories.awsTransport),
+        accounts: settings.accounts,
+        deleteAfterDeactivate: settings.delete_after_deactivate,
+        quarantine: settings.quarantine,
+        ownerTags: settings.owner_tags,
+      });
+    case "github":
+    case "slack":
+    case "openai":
+      // Issue 12: these adapters land one by one; until then such a config is refused at load.
+      throw new ConfigError(`issuers.${name}: kind ${settings.kind} is not built yet`);
   }
 }

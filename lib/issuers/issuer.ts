@@ -59,6 +59,11 @@ export interface KeyRequest {
    * alone (Azure's key slots) tell whether the slot still holds the leaked key.
    */
   fingerprint?: string | undefined;
+  /**
+   * The raw token, opened from its sealed copy for this call only: for services that revoke a token only
+   * when shown it (GitHub's credentials API, Slack's auth.revoke). Never stored, logged or put in an error.
+   */
+  token?: string | undefined;
 }
 
 /** Use of a key's account over a period, as far as the issuer can tell (Azure Monitor metrics). */

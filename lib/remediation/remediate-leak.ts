@@ -111,7 +111,7 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
   if (!keyId) throw new IssuerError("issuer reported the key active without a key id", { transient: false });
   const revocation = await withRetries(deps, (signal) =>
     issuer.revoke(
-      { keyId, type: leak.tokenType, leakId: leak.id, fingerprint: leak.fingerprint },
+      { keyId, type: leak.tokenType, leakId: leak.id, fingerprint: leak.fingerprint, token },
       { signal },
     ),
   );
