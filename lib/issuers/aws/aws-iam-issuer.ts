@@ -9,6 +9,7 @@ import type {
   KeyRequest,
   Revocation,
   Rotation,
+  UsageReport,
   Verification,
 } from "../issuer.js";
 import { ownerFromTags } from "../owner-tags.js";
@@ -249,6 +250,31 @@ export class AwsIamIssuer implements Issuer {
       this.keyAccounts.set(accessKeyId, accountId);
     }
     return accountId;
+  }
+
+  /**
+   * Whether the key was used since `since` (its revocation, an hour later: did the abuse stop?). IAM
+   * records only a key's last use, so the figure is 0 or 1: not used, or used at least once.
+   */
+  async usageSince(request: { keyId: string; since: string }, options?: CallOptions): Promise<UsageReport> {
+    const { accountId, accessKeyId } = parseAwsKeyId(request.keyId);
+    const account = this.account(accountId, request.keyId);
+    const lastUsed = await this.call("iam:GetAccessKeyLastUsed", where(account), () =>
+      this.aws.lastUsed(account, accessKeyId, options),
+    );
+    const usedAt = lastUsed?.lastUsedDate;
+    return {
+      since: request.since,
+      until: new Date(this.now()).toISOString(),
+      figures: {
+        uses_seen_since_revocation: usedAt && Date.parse(usedAt) > Date.parse(request.since) ? 1 : 0,
+        last_used: usedAt ?? null,
+        last_service: lastUsed?.serviceName ?? null,
+        note: lastUsed
+          ? "IAM records only a key's last use: 1 means used at least once since"
+          : "the key no longer exists (deleted)",
+      },
+    };
   }
 
   /** Attaches AWS's quarantine policy unless attached; says what it did, or undefined when nothing. */

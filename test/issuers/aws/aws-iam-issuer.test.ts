@@ -349,3 +349,29 @@ describe("AwsIamIssuer.rotate", () => {
     expect(aws.countOf("createAccessKey")).toBe(0);
   });
 });
+
+describe("AwsIamIssuer.usageSince", () => {
+  it("says whether the key was used after its revocation, from IAM's last use", async () => {
+    const aws = new InMemoryAws();
+    const quiet = aws.addKey(HOME, "bob", {
+      lastUsed: { date: "2026-11-27T10:00:00Z", service: "s3", region: "us-east-1" },
+    });
+    const abused = aws.addKey(HOME, "eve", {
+      lastUsed: { date: "2026-11-27T11:30:00Z", service: "ec2", region: "us-east-1" },
+    });
+    const issuer = issuerOver(aws);
+    const since = "2026-11-27T11:00:00Z";
+    expect(
+      (await issuer.usageSince({ keyId: `${HOME}:bob:${quiet.accessKeyId}`, since })).figures,
+    ).toMatchObject({
+      uses_seen_since_revocation: 0,
+      last_used: "2026-11-27T10:00:00Z",
+    });
+    expect(
+      (await issuer.usageSince({ keyId: `${HOME}:eve:${abused.accessKeyId}`, since })).figures,
+    ).toMatchObject({
+      uses_seen_since_revocation: 1,
+      last_service: "ec2",
+    });
+  });
+});
