@@ -90,6 +90,48 @@ describe("tourniquet simulate --type azure_openai_key", () => {
   }, 60_000);
 });
 
+describe("tourniquet simulate --type aws_access_key_id", () => {
+  it("leaks an IAM user's key pair from the stack's fake AWS, and prints its deactivation, quarantine and replacement", async () => {
+    const minted: { accessKeyId: string; secretAccessKey: string }[] = [];
+    const addKey = t.stack.aws.addKey.bind(t.stack.aws);
+    vi.spyOn(t.stack.aws, "addKey").mockImplementation((...args) => {
+      const key = addKey(...args);
+      minted.push(key);
+      return key;
+    });
+    const lines: string[] = [];
+    const leak = await simulate({
+      url: t.stack.url,
+      dataDir: t.stack.dataDir,
+      adminToken: ADMIN_TOKEN,
+      type: "aws_access_key_id",
+      out: (line) => lines.push(line),
+      timeoutMs: 30_000,
+    });
+    const output = lines.join("\n");
+    expect(leak.status).toBe("revoked");
+    const [leaked] = minted;
+    expect(output).toContain(`issued AWS access key ${leaked?.accessKeyId}`);
+    expect(output).toMatch(/"token_type":"aws_secret_access_key","label":"true_positive"/);
+    expect(output).toContain("quarantined IAM user demo-deployer-");
+    expect(output).toMatch(
+      / rotate +ok +issuer aws created replacement key 123456789012:demo-deployer-\w+:AKIA/,
+    );
+    expect(output).toContain("IAM user: demo-deployer-");
+    expect(output).toMatch(/its aws_secret_access_key \(…\S{4}\): leak lk_\w+, paired/);
+    // The leaked secret and the replacement's are printed nowhere, nor logged.
+    const user = /IAM user: (demo-deployer-\w+)/.exec(output)?.[1] ?? "?";
+    const replacement = t.stack.aws
+      .user("123456789012", user)
+      ?.keys.find((k) => k.accessKeyId !== leaked?.accessKeyId);
+    expect(replacement?.status).toBe("Active");
+    for (const secret of [leaked?.secretAccessKey ?? "?", replacement?.secretAccessKey ?? "?"]) {
+      expect(output).not.toContain(secret);
+      expect(t.logLines.join("\n")).not.toContain(secret);
+    }
+  }, 60_000);
+});
+
 describe("tourniquet simulate when the intake answers before verification ends", () => {
   let quick: TestStack;
   beforeAll(async () => {
