@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "../api-gateway-adapter.js";
 import { type AwsFault, AwsFaultPlan } from "./sandbox-aws-faults.js";
 import { type AwsCall, answerQuery } from "./sandbox-aws-query.js";
 import {
@@ -176,7 +177,7 @@ export class SandboxAws {
     const url = new URL(req.url ?? "/", "http://fake");
     let body: string;
     try {
-      body = await readBody(req);
+      body = (await readBody(req, BODY_LIMIT_BYTES)).toString("utf8");
     } catch {
       res.writeHead(413).end();
       return;
@@ -234,15 +235,4 @@ export class SandboxAws {
 
 function json(status: number, value: unknown): Answer {
   return { status, contentType: "application/json", body: JSON.stringify(value) };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) throw new Error("body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -7,6 +7,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readBody } from "../api-gateway-adapter.js";
 import { SandboxEntra } from "./sandbox-azure-entra.js";
 import {
   type AzureFault,
@@ -193,7 +194,7 @@ export class SandboxAzure {
     const route = this.route(req.method ?? "GET", path ?? url.pathname);
     let answer: Answer;
     try {
-      const body = await readBody(req);
+      const body = (await readBody(req, BODY_LIMIT_BYTES)).toString("utf8");
       answer = await this.answer(route, req, url, body);
     } catch {
       answer = {
@@ -447,15 +448,4 @@ function armFailure(
   headers?: Record<string, string>,
 ): Answer {
   return { status, body: { error }, ...(headers ? { headers } : {}) };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) throw new Error("body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

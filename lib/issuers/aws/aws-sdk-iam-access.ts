@@ -19,6 +19,7 @@ import {
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { IssuerError } from "../../errors.js";
+import { withDeadline } from "../../util/deadline.js";
 import type {
   AccessKeyLastUsed,
   AccessKeyMetadata,
@@ -395,33 +396,25 @@ export class AwsSdkIamAccess implements AwsIamAccess {
       absorb?: Partial<Record<string, () => A>>;
     } = {},
   ): Promise<T | A> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = options?.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([fn(signal), aborted]);
-    } catch (error) {
-      const code = signal.aborted ? undefined : awsErrorCode(error);
-      const absorb = code ? expected.absorb?.[code] : undefined;
-      if (absorb) return absorb();
-      throw toIssuerError(error, {
-        call,
-        permission,
-        accountId: account.accountId,
-        roleArn: account.roleArn,
-        explain: expected.explain,
-        timeoutMs: this.timeoutMs,
-        timedOut: timeout.aborted,
-        callerAborted: options?.signal?.aborted ?? false,
-      });
-    } finally {
-      if (onAbort) signal.removeEventListener("abort", onAbort);
-      aborted.catch(() => undefined);
-    }
+    return withDeadline<T | A>(
+      fn,
+      { timeoutMs: this.timeoutMs, signal: options?.signal },
+      (error, ending) => {
+        const code = ending.aborted ? undefined : awsErrorCode(error);
+        const absorb = code ? expected.absorb?.[code] : undefined;
+        if (absorb) return absorb();
+        throw toIssuerError(error, {
+          call,
+          permission,
+          accountId: account.accountId,
+          roleArn: account.roleArn,
+          explain: expected.explain,
+          timeoutMs: this.timeoutMs,
+          timedOut: ending.timedOut,
+          callerAborted: ending.callerAborted,
+        });
+      },
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import { ClientSecretCredential } from "@azure/identity";
 import { createRestError } from "@azure-rest/core-client";
 import { ConfigError, IssuerError } from "../../errors.js";
 import { outboundUrl } from "../../http/outbound.js";
+import { withDeadline } from "../../util/deadline.js";
 import { toIssuerError } from "./azure-arm-errors.js";
 import type {
   AzureAccount,
@@ -215,28 +216,16 @@ export class AzureArmManagement implements AzureManagement {
     options: CallOptions | undefined,
     fn: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = options?.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([fn(signal), aborted]);
-    } catch (error) {
+    return withDeadline(fn, { timeoutMs: this.timeoutMs, signal: options?.signal }, (error, ending) => {
       if (error instanceof IssuerError) throw error;
       throw toIssuerError(error, {
         call,
         action,
         timeoutMs: this.timeoutMs,
-        timedOut: timeout.aborted,
-        callerAborted: options?.signal?.aborted ?? false,
+        timedOut: ending.timedOut,
+        callerAborted: ending.callerAborted,
       });
-    } finally {
-      if (onAbort) signal.removeEventListener("abort", onAbort);
-      aborted.catch(() => undefined);
-    }
+    });
   }
 }
 
