@@ -23,7 +23,9 @@ export async function awsIntakeDeps(
   // The issuers' HMAC secrets only: the intake never sees a channel's or the GitHub App's.
   groups: readonly SecretGroup[] = FUNCTION_SECRET_GROUPS.PartnerReport,
 ): Promise<IntakeDeps> {
-  const buildIssuers = (current: TourniquetConfig) => IssuerRegistry.fromConfig(current);
+  // Verifying only: AWS responder-role sessions are read-only (the worker alone writes).
+  const buildIssuers = (current: TourniquetConfig) =>
+    IssuerRegistry.fromConfig(current, { awsTransport: { sessionAccess: "read" } });
   const config = await awsConfig(log, env, groups, buildIssuers);
   const issuers = derived(config, buildIssuers);
   const table = awsTable(env);

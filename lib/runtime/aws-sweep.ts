@@ -16,7 +16,9 @@ import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 export async function awsSweepDeps(log: Log, env: Env = process.env): Promise<SweepDeps> {
   const table = awsTable(env);
-  const buildIssuers = (current: TourniquetConfig) => IssuerRegistry.fromConfig(current);
+  // Reading only (usage since revocation): AWS responder-role sessions are read-only.
+  const buildIssuers = (current: TourniquetConfig) =>
+    IssuerRegistry.fromConfig(current, { awsTransport: { sessionAccess: "read" } });
   const config = await awsConfig(log, env, FUNCTION_SECRET_GROUPS.Sweep, buildIssuers);
   const issuers = derived(config, buildIssuers);
   return {

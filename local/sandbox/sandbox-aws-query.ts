@@ -124,7 +124,17 @@ async function dispatch(deps: QueryDeps, request: QueryRequest, parsed: Parsed):
   }
   const ctx = { world: deps.world, principal, params: form, now: deps.now(), pageSize: deps.pageSize };
   let result: ActionAnswer;
-  if (deps.faults.isDenied(principal.account.id, `${service}:${action}`)) {
+  const permission = `${service}:${action}`;
+  const session = principal.kind === "session" ? principal.session : undefined;
+  if (session?.allowedActions && !session.allowedActions.has(permission)) {
+    // A session policy can only narrow what the role allows: an action it does not name is denied.
+    result = {
+      error: {
+        ...accessDenied(principal.arn, permission, form.get("UserName") ?? "*"),
+        message: `User: ${principal.arn} is not authorized to perform: ${permission} because no session policy allows the ${permission} action`,
+      },
+    };
+  } else if (deps.faults.isDenied(principal.account.id, permission)) {
     result =
       service === "iam"
         ? iamDenied(action, ctx)

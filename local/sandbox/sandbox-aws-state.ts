@@ -60,6 +60,8 @@ export interface AwsSession {
   /** arn:…:sts::<account>:assumed-role/<role>/<session>. */
   arn: string;
   expiresAt: number;
+  /** The actions its session policy allows (AssumeRole's `Policy`); undefined: all the role allows. */
+  allowedActions?: ReadonlySet<string> | undefined;
 }
 
 /** Who signed a request: a user's long-term key or a session. */
@@ -195,8 +197,15 @@ export class AwsWorld {
     return this.sessions.get(accessKeyId);
   }
 
-  openSession(role: AwsRole, account: AwsAccount, sessionName: string, durationSeconds: number): AwsSession {
+  openSession(
+    role: AwsRole,
+    account: AwsAccount,
+    sessionName: string,
+    durationSeconds: number,
+    allowedActions?: ReadonlySet<string>,
+  ): AwsSession {
     const session: AwsSession = {
+      allowedActions,
       accessKeyId: newAccessKeyId("ASIA", account.id),
       secretAccessKey: newSecretAccessKey(),
       sessionToken: `FwoGZXIvYXdzE${randomBytes(96).toString("base64")}`,

@@ -97,7 +97,18 @@ function assumeRole(ctx: ActionContext): ActionAnswer {
   if (role.externalId !== undefined && ctx.params.get("ExternalId") !== role.externalId) {
     return { error: { ...denied.error, message: `${denied.error.message} (sts:ExternalId)` } };
   }
-  const session = ctx.world.openSession(role, account, sessionName, Math.min(duration, 3600));
+  const policy = ctx.params.get("Policy");
+  const allowed = policy === null ? undefined : sessionPolicyActions(policy);
+  if (allowed === null) {
+    return {
+      error: {
+        status: 400,
+        code: "MalformedPolicyDocument",
+        message: "The session policy is not valid JSON",
+      },
+    };
+  }
+  const session = ctx.world.openSession(role, account, sessionName, Math.min(duration, 3600), allowed);
   return {
     result: {
       Credentials: {
@@ -115,4 +126,22 @@ function roleIdOf(ctx: ActionContext): string {
   if (ctx.principal.kind !== "session") return "";
   const name = ctx.principal.session.roleArn.split("/").pop() ?? "";
   return ctx.principal.account.roles.get(name)?.roleId ?? "";
+}
+
+/**
+ * The actions a session policy allows (its Allow statements' `Action`s, exact names only: the issuer's
+ * policy names each), or null when it is not a policy document.
+ */
+function sessionPolicyActions(document: string): ReadonlySet<string> | null {
+  try {
+    const parsed = JSON.parse(document) as { Statement?: { Effect?: string; Action?: string | string[] }[] };
+    const actions = (parsed.Statement ?? [])
+      .filter((statement) => statement.Effect === "Allow")
+      .flatMap((statement) =>
+        Array.isArray(statement.Action) ? statement.Action : [statement.Action ?? ""],
+      );
+    return new Set(actions);
+  } catch {
+    return null;
+  }
 }

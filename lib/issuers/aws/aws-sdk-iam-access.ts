@@ -50,6 +50,22 @@ export const DEFAULT_AWS_TIMEOUT_MS = 5_000;
 export const DEFAULT_AWS_MAX_ATTEMPTS = 2;
 /** The session name every responder-role session carries (CloudTrail shows it). */
 export const ROLE_SESSION_NAME = "tourniquet";
+/** The session policy of a read-only responder session: the verification's reads, nothing else. */
+export const READ_ONLY_SESSION_POLICY = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: [
+        "iam:GetAccessKeyLastUsed",
+        "iam:ListAccessKeys",
+        "iam:GetUser",
+        "iam:ListAttachedUserPolicies",
+      ],
+      Resource: "*",
+    },
+  ],
+});
 /** Temporary credentials are renewed this long before they expire. */
 const CREDENTIAL_REFRESH_MS = 5 * 60_000;
 
@@ -65,6 +81,12 @@ export interface AwsClientConfig {
 
 export interface AwsSdkIamAccessOptions {
   clientConfig?: AwsClientConfig | undefined;
+  /**
+   * `read`: each responder-role session carries a session policy allowing only the reads, so a function
+   * that only verifies (the intakes, the sweep) cannot write through a role that trusts it. Default
+   * `write`: the worker's sessions get all the role allows.
+   */
+  sessionAccess?: "read" | "write" | undefined;
   /** Time allowed for one call, the role's AssumeRole included. Default 5 s. */
   timeoutMs?: number | undefined;
 }
@@ -79,6 +101,7 @@ interface IamClients {
 export class AwsSdkIamAccess implements AwsIamAccess {
   private readonly config: AwsClientConfig;
   private readonly timeoutMs: number;
+  private readonly sessionAccess: "read" | "write";
   private readonly requestHandler: {
     connectionTimeout: number;
     requestTimeout: number;
@@ -90,6 +113,7 @@ export class AwsSdkIamAccess implements AwsIamAccess {
   constructor(options: AwsSdkIamAccessOptions = {}) {
     this.config = options.clientConfig ?? {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_AWS_TIMEOUT_MS;
+    this.sessionAccess = options.sessionAccess ?? "write";
     this.requestHandler = {
       connectionTimeout: this.timeoutMs,
       requestTimeout: this.timeoutMs,
@@ -360,6 +384,7 @@ export class AwsSdkIamAccess implements AwsIamAccess {
         RoleArn: roleArn,
         RoleSessionName: ROLE_SESSION_NAME,
         ...(externalId ? { ExternalId: externalId } : {}),
+        ...(this.sessionAccess === "read" ? { Policy: READ_ONLY_SESSION_POLICY } : {}),
       },
       ...(this.config.credentials ? { masterCredentials: this.config.credentials } : {}),
       clientConfig: this.clientConfig("sts"),

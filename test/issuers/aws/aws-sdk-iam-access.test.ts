@@ -122,6 +122,29 @@ describe("the responder role", () => {
   });
 });
 
+describe("read-only responder sessions (the verifying functions)", () => {
+  it("read through the role, and are refused any write by their session policy, which names the action", async () => {
+    const readOnly = new Adapter(fakeAwsTransport(aws, { sessionAccess: "read" }));
+    const key = seedKey(MEMBER_ACCOUNT, "read-only-target");
+    expect((await readOnly.lastUsed(MEMBER, key.accessKeyId))?.userName).toBe("read-only-target");
+    expect(await readOnly.listAccessKeys(MEMBER, "read-only-target")).toHaveLength(1);
+    const assumed = aws.callsOf("AssumeRole").at(-1);
+    expect(JSON.parse(assumed?.params.Policy ?? "{}").Statement[0].Action).not.toContain(
+      "iam:UpdateAccessKey",
+    );
+
+    const error = await failure(
+      readOnly.updateAccessKey(MEMBER, "read-only-target", key.accessKeyId, "Inactive"),
+    );
+    expect(error.transient).toBe(false);
+    expect(error.message).toContain("iam:UpdateAccessKey");
+    expect(aws.user(MEMBER_ACCOUNT, "read-only-target")?.keys[0]?.status).toBe("Active");
+    // The worker's sessions carry no session policy: the same write goes through.
+    await access.updateAccessKey(MEMBER, "read-only-target", key.accessKeyId, "Inactive");
+    expect(aws.user(MEMBER_ACCOUNT, "read-only-target")?.keys[0]?.status).toBe("Inactive");
+  });
+});
+
 describe("the port's calls", () => {
   it("lastUsed: the user, and no date, service or region for a key never used", async () => {
     const key = seedKey(MEMBER_ACCOUNT, "never-used");
