@@ -106,7 +106,7 @@ describe("a leaked Azure OpenAI key", () => {
     expect(JSON.stringify(detail.evidence)).toMatch(/contoso-openai/);
     expect(JSON.stringify(detail.evidence)).toMatch(/per account, not per key/);
     // The abuse shows: 90,000 prompt tokens an hour in the last day against 1,000 before.
-    expect(detail.evidence.usage).toMatchObject({
+    expect(detail.evidence.usage, JSON.stringify(detail.evidence.usage)).toMatchObject({
       available: true,
       unusual_last_24h: true,
       busiest_hour: { tokens: 90_000 },

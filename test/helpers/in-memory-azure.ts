@@ -4,6 +4,7 @@ import type {
   AzureAccount,
   AzureKeys,
   AzureManagement,
+  CallOptions,
   KeySlot,
   MetricSeries,
   MetricsQuery,
@@ -81,26 +82,36 @@ export class InMemoryAzure implements AzureManagement {
     this.maxInFlight = 0;
   }
 
-  listAccounts(subscriptionId: string): Promise<AzureAccount[]> {
-    return this.run("listAccounts", subscriptionId, () =>
-      this.accounts.filter((a) => a.subscriptionId === subscriptionId).map((a) => ({ ...a })),
+  listAccounts(subscriptionId: string, options?: CallOptions): Promise<AzureAccount[]> {
+    return this.run(
+      "listAccounts",
+      subscriptionId,
+      () => this.accounts.filter((a) => a.subscriptionId === subscriptionId).map((a) => ({ ...a })),
+      undefined,
+      options,
     );
   }
 
-  listKeys(accountId: string): Promise<AzureKeys> {
-    return this.run("listKeys", accountId, () => ({ ...this.existing(accountId) }));
+  listKeys(accountId: string, options?: CallOptions): Promise<AzureKeys> {
+    return this.run("listKeys", accountId, () => ({ ...this.existing(accountId) }), undefined, options);
   }
 
-  regenerateKey(accountId: string, slot: KeySlot): Promise<AzureKeys> {
-    return this.run("regenerateKey", accountId, () => {
-      const keys = this.existing(accountId);
-      const next = slot === "Key1" ? { ...keys, key1: newAzureKey() } : { ...keys, key2: newAzureKey() };
-      this.keys.set(accountId, next);
-      return { ...next };
-    });
+  regenerateKey(accountId: string, slot: KeySlot, options?: CallOptions): Promise<AzureKeys> {
+    return this.run(
+      "regenerateKey",
+      accountId,
+      () => {
+        const keys = this.existing(accountId);
+        const next = slot === "Key1" ? { ...keys, key1: newAzureKey() } : { ...keys, key2: newAzureKey() };
+        this.keys.set(accountId, next);
+        return { ...next };
+      },
+      undefined,
+      options,
+    );
   }
 
-  getMetrics(accountId: string, query: MetricsQuery): Promise<MetricSeries[]> {
+  getMetrics(accountId: string, query: MetricsQuery, options?: CallOptions): Promise<MetricSeries[]> {
     return this.run(
       "getMetrics",
       accountId,
@@ -125,6 +136,7 @@ export class InMemoryAzure implements AzureManagement {
         });
       },
       query,
+      options,
     );
   }
 
@@ -138,7 +150,16 @@ export class InMemoryAzure implements AzureManagement {
     return keys;
   }
 
-  private async run<T>(op: AzureOp, target: string, answer: () => T, query?: MetricsQuery): Promise<T> {
+  private async run<T>(
+    op: AzureOp,
+    target: string,
+    answer: () => T,
+    query?: MetricsQuery,
+    options?: CallOptions,
+  ): Promise<T> {
+    // As the real adapter: a caller that gave up gets no call.
+    if (options?.signal?.aborted)
+      throw new IssuerError(`Azure ${op}: aborted by caller`, { transient: true });
     this.calls.push({ op, target, ...(query ? { query } : {}) });
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);

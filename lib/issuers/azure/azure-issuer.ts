@@ -273,6 +273,9 @@ export class AzureIssuer implements Issuer {
         endMs: end,
       });
     } catch (error) {
+      // The caller's time is up (the intake's verification box): the verification is not done, and the
+      // worker, verifying again with time of its own, records the usage rather than "unavailable".
+      if (options?.signal?.aborted) throw error;
       // Evidence is a bonus: the key is live and must be revoked whatever Azure Monitor says.
       usage = { available: false, reason: describeError(error), note: PER_ACCOUNT_NOTE };
     }
@@ -315,6 +318,7 @@ export class AzureIssuer implements Issuer {
       return await get("ModelDeploymentName");
     } catch (error) {
       if (error instanceof IssuerError && (error.httpStatus === 401 || error.httpStatus === 403)) throw error;
+      if (options?.signal?.aborted) throw error; // no time left for the fallback
       return get();
     }
   }

@@ -155,6 +155,23 @@ describe("AwsIamIssuer.verify", () => {
     expect(JSON.stringify(verification.evidence?.unreadable)).toContain("iam:GetUser");
   });
 
+  it("leaves the verification unfinished when the caller's time runs out while the evidence is read", async () => {
+    const leaked = aws.addKey(HOME, "bob");
+    const controller = new AbortController();
+    aws.fail("getUser", () => {
+      controller.abort();
+      return new IssuerError("iam:GetUser: aborted by caller", { transient: false });
+    });
+    const error = await rejection(
+      issuerOver(aws).verify(
+        { token: leaked.accessKeyId, type: "aws_access_key_id" },
+        { signal: controller.signal },
+      ),
+      IssuerError,
+    );
+    expect(error.message).toContain("aborted by caller");
+  });
+
   it("retries throttling, and fails plainly when the key's status cannot be read", async () => {
     const leaked = aws.addKey(HOME, "bob");
     aws.fail(

@@ -366,6 +366,28 @@ describe("usage evidence", () => {
     );
   });
 
+  it("leaves the verification unfinished when the caller's time runs out while usage is read", async () => {
+    const { azure, issuer } = setup({ accounts: 1 });
+    const account = azure.accounts[0] as AzureAccount;
+    const controller = new AbortController();
+    // Azure Monitor's answer comes after the caller gave up (the intake's time box closing).
+    azure.fail(
+      "getMetrics",
+      () => {
+        controller.abort();
+        return new IssuerError("Azure metrics: aborted by caller", { transient: true });
+      },
+      { times: 1 },
+    );
+    const error = await rejection(
+      issuer.verify({ token: azure.key(account, "Key1"), type: TYPE }, { signal: controller.signal }),
+    );
+    expect(error.message).toContain("aborted by caller");
+    // With time of its own, the worker's verification records the usage.
+    const verification = await issuer.verify({ token: azure.key(account, "Key1"), type: TYPE });
+    expect(verification.evidence?.usage).toMatchObject({ available: true });
+  });
+
   it("reports usage since a time (the hour after revocation)", async () => {
     const { azure, issuer } = setup({ accounts: 1 });
     const account = azure.accounts[0] as AzureAccount;
