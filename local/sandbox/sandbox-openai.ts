@@ -319,17 +319,9 @@ export class SandboxOpenai {
     const q = url.searchParams;
     const [projectId = "", apiKeyId = ""] = route.params;
     switch (route.operation) {
-      case "listProjects": {
-        const archived = q.get("include_archived") === "true";
-        return {
-          status: 200,
-          body: this.page(
-            this.world.projects.filter(() => archived || true),
-            q,
-            projectJson,
-          ),
-        };
-      }
+      case "listProjects":
+        // The fake archives no project: `include_archived` changes nothing.
+        return { status: 200, body: this.page(this.world.projects, q, projectJson) };
       case "listProjectApiKeys": {
         if (!this.world.projects.some((p) => p.id === projectId))
           return error(404, `No such project: ${projectId}`, "invalid_request_error", null);
