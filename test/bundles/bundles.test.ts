@@ -266,16 +266,20 @@ describe("handler bundles", () => {
     };
     // Deployed, the intakes and the worker read the config from SSM and its secrets from Secrets Manager.
     const config = ["client-secrets-manager", "client-ssm"];
+    // Every function that builds issuers carries the AWS issuer's STS and IAM clients, in a lazy chunk.
+    const awsIssuer = ["client-iam", "client-sts"];
     expect(clients("PartnerReport")).toEqual(
-      ["client-dynamodb", "client-kms", ...config, "client-sqs"].sort(),
+      ["client-dynamodb", "client-kms", ...config, "client-sqs", ...awsIssuer].sort(),
     );
     expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
     // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first use).
-    expect(clients("Remediate")).toEqual(["client-dynamodb", "client-kms", ...config, "client-sesv2"].sort());
+    expect(clients("Remediate")).toEqual(
+      ["client-dynamodb", "client-kms", ...config, "client-sesv2", ...awsIssuer].sort(),
+    );
     // The admin API reads the table and sends leaks back to the worker; so does the sweep, which also
-    // reads the config and the issuers' secret (to refresh issuers' caches).
+    // reads the config and the issuers' secret (to refresh issuers' caches, read usage since revocation).
     expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);
-    expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs"].sort());
+    expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs", ...awsIssuer].sort());
     expect(clients("Healthz")).toEqual([]);
   });
 
@@ -545,6 +549,28 @@ describe("handler bundles", () => {
         keysServer.recover();
       }
     });
+  });
+
+  it("loads the AWS issuer's STS and IAM clients only with the first AWS call", () => {
+    const fromRoot = (file: string) => relative(REPO_ROOT, file);
+    for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
+      const b = bundles.find((x) => x.id === id) as BuiltBundle;
+      const cold = outputInputs(b.metafile, b.coldFiles.map(fromRoot)).map(([input]) => input);
+      expect(
+        cold.filter((input) => /node_modules\/@aws-sdk\/client-(iam|sts)\//.test(input)),
+        id,
+      ).toEqual([]);
+      const chunk = b.lazyFiles.find((c) =>
+        outputInputs(b.metafile, [fromRoot(c.file)]).some(([input]) =>
+          input.endsWith("lib/issuers/aws/aws-sdk-iam-access.ts"),
+        ),
+      );
+      expect(chunk?.file, id).toMatch(/\/chunks\/aws-sdk-iam-access-[A-Z0-9]+\.mjs$/);
+      const entry = b.metafile.outputs[fromRoot(b.file)];
+      expect(entry?.imports.find((i) => i.path === fromRoot(chunk?.file ?? ""))?.kind, id).toBe(
+        "dynamic-import",
+      );
+    }
   });
 
   describe("the Azure issuer's SDKs", () => {
