@@ -43,7 +43,9 @@ beforeAll(async () => {
   const base = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, "utf8"));
   t = await startTestStack({
     env: { AZURE_CLIENT_SECRET: AZURE_APP.clientSecret, AZURE_WRONG_SECRET: "not-the-app-secret~0123456789" },
-    azureTransport: { trustedCaPem: TEST_TLS.cert, timeoutMs: 5_000 },
+    // A loaded machine (CI, parallel test files) can take seconds over a loopback call: the evidence
+    // (metrics) must not time out into "unavailable" for want of CPU.
+    azureTransport: { trustedCaPem: TEST_TLS.cert, timeoutMs: 15_000 },
     configOverrides: {
       issuers: {
         ...base.issuers,
