@@ -573,6 +573,29 @@ describe("handler bundles", () => {
     }
   });
 
+  it("loads OpenAI's SDK only with the first OpenAI call", () => {
+    const fromRoot = (file: string) => relative(REPO_ROOT, file);
+    for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
+      const b = bundles.find((x) => x.id === id) as BuiltBundle;
+      const cold = outputInputs(b.metafile, b.coldFiles.map(fromRoot)).map(([input]) => input);
+      expect(
+        cold.filter((input) => input.includes("node_modules/openai/")),
+        id,
+      ).toEqual([]);
+      const chunk = b.lazyFiles.find((c) =>
+        outputInputs(b.metafile, [fromRoot(c.file)]).some(([input]) =>
+          input.endsWith("lib/issuers/openai/openai-sdk-access.ts"),
+        ),
+      );
+      expect(chunk?.file, id).toMatch(/\/chunks\/openai-sdk-access-[A-Z0-9]+\.mjs$/);
+      const inChunk = outputInputs(b.metafile, [fromRoot(chunk?.file ?? "")]).map(([input]) => input);
+      expect(
+        inChunk.some((input) => input.includes("node_modules/openai/")),
+        id,
+      ).toBe(true);
+    }
+  });
+
   describe("the Azure issuer's SDKs", () => {
     const bundle = (id: BundleId) => bundles.find((b) => b.id === id) as BuiltBundle;
     const fromRoot = (file: string) => relative(REPO_ROOT, file);
