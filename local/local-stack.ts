@@ -44,11 +44,13 @@ import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
 import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import { startLocalAws } from "./local-aws.js";
 import { startLocalAzure } from "./local-azure.js";
+import { localOpenaiAdminKey, OPENAI_MOUNT, startLocalOpenai } from "./local-openai.js";
 import type { SandboxAws } from "./sandbox/sandbox-aws.js";
 import type { SandboxAzure } from "./sandbox/sandbox-azure.js";
 import type { SandboxFaults } from "./sandbox/sandbox-faults.js";
 import { loadSandboxGithubAppKey, SandboxGithubApi } from "./sandbox/sandbox-github-api.js";
 import { SandboxKeyService } from "./sandbox/sandbox-key-service.js";
+import type { SandboxOpenai } from "./sandbox/sandbox-openai.js";
 import { createSandboxHandler } from "./sandbox/sandbox-routes.js";
 
 // The local stack: the Lambda handlers behind a node:http server that speaks API Gateway v2 events,
@@ -95,6 +97,8 @@ export interface LocalStack {
   azure: SandboxAzure;
   /** The fake AWS (STS, IAM) on its own port; demo key pairs at /sandbox/aws/keys. */
   aws: SandboxAws;
+  /** The fake OpenAI API at /sandbox/openai/v1; demo keys at /sandbox/openai/keys. */
+  openai: SandboxOpenai;
   /** The GitHub App's webhook secret (TOURNIQUET_GITHUB_WEBHOOK_SECRET, else generated in the data dir). */
   githubWebhookSecret: string;
   dbEndpoint: string;
@@ -148,6 +152,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     "TOURNIQUET_SANDBOX_AZURE_SECRET",
     join(dataDir, "sandbox-azure-client.secret"),
   );
+  const openaiAdminKey = localOpenaiAdminKey(
+    localSecret(env, "TOURNIQUET_SANDBOX_OPENAI_ADMIN_KEY", join(dataDir, "sandbox-openai-admin.secret")),
+  );
+  const localOpenai = startLocalOpenai(openaiAdminKey);
   const localAzure = await startLocalAzure(dataDir, azureSecret).catch(async (error: unknown) => {
     await new Promise((done) => server.close(done));
     throw error;
@@ -173,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TOURNIQUET_GITHUB_APP_PRIVATE_KEY: githubAppKey,
       TOURNIQUET_SANDBOX_AZURE_SECRET: azureSecret,
       TOURNIQUET_SANDBOX_AZURE_URL: localAzure.azure.url,
+      TOURNIQUET_SANDBOX_OPENAI_ADMIN_KEY: openaiAdminKey,
     });
     githubApp = githubAppFromConfig(config);
   } catch (error) {
@@ -312,6 +321,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return writeJson(res, 200, devKeySet(signingKey));
     }
     if (path === "/sandbox/aws/keys") return localAws.aws.handle(req, res);
+    if (path.startsWith(`${OPENAI_MOUNT}/`)) return localOpenai.handle(req, res, path);
     if (path.startsWith("/sandbox/azure/")) {
       return localAzure.demo.handle(req, res, path.slice("/sandbox/azure".length));
     }
@@ -363,6 +373,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     githubApi,
     azure: localAzure.azure,
     aws: localAws.aws,
+    openai: localOpenai.openai,
     githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,

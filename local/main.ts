@@ -19,7 +19,7 @@ try {
     `  fake Azure       ${stack.azure.url} (Entra ID, ARM, Azure Monitor; a demo key: POST ${stack.url}/sandbox/azure/keys)`,
     `  fake AWS         ${stack.aws.url} (STS, IAM; a demo key pair: POST ${stack.url}/sandbox/aws/keys)`,
     `  data             ${stack.dataDir} (outbox/, db/)`,
-    "Try it: npm run simulate  (or: npm run simulate -- --type azure_openai_key | aws_access_key_id)",
+    "Try it: npm run simulate  (or: npm run simulate -- --type azure_openai_key | aws_access_key_id | openai_api_key)",
   ];
   process.stderr.write(`${lines.join("\n")}\n`);
   const stop = async () => {

@@ -12,7 +12,13 @@ const AZURE_KINDS: Record<string, DemoKind> = {
   azure_cognitive_services_key: "CognitiveServices",
 };
 export const AWS_KEY_TYPE = "aws_access_key_id";
-export const SIMULATE_TYPES = [SANDBOX_TOKEN_TYPE, ...Object.keys(AZURE_KINDS), AWS_KEY_TYPE];
+export const OPENAI_KEY_TYPE = "openai_api_key";
+export const SIMULATE_TYPES = [
+  SANDBOX_TOKEN_TYPE,
+  ...Object.keys(AZURE_KINDS),
+  AWS_KEY_TYPE,
+  OPENAI_KEY_TYPE,
+];
 
 export interface IssuedKey {
   token: string;
@@ -49,6 +55,18 @@ export async function issueKey(url: string, type: string, request: Requester): P
       token: key.access_key_id,
       description: `AWS access key ${key.access_key_id} of IAM user ${key.user} in account ${key.account}, with its secret (${redactToken(key.secret_access_key)})`,
       companions: [{ token: key.secret_access_key, type: "aws_secret_access_key" }],
+    };
+  }
+  if (type === OPENAI_KEY_TYPE) {
+    // A user's project API key in the fake OpenAI organisation, with some use in the last hours.
+    const key = (await post("/sandbox/openai/keys", { owner_email: "owner@example.test" })) as {
+      key: string;
+      project_id: string;
+      api_key_id: string;
+    };
+    return {
+      token: key.key,
+      description: `OpenAI project API key ${key.api_key_id} of project ${key.project_id} (${redactToken(key.key)}), owner owner@example.test`,
     };
   }
   const kind = AZURE_KINDS[type];

@@ -43,6 +43,7 @@ const LOCAL_APP_ENV = {
   TOURNIQUET_GITHUB_WEBHOOK_SECRET: "w",
   TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "k",
   TOURNIQUET_SANDBOX_AZURE_SECRET: "az",
+  TOURNIQUET_SANDBOX_OPENAI_ADMIN_KEY: "sk-admin-local",
 };
 
 describe("shipped config files", () => {
@@ -55,7 +56,7 @@ describe("shipped config files", () => {
     expect(config.github_app?.api_url).toBe("http://127.0.0.1:3000/sandbox/github/api");
     expect(config.githubAppSecrets).toEqual({ webhookSecret: "w", privateKey: "k" });
     expect(config.token_types.tourniquet_sandbox_token?.issuer).toBe("sandbox");
-    expect(config.secrets).toEqual({ sandbox: "local", azure: "az" });
+    expect(config.secrets).toEqual({ sandbox: "local", azure: "az", openai: "sk-admin-local" });
   });
 
   it("config/local.json routes Azure AI keys to the local fake Azure the stack names", () => {
@@ -71,6 +72,21 @@ describe("shipped config files", () => {
     });
     for (const type of ["azure_openai_key", "azure_ai_services_key", "azure_cognitive_services_key"])
       expect(config.token_types[type]?.issuer).toBe("azure");
+  });
+
+  it("config/local.json routes OpenAI keys to the fake OpenAI on the stack's own port", () => {
+    const config = loadConfig(repoFile("config/local.json"), {
+      TOURNIQUET_SANDBOX_SECRET: "x",
+      ...LOCAL_APP_ENV,
+      PORT: "4123",
+    });
+    expect(config.issuers.openai).toMatchObject({
+      kind: "openai",
+      api_url: "http://127.0.0.1:4123/sandbox/openai/v1",
+      timeout_ms: 5_000,
+    });
+    expect(config.token_types.openai_api_key?.issuer).toBe("openai");
+    expect(config.secrets.openai).toBe("sk-admin-local");
   });
 
   it("config/local.json follows PORT when it is set", () => {

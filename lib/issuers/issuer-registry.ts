@@ -1,4 +1,9 @@
-import type { AwsIamIssuerConfig, AzureAiIssuerConfig, TourniquetConfig } from "../config.js";
+import type {
+  AwsIamIssuerConfig,
+  AzureAiIssuerConfig,
+  OpenaiIssuerConfig,
+  TourniquetConfig,
+} from "../config.js";
 import { issuerSecretField } from "../config-secrets.js";
 import { ConfigError } from "../errors.js";
 import type { AwsIamAccess } from "./aws/aws-iam-access.js";
@@ -9,6 +14,9 @@ import type { AzureManagement } from "./azure/azure-management.js";
 import { type AzureTransportOptions, lazyAzureManagement } from "./azure/lazy-azure-management.js";
 import { HttpIssuer } from "./http-issuer.js";
 import type { Issuer } from "./issuer.js";
+import { lazyOpenaiAccess } from "./openai/lazy-openai-access.js";
+import type { OpenaiAccess } from "./openai/openai-access.js";
+import { OpenaiIssuer } from "./openai/openai-issuer.js";
 
 /**
  * Builds the Azure management adapter for one `azure_ai` issuer from its settings and its resolved
@@ -25,6 +33,8 @@ export interface IssuerFactories {
   awsIamAccess?: ((settings: AwsIamIssuerConfig) => AwsIamAccess) | undefined;
   /** For the default AWS adapter: endpoints, credentials and region of a loopback fake, a timeout. */
   awsTransport?: AwsTransportOptions | undefined;
+  /** The OpenAI port for one `openai` issuer: by default OpenAI's SDK, loaded with the first call. */
+  openaiAccess?: ((settings: OpenaiIssuerConfig, adminKey: string) => OpenaiAccess) | undefined;
 }
 
 /** Token type → issuer, from the config. Types are matched case-insensitively. */
@@ -98,9 +108,17 @@ function buildIssuer(
         quarantine: settings.quarantine,
         ownerTags: settings.owner_tags,
       });
+    case "openai": {
+      const adminKey = required();
+      return new OpenaiIssuer({
+        name,
+        access:
+          factories.openaiAccess?.(settings, adminKey) ??
+          lazyOpenaiAccess({ apiUrl: settings.api_url, adminKey, timeoutMs: settings.timeout_ms }),
+      });
+    }
     case "github":
     case "slack":
-    case "openai":
       // Issue 12: these adapters land one by one; until then such a config is refused at load.
       throw new ConfigError(`issuers.${name}: kind ${settings.kind} is not built yet`);
   }

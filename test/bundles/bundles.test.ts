@@ -551,27 +551,43 @@ describe("handler bundles", () => {
     });
   });
 
-  it("loads the AWS issuer's STS and IAM clients only with the first AWS call", () => {
-    const fromRoot = (file: string) => relative(REPO_ROOT, file);
-    for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
-      const b = bundles.find((x) => x.id === id) as BuiltBundle;
-      const cold = outputInputs(b.metafile, b.coldFiles.map(fromRoot)).map(([input]) => input);
-      expect(
-        cold.filter((input) => /node_modules\/@aws-sdk\/client-(iam|sts)\//.test(input)),
-        id,
-      ).toEqual([]);
-      const chunk = b.lazyFiles.find((c) =>
-        outputInputs(b.metafile, [fromRoot(c.file)]).some(([input]) =>
-          input.endsWith("lib/issuers/aws/aws-sdk-iam-access.ts"),
-        ),
-      );
-      expect(chunk?.file, id).toMatch(/\/chunks\/aws-sdk-iam-access-[A-Z0-9]+\.mjs$/);
-      const entry = b.metafile.outputs[fromRoot(b.file)];
-      expect(entry?.imports.find((i) => i.path === fromRoot(chunk?.file ?? ""))?.kind, id).toBe(
-        "dynamic-import",
-      );
-    }
-  });
+  // Vendor SDKs an issuer needs only for its own keys: in a chunk the issuer's first call loads.
+  for (const [vendor, sdk, adapter] of [
+    [
+      "the AWS issuer's STS and IAM clients",
+      /node_modules\/@aws-sdk\/client-(iam|sts)\//,
+      "aws/aws-sdk-iam-access",
+    ],
+    ["OpenAI's SDK", /node_modules\/openai\//, "openai/openai-sdk-access"],
+  ] as const) {
+    it(`loads ${vendor} only with the issuer's first call`, () => {
+      const fromRoot = (file: string) => relative(REPO_ROOT, file);
+      const module = adapter.split("/")[1] ?? "";
+      for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
+        const b = bundles.find((x) => x.id === id) as BuiltBundle;
+        const cold = outputInputs(b.metafile, b.coldFiles.map(fromRoot)).map(([input]) => input);
+        expect(
+          cold.filter((input) => sdk.test(input)),
+          id,
+        ).toEqual([]);
+        const chunk = b.lazyFiles.find((c) =>
+          outputInputs(b.metafile, [fromRoot(c.file)]).some(([input]) =>
+            input.endsWith(`lib/issuers/${adapter}.ts`),
+          ),
+        );
+        expect(chunk?.file, id).toMatch(new RegExp(`/chunks/${module}-[A-Z0-9]+\\.mjs$`));
+        const inChunk = outputInputs(b.metafile, [fromRoot(chunk?.file ?? "")]).map(([input]) => input);
+        expect(
+          inChunk.some((input) => sdk.test(input)),
+          id,
+        ).toBe(true);
+        const entry = b.metafile.outputs[fromRoot(b.file)];
+        expect(entry?.imports.find((i) => i.path === fromRoot(chunk?.file ?? ""))?.kind, id).toBe(
+          "dynamic-import",
+        );
+      }
+    });
+  }
 
   describe("the Azure issuer's SDKs", () => {
     const bundle = (id: BundleId) => bundles.find((b) => b.id === id) as BuiltBundle;

@@ -132,6 +132,32 @@ describe("tourniquet simulate --type aws_access_key_id", () => {
   }, 60_000);
 });
 
+describe("tourniquet simulate --type openai_api_key", () => {
+  it("leaks a project key of the stack's fake OpenAI, deletes it, and prints its last day's use", async () => {
+    const before = new Set(t.stack.openai.world.keys.map((k) => k.id));
+    const lines: string[] = [];
+    const leak = await simulate({
+      url: t.stack.url,
+      dataDir: t.stack.dataDir,
+      adminToken: ADMIN_TOKEN,
+      type: "openai_api_key",
+      out: (line) => lines.push(line),
+      timeoutMs: 30_000,
+    });
+    const output = lines.join("\n");
+    const issued = t.stack.openai.world.keys.filter((k) => !before.has(k.id));
+    expect(issued).toHaveLength(1);
+    const key = issued[0];
+    expect(leak.status).toBe("revoked");
+    expect(key?.deleted).toBe(true);
+    expect(output).toContain(`issued OpenAI project API key ${key?.id}`);
+    expect(output).toMatch(/notify\s+ok\s+owner owner@example.test notified via email/);
+    expect(output).toMatch(/Use in the last 24 hours: 12 requests/);
+    expect(output).not.toContain(key?.value ?? "?");
+    expect(t.logLines.join("\n")).not.toContain(key?.value ?? "?");
+  }, 60_000);
+});
+
 describe("tourniquet simulate when the intake answers before verification ends", () => {
   let quick: TestStack;
   beforeAll(async () => {
