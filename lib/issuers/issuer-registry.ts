@@ -1,4 +1,9 @@
-import type { AwsIamIssuerConfig, AzureAiIssuerConfig, TourniquetConfig } from "../config.js";
+import type {
+  AwsIamIssuerConfig,
+  AzureAiIssuerConfig,
+  SlackIssuerConfig,
+  TourniquetConfig,
+} from "../config.js";
 import { issuerSecretField } from "../config-secrets.js";
 import { ConfigError } from "../errors.js";
 import type { AwsIamAccess } from "./aws/aws-iam-access.js";
@@ -9,6 +14,9 @@ import type { AzureManagement } from "./azure/azure-management.js";
 import { type AzureTransportOptions, lazyAzureManagement } from "./azure/lazy-azure-management.js";
 import { HttpIssuer } from "./http-issuer.js";
 import type { Issuer } from "./issuer.js";
+import { lazySlackApi } from "./slack/lazy-slack-api.js";
+import type { SlackApi } from "./slack/slack-api.js";
+import { SlackIssuer, slackWebhookBase } from "./slack/slack-issuer.js";
 
 /**
  * Builds the Azure management adapter for one `azure_ai` issuer from its settings and its resolved
@@ -25,6 +33,8 @@ export interface IssuerFactories {
   awsIamAccess?: ((settings: AwsIamIssuerConfig) => AwsIamAccess) | undefined;
   /** For the default AWS adapter: endpoints, credentials and region of a loopback fake, a timeout. */
   awsTransport?: AwsTransportOptions | undefined;
+  /** The Slack port for one `slack` issuer (its settings, its bot token if any): by default Slack's SDK, loaded with the first call. */
+  slackApi?: ((settings: SlackIssuerConfig, botToken: string | undefined) => SlackApi) | undefined;
 }
 
 /** Token type → issuer, from the config. Types are matched case-insensitively. */
@@ -98,8 +108,18 @@ function buildIssuer(
         quarantine: settings.quarantine,
         ownerTags: settings.owner_tags,
       });
+    case "slack": {
+      // The bot token is optional (owner look-up only): a function that did not resolve secrets has none.
+      const botToken = settings.bot_token ? secret : undefined;
+      return new SlackIssuer({
+        name,
+        api:
+          factories.slackApi?.(settings, botToken) ??
+          lazySlackApi({ apiUrl: settings.api_url, botToken, timeoutMs: settings.timeout_ms }),
+        webhookBase: slackWebhookBase(settings.api_url),
+      });
+    }
     case "github":
-    case "slack":
     case "openai":
       // Issue 12: these adapters land one by one; until then such a config is refused at load.
       throw new ConfigError(`issuers.${name}: kind ${settings.kind} is not built yet`);
