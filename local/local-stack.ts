@@ -44,12 +44,14 @@ import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
 import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import { startLocalAws } from "./local-aws.js";
 import { startLocalAzure } from "./local-azure.js";
+import { SLACK_BOT_TOKEN_ENV, slackPath, startLocalSlack } from "./local-slack.js";
 import type { SandboxAws } from "./sandbox/sandbox-aws.js";
 import type { SandboxAzure } from "./sandbox/sandbox-azure.js";
 import type { SandboxFaults } from "./sandbox/sandbox-faults.js";
 import { loadSandboxGithubAppKey, SandboxGithubApi } from "./sandbox/sandbox-github-api.js";
 import { SandboxKeyService } from "./sandbox/sandbox-key-service.js";
 import { createSandboxHandler } from "./sandbox/sandbox-routes.js";
+import type { SandboxSlack } from "./sandbox/sandbox-slack.js";
 
 // The local stack: the Lambda handlers behind a node:http server that speaks API Gateway v2 events,
 // dynalite for DynamoDB, an in-process queue for SQS, the outbox for email, and the sandbox issuer.
@@ -95,6 +97,8 @@ export interface LocalStack {
   azure: SandboxAzure;
   /** The fake AWS (STS, IAM) on its own port; demo key pairs at /sandbox/aws/keys. */
   aws: SandboxAws;
+  /** The fake Slack (Web API, incoming webhooks) at /sandbox/slack; demo tokens at /sandbox/slack/tokens. */
+  slack: SandboxSlack;
   /** The GitHub App's webhook secret (TOURNIQUET_GITHUB_WEBHOOK_SECRET, else generated in the data dir). */
   githubWebhookSecret: string;
   dbEndpoint: string;
@@ -162,6 +166,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await localAzure.azure.close();
     await localAws.aws.close();
   };
+  const slack = startLocalSlack(url, env);
   let config: TourniquetConfig;
   let githubApp: GithubApp | undefined;
   try {
@@ -173,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TOURNIQUET_GITHUB_APP_PRIVATE_KEY: githubAppKey,
       TOURNIQUET_SANDBOX_AZURE_SECRET: azureSecret,
       TOURNIQUET_SANDBOX_AZURE_URL: localAzure.azure.url,
+      [SLACK_BOT_TOKEN_ENV]: slack.botToken,
     });
     githubApp = githubAppFromConfig(config);
   } catch (error) {
@@ -312,6 +318,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return writeJson(res, 200, devKeySet(signingKey));
     }
     if (path === "/sandbox/aws/keys") return localAws.aws.handle(req, res);
+    const slackRoute = slackPath(path);
+    if (slackRoute) return slack.handle(req, res, slackRoute);
     if (path.startsWith("/sandbox/azure/")) {
       return localAzure.demo.handle(req, res, path.slice("/sandbox/azure".length));
     }
@@ -363,6 +371,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     githubApi,
     azure: localAzure.azure,
     aws: localAws.aws,
+    slack,
     githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,
