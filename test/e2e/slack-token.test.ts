@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { DEMO_SLACK_OWNER, type SandboxSlack } from "../../local/sandbox/sandbox-slack.js";
-import { readJson, startTestStack, type TestStack } from "../helpers/test-stack.js";
+import { simulate } from "../../local/simulate.js";
+import { ADMIN_TOKEN, readJson, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // Slack tokens end to end on the local stack: the Slack issuer (Slack's SDK against the stack's fake
 // Slack at /sandbox/slack) checks a leaked token with auth.test, revokes it once with auth.revoke called
@@ -169,6 +170,41 @@ describe("a leaked Slack incoming webhook URL", () => {
   });
 });
 
-it("the demo owner of simulate's tokens is the fake's demo user", () => {
-  expect(slack.issueToken("user").email).toBe(DEMO_SLACK_OWNER);
+describe("tourniquet simulate with Slack types", () => {
+  const run = async (type: string) => {
+    const lines: string[] = [];
+    const leak = await simulate({
+      url: t.stack.url,
+      dataDir: t.stack.dataDir,
+      adminToken: ADMIN_TOKEN,
+      type,
+      out: (line) => lines.push(line),
+      timeoutMs: 30_000,
+    });
+    return { leak, output: lines.join("\n") };
+  };
+
+  it("slack_api_token: a demo user's token from the fake Slack, revoked, its owner told", async () => {
+    const { leak, output } = await run("slack_api_token");
+    expect(leak.status).toBe("revoked");
+    expect(output).toMatch(/issued Slack user token \(xoxp-…\w{4}\) of U\w+ <grace@acme.example>/);
+    expect(output).toMatch(new RegExp(`notify\\s+ok\\s+owner ${DEMO_SLACK_OWNER} notified via email`));
+    expect(output).not.toMatch(/xoxp-\d/);
+  });
+
+  it("slack_incoming_webhook_url: a demo webhook, left live and its steps told", async () => {
+    const { leak, output } = await run("slack_incoming_webhook_url");
+    expect(leak.status).toBe("notified");
+    expect(output).toMatch(/issued Slack incoming webhook T\w+\/B\w+ of workspace Acme Workspace/);
+    expect(output).not.toContain("/services/");
+  });
+
+  it("the seed route refuses an unknown kind", async () => {
+    const answer = await fetch(`${t.stack.url}/sandbox/slack/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ kind: "admin" }),
+    });
+    expect(answer.status).toBe(400);
+  });
 });
