@@ -257,9 +257,14 @@ describe("handler bundles", () => {
   });
 
   it("bundles, per function, only the AWS SDK clients that function calls", () => {
-    const clients = (id: BundleId) => {
+    /** The AWS SDK clients in a function's cold-start files, or in the chunks only a dynamic import reaches. */
+    const clients = (id: BundleId, files: "cold" | "lazy" = "cold") => {
       const bundle = bundles.find((b) => b.id === id) as BuiltBundle;
-      const names = Object.values(bundle.metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+      const paths = files === "cold" ? bundle.coldFiles : bundle.lazyFiles.map((l) => l.file);
+      const names = outputInputs(
+        bundle.metafile,
+        paths.map((file) => relative(REPO_ROOT, file)),
+      ).map(([input]) => input);
       return [
         ...new Set(names.flatMap((name) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(name)?.[1] ?? [])),
       ].sort();
@@ -271,12 +276,42 @@ describe("handler bundles", () => {
     );
     expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
     // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first use).
-    expect(clients("Remediate")).toEqual(["client-dynamodb", "client-kms", ...config, "client-sesv2"].sort());
+    expect([...new Set([...clients("Remediate"), ...clients("Remediate", "lazy")])].sort()).toEqual(
+      ["client-dynamodb", "client-iam", "client-kms", ...config, "client-sesv2", "client-sts"].sort(),
+    );
     // The admin API reads the table and sends leaks back to the worker; so does the sweep, which also
     // reads the config and the issuers' secret (to refresh issuers' caches).
     expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);
     expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs"].sort());
     expect(clients("Healthz")).toEqual([]);
+    // The AWS issuer's IAM and STS clients: only in a chunk loaded with the first AWS call, in each
+    // function that verifies or revokes, and in no other.
+    for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
+      expect(clients(id), id).not.toContain("client-iam");
+      expect(clients(id, "lazy"), id).toEqual(expect.arrayContaining(["client-iam", "client-sts"]));
+    }
+    expect(clients("AdminApi", "lazy")).toEqual([]);
+    expect(clients("Healthz", "lazy")).toEqual([]);
+  });
+
+  it("loads Slack's SDK only with the first Slack Web API call: in no function's cold-start files", () => {
+    for (const b of bundles) {
+      const cold = outputInputs(
+        b.metafile,
+        b.coldFiles.map((file) => relative(REPO_ROOT, file)),
+      ).map(([input]) => input);
+      expect(
+        cold.filter((input) => input.includes("node_modules/@slack/")),
+        b.id,
+      ).toEqual([]);
+    }
+    const intake = bundles.find((b) => b.id === "PartnerReport") as BuiltBundle;
+    const lazy = outputInputs(
+      intake.metafile,
+      intake.lazyFiles.map((l) => relative(REPO_ROOT, l.file)),
+    ).map(([input]) => input);
+    expect(lazy.some((input) => input.includes("node_modules/@slack/web-api/"))).toBe(true);
+    expect(lazy.some((input) => input.endsWith("lib/issuers/slack/slack-web-api.ts"))).toBe(true);
   });
 
   it("healthz answers 200", async () => {
