@@ -48,6 +48,7 @@ async function main(args: string[]): Promise<number> {
       TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "check",
       TOURNIQUET_SANDBOX_AZURE_SECRET: "check",
       TOURNIQUET_SANDBOX_OPENAI_ADMIN_KEY: "check",
+      TOURNIQUET_SANDBOX_SLACK_BOT_TOKEN: "check",
       ...process.env,
     });
     // What the functions build from the config, built the same way: a config that passes this check

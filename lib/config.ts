@@ -5,6 +5,7 @@ import { ConfigError } from "./errors.js";
 import { DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES } from "./http/body-limit.js";
 import { isLoopbackHost, outboundUrlProblem } from "./http/outbound.js";
 import { keyHalfOf } from "./issuers/token-pairs.js";
+import { unrevocableType } from "./issuers/unrevocable-types.js";
 
 // The Tourniquet config file (TOURNIQUET_CONFIG): token types → issuers, intake limits, remediation and
 // notification settings. Validated once at start; a bad file stops the service with a message naming
@@ -388,6 +389,14 @@ export const configSchema = z
           message: `is the secret half of a pair: it names no key by itself, so it is never verified or revoked alone; route "${keyHalf}" instead (its secret is linked to it)`,
         });
       }
+      const unrevocable = unrevocableType(type);
+      if (unrevocable && (route.mode === "revoke" || route.mode === "revoke_and_rotate")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["token_types", type, "mode"],
+          message: `cannot be ${route.mode}: ${unrevocable.service} offers no API to revoke it; use notify_only (its default) or dry_run`,
+        });
+      }
       if (!(route.issuer in config.issuers)) {
         ctx.addIssue({
           code: "custom",
@@ -446,12 +455,17 @@ export interface Policy {
   copy_security_contact: "never" | "failures" | "always";
 }
 
-/** The policy for a token type: its own settings over the defaults. */
+/**
+ * The policy for a token type: its own settings over the defaults. A type no API can revoke
+ * (issuers/unrevocable-types.ts) takes notify_only where the default mode would revoke.
+ */
 export function policyFor(config: TourniquetConfigFile, tokenType: string): Policy {
   const wanted = tokenType.toLowerCase();
   const route = Object.entries(config.token_types).find(([type]) => type.toLowerCase() === wanted)?.[1];
+  const revokes = config.defaults.mode === "revoke" || config.defaults.mode === "revoke_and_rotate";
+  const defaultMode = revokes && unrevocableType(tokenType) ? "notify_only" : config.defaults.mode;
   return {
-    mode: route?.mode ?? config.defaults.mode,
+    mode: route?.mode ?? defaultMode,
     channels: route?.channels ?? config.defaults.channels,
     copy_security_contact: route?.copy_security_contact ?? config.defaults.copy_security_contact,
   };

@@ -45,6 +45,7 @@ import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import { startLocalAws } from "./local-aws.js";
 import { startLocalAzure } from "./local-azure.js";
 import { localOpenaiAdminKey, OPENAI_MOUNT, startLocalOpenai } from "./local-openai.js";
+import { SLACK_BOT_TOKEN_ENV, slackPath, startLocalSlack } from "./local-slack.js";
 import type { SandboxAws } from "./sandbox/sandbox-aws.js";
 import type { SandboxAzure } from "./sandbox/sandbox-azure.js";
 import type { SandboxFaults } from "./sandbox/sandbox-faults.js";
@@ -52,6 +53,7 @@ import { loadSandboxGithubAppKey, SandboxGithubApi } from "./sandbox/sandbox-git
 import { SandboxKeyService } from "./sandbox/sandbox-key-service.js";
 import type { SandboxOpenai } from "./sandbox/sandbox-openai.js";
 import { createSandboxHandler } from "./sandbox/sandbox-routes.js";
+import type { SandboxSlack } from "./sandbox/sandbox-slack.js";
 
 // The local stack: the Lambda handlers behind a node:http server that speaks API Gateway v2 events,
 // dynalite for DynamoDB, an in-process queue for SQS, the outbox for email, and the sandbox issuer.
@@ -99,6 +101,8 @@ export interface LocalStack {
   aws: SandboxAws;
   /** The fake OpenAI API at /sandbox/openai/v1; demo keys at /sandbox/openai/keys. */
   openai: SandboxOpenai;
+  /** The fake Slack (Web API, incoming webhooks) at /sandbox/slack; demo tokens at /sandbox/slack/tokens. */
+  slack: SandboxSlack;
   /** The GitHub App's webhook secret (TOURNIQUET_GITHUB_WEBHOOK_SECRET, else generated in the data dir). */
   githubWebhookSecret: string;
   dbEndpoint: string;
@@ -170,6 +174,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await localAzure.azure.close();
     await localAws.aws.close();
   };
+  const slack = startLocalSlack(url, env);
   let config: TourniquetConfig;
   let githubApp: GithubApp | undefined;
   try {
@@ -182,6 +187,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TOURNIQUET_SANDBOX_AZURE_SECRET: azureSecret,
       TOURNIQUET_SANDBOX_AZURE_URL: localAzure.azure.url,
       TOURNIQUET_SANDBOX_OPENAI_ADMIN_KEY: openaiAdminKey,
+      [SLACK_BOT_TOKEN_ENV]: slack.botToken,
     });
     githubApp = githubAppFromConfig(config);
   } catch (error) {
@@ -322,6 +328,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     if (path === "/sandbox/aws/keys") return localAws.aws.handle(req, res);
     if (path.startsWith(`${OPENAI_MOUNT}/`)) return localOpenai.handle(req, res, path);
+    const slackRoute = slackPath(path);
+    if (slackRoute) return slack.handle(req, res, slackRoute);
     if (path.startsWith("/sandbox/azure/")) {
       return localAzure.demo.handle(req, res, path.slice("/sandbox/azure".length));
     }
@@ -374,6 +382,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     azure: localAzure.azure,
     aws: localAws.aws,
     openai: localOpenai.openai,
+    slack,
     githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,

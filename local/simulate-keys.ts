@@ -2,7 +2,8 @@ import { redactToken } from "../lib/intake/fingerprint.js";
 import type { DemoAzureKey, DemoKind } from "./sandbox/sandbox-azure-demo.js";
 
 // The live key `tourniquet simulate` leaks, per token type: a sandbox issuer key, a key of a new demo
-// account in the local fake Azure, or an IAM user's key pair in the local fake AWS. Only previews of
+// account in the local fake Azure, an IAM user's key pair in the local fake AWS, or a Slack user token or
+// incoming webhook URL of the local fake Slack's demo workspace. Only previews of
 // secrets are ever printed.
 
 export const SANDBOX_TOKEN_TYPE = "tourniquet_sandbox_token";
@@ -13,11 +14,15 @@ const AZURE_KINDS: Record<string, DemoKind> = {
 };
 export const AWS_KEY_TYPE = "aws_access_key_id";
 export const OPENAI_KEY_TYPE = "openai_api_key";
+export const SLACK_TOKEN_TYPE = "slack_api_token";
+export const SLACK_WEBHOOK_TYPE = "slack_incoming_webhook_url";
 export const SIMULATE_TYPES = [
   SANDBOX_TOKEN_TYPE,
   ...Object.keys(AZURE_KINDS),
   AWS_KEY_TYPE,
   OPENAI_KEY_TYPE,
+  SLACK_TOKEN_TYPE,
+  SLACK_WEBHOOK_TYPE,
 ];
 
 export interface IssuedKey {
@@ -67,6 +72,32 @@ export async function issueKey(url: string, type: string, request: Requester): P
     return {
       token: key.key,
       description: `OpenAI project API key ${key.api_key_id} of project ${key.project_id} (${redactToken(key.key)}), owner owner@example.test`,
+    };
+  }
+  if (type === SLACK_TOKEN_TYPE) {
+    // A user token of a person in the fake Slack's demo workspace: its owner is found through users.info.
+    const key = (await post("/sandbox/slack/tokens", { kind: "user" })) as {
+      token: string;
+      team: string;
+      team_id: string;
+      user_id: string;
+      email?: string;
+    };
+    return {
+      token: key.token,
+      description: `Slack user token (${redactToken(key.token)}) of ${key.user_id}${key.email ? ` <${key.email}>` : ""} in workspace ${key.team} (${key.team_id})`,
+    };
+  }
+  if (type === SLACK_WEBHOOK_TYPE) {
+    const hook = (await post("/sandbox/slack/tokens", { kind: "webhook" })) as {
+      url: string;
+      team: string;
+      team_id: string;
+      webhook_id: string;
+    };
+    return {
+      token: hook.url,
+      description: `Slack incoming webhook ${hook.team_id}/${hook.webhook_id} of workspace ${hook.team} (${redactToken(hook.url)})`,
     };
   }
   const kind = AZURE_KINDS[type];

@@ -44,6 +44,7 @@ const LOCAL_APP_ENV = {
   TOURNIQUET_GITHUB_APP_PRIVATE_KEY: "k",
   TOURNIQUET_SANDBOX_AZURE_SECRET: "az",
   TOURNIQUET_SANDBOX_OPENAI_ADMIN_KEY: "sk-admin-local",
+  TOURNIQUET_SANDBOX_SLACK_BOT_TOKEN: "xoxb-local",
 };
 
 describe("shipped config files", () => {
@@ -56,7 +57,12 @@ describe("shipped config files", () => {
     expect(config.github_app?.api_url).toBe("http://127.0.0.1:3000/sandbox/github/api");
     expect(config.githubAppSecrets).toEqual({ webhookSecret: "w", privateKey: "k" });
     expect(config.token_types.tourniquet_sandbox_token?.issuer).toBe("sandbox");
-    expect(config.secrets).toEqual({ sandbox: "local", azure: "az", openai: "sk-admin-local" });
+    expect(config.secrets).toEqual({
+      sandbox: "local",
+      azure: "az",
+      openai: "sk-admin-local",
+      slack: "xoxb-local",
+    });
   });
 
   it("config/local.json routes Azure AI keys to the local fake Azure the stack names", () => {

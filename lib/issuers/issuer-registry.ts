@@ -2,6 +2,7 @@ import type {
   AwsIamIssuerConfig,
   AzureAiIssuerConfig,
   OpenaiIssuerConfig,
+  SlackIssuerConfig,
   TourniquetConfig,
 } from "../config.js";
 import { issuerSecretField } from "../config-secrets.js";
@@ -17,6 +18,9 @@ import type { Issuer } from "./issuer.js";
 import { lazyOpenaiAccess } from "./openai/lazy-openai-access.js";
 import type { OpenaiAccess } from "./openai/openai-access.js";
 import { OpenaiIssuer } from "./openai/openai-issuer.js";
+import { lazySlackApi } from "./slack/lazy-slack-api.js";
+import type { SlackApi } from "./slack/slack-api.js";
+import { SlackIssuer, slackWebhookBase } from "./slack/slack-issuer.js";
 
 /**
  * Builds the Azure management adapter for one `azure_ai` issuer from its settings and its resolved
@@ -35,6 +39,8 @@ export interface IssuerFactories {
   awsTransport?: AwsTransportOptions | undefined;
   /** The OpenAI port for one `openai` issuer: by default OpenAI's SDK, loaded with the first call. */
   openaiAccess?: ((settings: OpenaiIssuerConfig, adminKey: string) => OpenaiAccess) | undefined;
+  /** The Slack port for one `slack` issuer (its settings, its bot token if any): by default Slack's SDK, loaded with the first call. */
+  slackApi?: ((settings: SlackIssuerConfig, botToken: string | undefined) => SlackApi) | undefined;
 }
 
 /** Token type → issuer, from the config. Types are matched case-insensitively. */
@@ -117,8 +123,18 @@ function buildIssuer(
           lazyOpenaiAccess({ apiUrl: settings.api_url, adminKey, timeoutMs: settings.timeout_ms }),
       });
     }
+    case "slack": {
+      // The bot token is optional (owner look-up only): a function that did not resolve secrets has none.
+      const botToken = settings.bot_token ? secret : undefined;
+      return new SlackIssuer({
+        name,
+        api:
+          factories.slackApi?.(settings, botToken) ??
+          lazySlackApi({ apiUrl: settings.api_url, botToken, timeoutMs: settings.timeout_ms }),
+        webhookBase: slackWebhookBase(settings.api_url),
+      });
+    }
     case "github":
-    case "slack":
       // Issue 12: these adapters land one by one; until then such a config is refused at load.
       throw new ConfigError(`issuers.${name}: kind ${settings.kind} is not built yet`);
   }

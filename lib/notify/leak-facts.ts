@@ -1,3 +1,4 @@
+import { unrevocableType } from "../issuers/unrevocable-types.js";
 import type { LeakDetails } from "../store/leak.js";
 import type { LeakFacts } from "./leak-message.js";
 
@@ -20,8 +21,10 @@ const NEXT_STEPS = {
 export function nextSteps(details: LeakDetails): string[] {
   const { leak } = details;
   if (leak.status === "failed" || leak.status === "notified") {
+    // No API kills it (a Slack incoming webhook): the owner must, and is told how.
+    const removal = unrevocableType(leak.tokenType)?.howToRemove;
     return [
-      NEXT_STEPS.rotateNow,
+      ...(removal ?? [NEXT_STEPS.rotateNow]),
       NEXT_STEPS.remove,
       NEXT_STEPS.review,
       ...(leak.status === "failed" ? [NEXT_STEPS.contact] : []),

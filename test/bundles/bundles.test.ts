@@ -257,30 +257,41 @@ describe("handler bundles", () => {
   });
 
   it("bundles, per function, only the AWS SDK clients that function calls", () => {
-    const clients = (id: BundleId) => {
+    /** The AWS SDK clients in a function's cold-start files, or in the chunks only a dynamic import reaches. */
+    const clients = (id: BundleId, files: "cold" | "lazy" = "cold") => {
       const bundle = bundles.find((b) => b.id === id) as BuiltBundle;
-      const names = Object.values(bundle.metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+      const paths = files === "cold" ? bundle.coldFiles : bundle.lazyFiles.map((l) => l.file);
+      const names = outputInputs(
+        bundle.metafile,
+        paths.map((file) => relative(REPO_ROOT, file)),
+      ).map(([input]) => input);
       return [
         ...new Set(names.flatMap((name) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(name)?.[1] ?? [])),
       ].sort();
     };
     // Deployed, the intakes and the worker read the config from SSM and its secrets from Secrets Manager.
     const config = ["client-secrets-manager", "client-ssm"];
-    // Every function that builds issuers carries the AWS issuer's STS and IAM clients, in a lazy chunk.
-    const awsIssuer = ["client-iam", "client-sts"];
     expect(clients("PartnerReport")).toEqual(
-      ["client-dynamodb", "client-kms", ...config, "client-sqs", ...awsIssuer].sort(),
+      ["client-dynamodb", "client-kms", ...config, "client-sqs"].sort(),
     );
     expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
     // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first use).
-    expect(clients("Remediate")).toEqual(
-      ["client-dynamodb", "client-kms", ...config, "client-sesv2", ...awsIssuer].sort(),
+    expect([...new Set([...clients("Remediate"), ...clients("Remediate", "lazy")])].sort()).toEqual(
+      ["client-dynamodb", "client-iam", "client-kms", ...config, "client-sesv2", "client-sts"].sort(),
     );
     // The admin API reads the table and sends leaks back to the worker; so does the sweep, which also
     // reads the config and the issuers' secret (to refresh issuers' caches, read usage since revocation).
     expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);
-    expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs", ...awsIssuer].sort());
+    expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs"].sort());
     expect(clients("Healthz")).toEqual([]);
+    // The AWS issuer's IAM and STS clients: only in a chunk loaded with the first AWS call, in each
+    // function that verifies or revokes, and in no other.
+    for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
+      expect(clients(id), id).not.toContain("client-iam");
+      expect(clients(id, "lazy"), id).toEqual(expect.arrayContaining(["client-iam", "client-sts"]));
+    }
+    expect(clients("AdminApi", "lazy")).toEqual([]);
+    expect(clients("Healthz", "lazy")).toEqual([]);
   });
 
   it("healthz answers 200", async () => {
@@ -559,6 +570,7 @@ describe("handler bundles", () => {
       "aws/aws-sdk-iam-access",
     ],
     ["OpenAI's SDK", /node_modules\/openai\//, "openai/openai-sdk-access"],
+    ["Slack's SDK", /node_modules\/@slack\/web-api\//, "slack/slack-web-api"],
   ] as const) {
     it(`loads ${vendor} only with the issuer's first call`, () => {
       const fromRoot = (file: string) => relative(REPO_ROOT, file);
