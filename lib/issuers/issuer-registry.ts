@@ -1,4 +1,9 @@
-import type { AwsIamIssuerConfig, AzureAiIssuerConfig, TourniquetConfig } from "../config.js";
+import type {
+  AwsIamIssuerConfig,
+  AzureAiIssuerConfig,
+  GithubIssuerConfig,
+  TourniquetConfig,
+} from "../config.js";
 import { issuerSecretField } from "../config-secrets.js";
 import { ConfigError } from "../errors.js";
 import type { AwsIamAccess } from "./aws/aws-iam-access.js";
@@ -7,6 +12,10 @@ import { type AwsTransportOptions, lazyAwsIamAccess } from "./aws/lazy-aws-iam-a
 import { AzureIssuer } from "./azure/azure-issuer.js";
 import type { AzureManagement } from "./azure/azure-management.js";
 import { type AzureTransportOptions, lazyAzureManagement } from "./azure/lazy-azure-management.js";
+import type { GithubTokenApi } from "./github/github-token-api.js";
+import { GithubTokenIssuer } from "./github/github-token-issuer.js";
+import { lazyGithubTokenApi } from "./github/lazy-github-token-api.js";
+import type { RevocationBatcherOptions } from "./github/revocation-batcher.js";
 import { HttpIssuer } from "./http-issuer.js";
 import type { Issuer } from "./issuer.js";
 
@@ -25,6 +34,10 @@ export interface IssuerFactories {
   awsIamAccess?: ((settings: AwsIamIssuerConfig) => AwsIamAccess) | undefined;
   /** For the default AWS adapter: endpoints, credentials and region of a loopback fake, a timeout. */
   awsTransport?: AwsTransportOptions | undefined;
+  /** The GitHub tokens port for one `github` issuer: by default Octokit, loaded with the first call. */
+  githubTokenApi?: ((settings: GithubIssuerConfig) => GithubTokenApi) | undefined;
+  /** For the GitHub tokens issuer: how revocations are batched (tests shorten the waits). */
+  githubBatch?: Omit<RevocationBatcherOptions, "send"> | undefined;
 }
 
 /** Token type → issuer, from the config. Types are matched case-insensitively. */
@@ -99,9 +112,16 @@ function buildIssuer(
         ownerTags: settings.owner_tags,
       });
     case "github":
+      return new GithubTokenIssuer({
+        name,
+        api:
+          factories.githubTokenApi?.(settings) ??
+          lazyGithubTokenApi({ baseUrl: settings.api_url, timeoutMs: settings.timeout_ms }),
+        batch: factories.githubBatch,
+      });
     case "slack":
     case "openai":
-      // Issue 12: these adapters land one by one; until then such a config is refused at load.
+      // Issue 12: the Slack and OpenAI adapters land one by one; until then such a config is refused at load.
       throw new ConfigError(`issuers.${name}: kind ${settings.kind} is not built yet`);
   }
 }
