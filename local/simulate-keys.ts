@@ -12,7 +12,17 @@ const AZURE_KINDS: Record<string, DemoKind> = {
   azure_cognitive_services_key: "CognitiveServices",
 };
 export const AWS_KEY_TYPE = "aws_access_key_id";
-export const SIMULATE_TYPES = [SANDBOX_TOKEN_TYPE, ...Object.keys(AZURE_KINDS), AWS_KEY_TYPE];
+/** GitHub token types → the prefix of the token the local fake GitHub issues for them. */
+const GITHUB_KINDS: Record<string, string> = {
+  github_personal_access_token: "ghp",
+  github_oauth_access_token: "gho",
+};
+export const SIMULATE_TYPES = [
+  SANDBOX_TOKEN_TYPE,
+  ...Object.keys(AZURE_KINDS),
+  AWS_KEY_TYPE,
+  ...Object.keys(GITHUB_KINDS),
+];
 
 export interface IssuedKey {
   token: string;
@@ -49,6 +59,19 @@ export async function issueKey(url: string, type: string, request: Requester): P
       token: key.access_key_id,
       description: `AWS access key ${key.access_key_id} of IAM user ${key.user} in account ${key.account}, with its secret (${redactToken(key.secret_access_key)})`,
       companions: [{ token: key.secret_access_key, type: "aws_secret_access_key" }],
+    };
+  }
+  const githubPrefix = GITHUB_KINDS[type];
+  if (githubPrefix) {
+    // A user's token in the local fake GitHub.
+    const issued = (await post("/sandbox/github/tokens", { prefix: githubPrefix })) as {
+      token: string;
+      login: string;
+      id: number;
+    };
+    return {
+      token: issued.token,
+      description: `GitHub token ${redactToken(issued.token)} of user ${issued.login} (id ${issued.id})`,
     };
   }
   const kind = AZURE_KINDS[type];
