@@ -1,7 +1,7 @@
 import { Octokit } from "@octokit/core";
 import { IssuerError } from "../../errors.js";
 import type { CallOptions, GithubTokenApi, UserLookup } from "./github-token-api.js";
-import { type GithubAnswer, githubTokenError, messageOf } from "./github-token-errors.js";
+import { type GithubAnswer, githubTokenError, messageOf, rateLimit } from "./github-token-errors.js";
 
 // The GitHub tokens port over @octokit/core alone: no retry or throttling plugin, because the issuer
 // retries (verify) and the revocation batcher waits out rate limits for a whole batch (revoke). Each
@@ -61,6 +61,8 @@ export class OctokitGithubTokenApi implements GithubTokenApi {
       return value === undefined || value === "" ? undefined : String(value);
     };
     if (answer.status === 401) return { kind: "bad_credentials" };
+    // A rate limit's 403 says nothing about the token: a failure to retry after the reset.
+    if (rateLimit(answer, this.now()).limited) throw this.failure("GET /user", answer);
     if (answer.status === 403) {
       const sso = header("x-github-sso");
       if (sso && /^required\b/i.test(sso)) return { kind: "sso_required", sso };
