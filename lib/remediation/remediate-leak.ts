@@ -17,7 +17,7 @@ import type { LeakChanges } from "../store/leak-store.js";
 import { once } from "../util/concurrency.js";
 import { isTransient } from "../util/retry.js";
 import { notifyLeak, planDeliveries } from "./notify-leak.js";
-import { claimedRevocation, revokeTogether } from "./revoke-together.js";
+import { handedOver, revokeTogether } from "./revoke-together.js";
 import { applyVerification } from "./verification.js";
 import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
 
@@ -53,7 +53,9 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
     }
     if (!step) return;
     try {
-      await runStep(run, step, leak, token);
+      // A gathering of this process will revoke it (revoke-together.ts): the delivery is done.
+      if (step === "revoke" && handedOverHere(deps, leak)) return;
+      await runStep(run, step, leak, token, delivery);
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later
@@ -72,6 +74,11 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
   throw new BusyError(`leak ${leakId} kept changing under the worker`);
 }
 
+function handedOverHere(deps: WorkerDeps, leak: Leak): boolean {
+  const issuer = deps.issuers.forType(leak.tokenType);
+  return issuer?.revocationBatching !== undefined && handedOver(issuer, leak.id);
+}
+
 /** Opens the message's sealed token, else the leak's own copy (the message may be the bad one). */
 async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string): Promise<string> {
   try {
@@ -84,7 +91,13 @@ async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string):
   }
 }
 
-async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<string>): Promise<void> {
+async function runStep(
+  deps: Run,
+  step: Step,
+  leak: Leak,
+  token: () => Promise<string>,
+  delivery: Delivery,
+): Promise<void> {
   const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
   if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
   if (step === "dry_run") return recordDryRun(deps, leak, policy);
@@ -103,12 +116,9 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
     return;
   }
   if (issuer.revocationBatching) {
-    // This issuer's due revocations go together (revoke-together.ts): a leak another delivery of this
-    // process already claimed for its batch is waited for, not leased again.
-    const claimed = claimedRevocation(issuer, leak.id);
-    if (claimed) return claimed;
+    // This issuer's due revocations go together (revoke-together.ts): this delivery leads a gathering.
     const leased = await takeLease(deps, leak, step);
-    return revokeTogether(deps, issuer, leased, await token());
+    return revokeTogether(deps, issuer, leased, await token(), delivery);
   }
   // The lease first: a failure to open the token must not touch another delivery's lease.
   const leased = await takeLease(deps, leak, step);

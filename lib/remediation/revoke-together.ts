@@ -2,80 +2,135 @@ import { randomUUID } from "node:crypto";
 import { BusyError, ConflictError } from "../errors.js";
 import type { Issuer, RevocationBatching } from "../issuers/issuer.js";
 import { describeError } from "../log.js";
+import type { Delivery } from "../queue/remediation-queue.js";
 import type { Leak } from "../store/leak.js";
 import { owedStep } from "../store/leak-lifecycle.js";
 import { mapSettledWithConcurrency, sleep } from "../util/concurrency.js";
-import { confirmRevocation, keyIdToRevoke } from "./remediate-leak.js";
+import { confirmRevocation, keyIdToRevoke, remediateLeak } from "./remediate-leak.js";
 import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps } from "./worker-run.js";
 
 // Revoking together, for issuers whose revocation call takes many tokens and may be made only rarely
 // (GitHub's POST /credentials/revoke: 1,000 tokens a call, 60 calls an hour). The worker handles one
-// leak per delivery with limited concurrency, so batching revoke() calls alone would cost a call per
-// handful of leaks. Instead, the first delivery of a process that owes such a revocation gathers: it
-// watches the store's sparse index of leaks owing work (gsi6) until the number of this issuer's leaks
-// due for revocation stops growing for `quietMs` (intake is still recording the report), reaches
-// `maxTokens`, or `maxWaitMs` passed. It then claims them — each with a lease, one conditional write, so
-// a leak is never in two batches — opens each leak's own sealed copy of its token, and makes the
-// issuer's revoke calls all at once (the issuer coalesces them into one call per `maxTokens`). Each leak
-// is then re-verified and recorded on its own, exactly as a single revocation is. Other deliveries of
-// this process for a claimed leak wait for its outcome; another process's deliveries meet the lease
-// (BusyError) and come back later to find the leak revoked.
+// leak per delivery with limited concurrency, so coalescing revoke() calls alone would cost a call per
+// handful of leaks. Instead:
 //
-// Nothing is lost if the process dies: a claimed leak keeps owing its revocation, its lease runs out,
-// and its message (or the sweep) brings it back; a token GitHub did not revoke fails its re-verification
-// and the step is retried.
+// - The first delivery of a process that owes such a revocation leads a gathering. It watches the
+//   store's sparse index of leaks owing work (gsi6) until the number of this issuer's leaks due for
+//   revocation stops growing for `quietMs` (intake is still recording and verifying the report),
+//   reaches `maxTokens`, or `maxWaitMs` passed.
+// - A delivery of the same process owing such a revocation while a gathering is open (or for a leak the
+//   leader has claimed) hands its leak over and is done: it holds no worker slot, so the verifications
+//   still running can finish and join.
+// - The leader then claims the due leaks — each with a lease, one conditional write, so a leak is never
+//   in two batches — opens each leak's own sealed copy of its token, and makes the issuer's revoke calls
+//   all at once (the issuer coalesces them into one call per `maxTokens`). Each leak is re-verified and
+//   recorded on its own, exactly as a single revocation is, and its remaining steps (notify) run on.
+//
+// Nothing is lost if the process dies or a revocation fails: the leak keeps owing its revocation; a
+// failed one is released with a "retrying" event, a claimed one's lease runs out, and the sweep sends
+// it to the worker again (the leader's own leak is retried by its own message). A token GitHub did not
+// revoke fails its re-verification, so it is never recorded revoked. Another process's deliveries meet
+// the leases (BusyError) and come back later to find their leaks revoked.
 
 interface Entry {
   leak: Leak;
   token: string;
-  /** The worker view the leak is leased under (the delivery's own, or the gatherer's). */
-  run: Run;
-  /** Settles the waiting delivery; absent for a leak claimed from the store. */
-  settle?: { resolve: () => void; reject: (error: unknown) => void };
 }
 
-interface Gathering {
-  entries: Map<string, Entry>;
-}
+/** Per issuer (per process): whether a gathering is open, and the leaks its leader has claimed. */
+const gathering = new WeakSet<Issuer>();
+const claimedLeaks = new WeakMap<Issuer, Set<string>>();
 
-/** The open gathering per issuer (per process), and the leaks claimed by one being revoked. */
-const open = new WeakMap<Issuer, Gathering>();
-const claimed = new WeakMap<Issuer, Map<string, Promise<void>>>();
-
-/** Leak pages read per look at the index. */
+/** Leaks read per page of the index. */
 const PAGE = 500;
-/** Re-verifications (GET /user with each token) at once. */
-const CONFIRM_CONCURRENCY = 16;
+/** Time a leak's next step (notify) needs before the deadline, or it is left to the sweep. */
+const CARRY_ON_MARGIN_MS = 5_000;
+/** Re-verifications (one GET /user each) and continued leaks at once. */
+const CONCURRENCY = 16;
 
-/** The outcome of a leak this process claimed for a batch, if it did. */
-export function claimedRevocation(issuer: Issuer, leakId: string): Promise<void> | undefined {
-  return claimed.get(issuer)?.get(leakId);
+/** True when a gathering of this process will revoke `leakId`: its delivery may hand it over. */
+export function handedOver(issuer: Issuer, leakId: string): boolean {
+  return gathering.has(issuer) || (claimedLeaks.get(issuer)?.has(leakId) ?? false);
 }
 
-/** Revokes `leak` (leased by this delivery) with every other leak of its issuer due for revocation. */
-export function revokeTogether(deps: Run, issuer: Issuer, leak: Leak, token: string): Promise<void> {
+/**
+ * Leads a gathering: revokes `leak` (leased by this delivery) with every other leak of its issuer due
+ * for revocation. Resolves once its own leak is revoked (or throws its failure); the others are
+ * revoked and carried on by then too.
+ */
+export async function revokeTogether(
+  deps: Run,
+  issuer: Issuer,
+  leak: Leak,
+  token: string,
+  delivery: Delivery,
+): Promise<void> {
   const batching = issuer.revocationBatching as RevocationBatching;
-  let gathering = open.get(issuer);
-  const started = !gathering;
-  if (!gathering) {
-    gathering = { entries: new Map() };
-    open.set(issuer, gathering);
-  }
-  const outcome = new Promise<void>((resolve, reject) => {
-    gathering.entries.set(leak.id, { leak, token, run: deps, settle: { resolve, reject } });
-  });
-  if (started) {
-    const current = gathering;
-    void gather(deps, issuer, batching, current).catch((error: unknown) => {
-      // The gathering itself failed (the store): its deliveries fail and are delivered again.
-      if (open.get(issuer) === current) open.delete(issuer);
-      for (const entry of current.entries.values()) entry.settle?.reject(error);
+  gathering.add(issuer);
+  let others: Entry[] = [];
+  const leader: Run = { ...deps, holder: `${deps.workerId}:batch:${randomUUID()}` };
+  const claimed = new Set<string>();
+  claimedLeaks.set(issuer, claimed);
+  try {
+    try {
+      await waitWhileGrowing(deps, issuer, batching);
+    } finally {
+      gathering.delete(issuer); // a delivery arriving from now on leads the next gathering
+    }
+    others = await claimDue(leader, issuer, leak.id, batching.maxTokens - 1, claimed).catch(
+      (error: unknown) => {
+        deps.log.warn("due revocations not claimed; revoking this leak alone", {
+          error: describeError(error),
+        });
+        return [];
+      },
+    );
+    const own = revokeEntry(deps, issuer, { leak, token });
+    const outcomes = others.map((entry) =>
+      revokeEntry(leader, issuer, entry).then(
+        () => true,
+        async (error: unknown) => {
+          await releaseClaim(leader, entry.leak, error).catch(() => undefined);
+          return false;
+        },
+      ),
+    );
+    const revoked = await Promise.all(outcomes);
+    // The leaks handed over go on to their next step (notify) here; a failure there is theirs to record.
+    const carryOn = others.filter((_, i) => revoked[i]);
+    const deadline = deps.deadline?.();
+    await mapSettledWithConcurrency(carryOn, CONCURRENCY, async (entry) => {
+      // Out of time (a Lambda's deadline): the leak owes its next step, and the sweep sends it again.
+      if (deadline !== undefined && deadline - Date.now() < CARRY_ON_MARGIN_MS) return;
+      await remediateLeak(deps, {
+        message: { leakId: entry.leak.id, sealedToken: entry.leak.sealedToken ?? "" },
+        receiveCount: 1,
+        maxReceives: delivery.maxReceives,
+      }).catch((error: unknown) => {
+        deps.log.warn("leak revoked together with others; its next step failed", {
+          leakId: entry.leak.id,
+          error: describeError(error),
+        });
+      });
     });
+    if (others.length > 0) {
+      deps.log.info("revoked together", {
+        issuer: issuer.name,
+        leaks: others.length + 1,
+        failed: revoked.filter((ok) => !ok).length,
+      });
+    }
+    await own;
+  } finally {
+    if (claimedLeaks.get(issuer) === claimed) claimedLeaks.delete(issuer);
   }
-  return outcome;
 }
 
-async function gather(deps: Run, issuer: Issuer, batching: RevocationBatching, gathering: Gathering) {
+/**
+ * Until this issuer's leaks due for revocation stop coming: none of its leaks is still awaiting
+ * verification and their number did not change for `quietMs`; or they reach `maxTokens`; or time is up.
+ */
+async function waitWhileGrowing(deps: WorkerDeps, issuer: Issuer, batching: RevocationBatching) {
   const startedAt = Date.now();
   const deadline = deps.deadline?.();
   // Never gather for more than a third of what the delivery has left: the revocation must fit too.
@@ -84,112 +139,101 @@ async function gather(deps: Run, issuer: Issuer, batching: RevocationBatching, g
   let seen = -1;
   for (;;) {
     await sleep(batching.quietMs);
-    const due = await dueLeaks(deps, issuer, batching.maxTokens);
-    const count = Math.max(due.length, gathering.entries.size);
-    if (count >= batching.maxTokens || count === seen || Date.now() - startedAt >= maxWait) break;
+    const { due, verifying } = await issuerWork(deps, issuer, batching.maxTokens);
+    const count = due.length + verifying;
+    if (due.length >= batching.maxTokens || Date.now() - startedAt >= maxWait) return;
+    if (verifying === 0 && count === seen) return;
     seen = count;
   }
-  // Closed: a delivery arriving from now on starts the next gathering.
-  if (open.get(issuer) === gathering) open.delete(issuer);
-  const leader: Run = { ...deps, holder: `${deps.workerId}:batch:${randomUUID()}` };
-  const room = batching.maxTokens - gathering.entries.size;
-  for (const entry of room > 0 ? await claimDue(leader, issuer, gathering, room) : []) {
-    gathering.entries.set(entry.leak.id, entry);
-  }
-  await revokeAll(issuer, [...gathering.entries.values()]);
 }
 
-/** This issuer's leaks that owe a revocation now (as the index says; it may lag a little). */
+/** This issuer's leaks that owe a revocation now, as the index says (it may lag a little). */
 async function dueLeaks(deps: WorkerDeps, issuer: Issuer, max: number): Promise<Leak[]> {
+  return (await issuerWork(deps, issuer, max)).due;
+}
+
+/** This issuer's leaks owing a revocation, and how many still await their verification. */
+async function issuerWork(
+  deps: WorkerDeps,
+  issuer: Issuer,
+  max: number,
+): Promise<{ due: Leak[]; verifying: number }> {
   const due: Leak[] = [];
+  let verifying = 0;
   let cursor: string | undefined;
   const until = new Date(Date.now() + 60_000).toISOString();
   do {
     const page = await deps.store.listOwingWork({ until, limit: PAGE, cursor });
     for (const leak of page.items) {
-      if (leak.issuer === issuer.name && leak.status === "active" && owedStep(leak) === "revoke")
-        due.push(leak);
+      if (leak.issuer !== issuer.name) continue;
+      const step = owedStep(leak);
+      if (step === "verify") verifying++;
+      else if (step === "revoke" && leak.status === "active") due.push(leak);
     }
     cursor = page.nextCursor ?? undefined;
-  } while (cursor && due.length < max * 2);
-  return due;
+  } while (cursor && due.length < max);
+  return { due, verifying };
 }
 
-/** Leases the due leaks no one holds, up to `room`, with their tokens opened from their sealed copies. */
-async function claimDue(leader: Run, issuer: Issuer, gathering: Gathering, room: number): Promise<Entry[]> {
+/** Leases up to `room` due leaks no one holds, with their tokens opened from their sealed copies. */
+async function claimDue(
+  leader: Run,
+  issuer: Issuer,
+  ownId: string,
+  room: number,
+  claimed: Set<string>,
+): Promise<Entry[]> {
+  if (room <= 0) return [];
   const now = Date.now();
-  const candidates = (await dueLeaks(leader, issuer, room + gathering.entries.size))
-    .filter((leak) => !gathering.entries.has(leak.id) && leak.sealedToken)
+  const candidates = (await dueLeaks(leader, issuer, room + 1))
+    .filter((leak) => leak.id !== ownId && leak.sealedToken)
     .slice(0, room);
   // Read again, strongly consistent: the index lags, and a lease is taken on the current version.
   const current = await leader.store.getLeaks(candidates.map((leak) => leak.id));
-  const results = await mapSettledWithConcurrency([...current.values()], 16, async (leak) => {
+  const results = await mapSettledWithConcurrency([...current.values()], CONCURRENCY, async (leak) => {
     if (leak.status !== "active" || owedStep(leak) !== "revoke" || !leak.sealedToken) return undefined;
     if (leak.lease && leak.lease.until > now) return undefined; // another delivery or process has it
     const token = await leader.sealer.open(leak.sealedToken, leak.id);
-    const leased = await takeLease(leader, leak, "revoke");
-    return { leak: leased, token, run: leader } satisfies Entry;
+    claimed.add(leak.id);
+    try {
+      return { leak: await takeLease(leader, leak, "revoke"), token } satisfies Entry;
+    } catch (error) {
+      claimed.delete(leak.id);
+      throw error;
+    }
   });
   const entries: Entry[] = [];
   for (const result of results) {
-    if (result.status === "fulfilled" && result.value) entries.push(result.value);
-    else if (
-      result.status === "rejected" &&
-      !(result.reason instanceof ConflictError || result.reason instanceof BusyError)
-    ) {
-      // A token that does not open stays with its own delivery, which records why.
+    if (result.status === "fulfilled") {
+      if (result.value) entries.push(result.value);
+    } else if (!(result.reason instanceof ConflictError || result.reason instanceof BusyError)) {
+      // A token that does not open stays with its own message, which records why.
       leader.log.warn("leak not claimed for a batched revocation", { error: describeError(result.reason) });
     }
   }
   return entries;
 }
 
-/** The issuer's revoke calls all at once (they coalesce), then each leak re-verified and recorded. */
-async function revokeAll(issuer: Issuer, entries: Entry[]): Promise<void> {
-  let waiting = claimed.get(issuer);
-  if (!waiting) {
-    waiting = new Map();
-    claimed.set(issuer, waiting);
-  }
-  const outcomes = new Map<string, Promise<void>>();
-  for (const entry of entries) {
-    const outcome = revokeEntry(issuer, entry);
-    outcomes.set(entry.leak.id, outcome);
-    if (!entry.settle) waiting.set(entry.leak.id, outcome);
-  }
-  await Promise.allSettled(outcomes.values());
-  for (const entry of entries)
-    if (waiting.get(entry.leak.id) === outcomes.get(entry.leak.id)) waiting.delete(entry.leak.id);
+const confirmSlots = slots(CONCURRENCY);
+
+/** The issuer's revoke call (made at once for every entry: they coalesce), then the re-verification. */
+async function revokeEntry(run: Run, issuer: Issuer, { leak, token }: Entry): Promise<void> {
+  const deadline = run.deadline?.();
+  const signal = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+  const revocation = await issuer.revoke(
+    {
+      keyId: keyIdToRevoke(leak),
+      type: leak.tokenType,
+      leakId: leak.id,
+      fingerprint: leak.fingerprint,
+      token,
+    },
+    { signal },
+  );
+  await confirmSlots(() => confirmRevocation(run, issuer, leak, token, revocation));
 }
 
-const confirmSlots = slots(CONFIRM_CONCURRENCY);
-
-async function revokeEntry(issuer: Issuer, entry: Entry): Promise<void> {
-  const { leak, token, run } = entry;
-  try {
-    const deadline = run.deadline?.();
-    const signal =
-      deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-    const revocation = await issuer.revoke(
-      {
-        keyId: keyIdToRevoke(leak),
-        type: leak.tokenType,
-        leakId: leak.id,
-        fingerprint: leak.fingerprint,
-        token,
-      },
-      { signal },
-    );
-    await confirmSlots(() => confirmRevocation(run, issuer, leak, token, revocation));
-    entry.settle?.resolve();
-  } catch (error) {
-    if (entry.settle) return entry.settle.reject(error);
-    await releaseClaim(run, leak, error).catch(() => undefined);
-    throw error;
-  }
-}
-
-/** A claimed leak whose revocation failed: the lease goes, with why; its own delivery tries again. */
+/** A claimed leak whose revocation failed: the lease goes, with why; the sweep sends it again. */
 async function releaseClaim(run: Run, leak: Leak, error: unknown): Promise<void> {
   const current = await run.store.getLeak(leak.id);
   if (!current || current.lease?.holder !== run.holder) return;
@@ -209,7 +253,7 @@ function slots(n: number) {
   let busy = 0;
   const queue: (() => void)[] = [];
   return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (busy >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    while (busy >= n) await new Promise<void>((resolve) => queue.push(resolve));
     busy++;
     try {
       return await task();
