@@ -76,7 +76,7 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
 
 function handedOverHere(deps: WorkerDeps, leak: Leak): boolean {
   const issuer = deps.issuers.forType(leak.tokenType);
-  return issuer?.revocationBatching !== undefined && handedOver(issuer, leak.id);
+  return issuer?.revocationBatching !== undefined && handedOver(issuer);
 }
 
 /** Opens the message's sealed token, else the leak's own copy (the message may be the bad one). */

@@ -37,9 +37,8 @@ interface Entry {
   token: string;
 }
 
-/** Per issuer (per process): whether a gathering is open, and the leaks its leader has claimed. */
-const gathering = new WeakSet<Issuer>();
-const claimedLeaks = new WeakMap<Issuer, Set<string>>();
+/** Per issuer (per process): whether a leader is at work (gathering or revoking). */
+const leading = new WeakSet<Issuer>();
 
 /** Leaks read per page of the index. */
 const PAGE = 500;
@@ -48,15 +47,15 @@ const CARRY_ON_MARGIN_MS = 5_000;
 /** Re-verifications (one GET /user each) and continued leaks at once. */
 const CONCURRENCY = 16;
 
-/** True when a gathering of this process will revoke `leakId`: its delivery may hand it over. */
-export function handedOver(issuer: Issuer, leakId: string): boolean {
-  return gathering.has(issuer) || (claimedLeaks.get(issuer)?.has(leakId) ?? false);
+/** True when a leader of this process will revoke the leak: its delivery may hand it over. */
+export function handedOver(issuer: Issuer): boolean {
+  return leading.has(issuer);
 }
 
 /**
- * Leads a gathering: revokes `leak` (leased by this delivery) with every other leak of its issuer due
- * for revocation. Resolves once its own leak is revoked (or throws its failure); the others are
- * revoked and carried on by then too.
+ * Leads: revokes `leak` (leased by this delivery) with every other leak of its issuer due for
+ * revocation, in rounds until none is left that no one holds (or the delivery's time runs short).
+ * Resolves once its own leak is revoked (or throws its failure).
  */
 export async function revokeTogether(
   deps: Run,
@@ -66,64 +65,84 @@ export async function revokeTogether(
   delivery: Delivery,
 ): Promise<void> {
   const batching = issuer.revocationBatching as RevocationBatching;
-  gathering.add(issuer);
-  let others: Entry[] = [];
-  const leader: Run = { ...deps, holder: `${deps.workerId}:batch:${randomUUID()}` };
-  const claimed = new Set<string>();
-  claimedLeaks.set(issuer, claimed);
+  leading.add(issuer);
+  let own: Promise<void> | undefined;
   try {
-    try {
+    for (let round = 0; ; round++) {
       await waitWhileGrowing(deps, issuer, batching);
-    } finally {
-      gathering.delete(issuer); // a delivery arriving from now on leads the next gathering
+      const leader: Run = { ...deps, holder: `${deps.workerId}:batch:${randomUUID()}` };
+      const room = batching.maxTokens - (round === 0 ? 1 : 0);
+      const others = await claimDue(leader, issuer, leak.id, room).catch((error: unknown) => {
+        deps.log.warn("due revocations not claimed", { error: describeError(error) });
+        return [] as Entry[];
+      });
+      if (round === 0) own = revokeEntry(deps, issuer, { leak, token });
+      await revokeRound(deps, leader, issuer, others, delivery, own);
+      // Done when no due leak is left unheld. Checked with the role given up, so a delivery that saw
+      // this leader at work had its leak in the store by then, and is found here.
+      leading.delete(issuer);
+      const deadline = deps.deadline?.();
+      if (deadline !== undefined && deadline - Date.now() < batching.maxWaitMs) break;
+      if ((await unheldDue(deps, issuer, leak.id)) === 0 || leading.has(issuer)) break;
+      leading.add(issuer);
     }
-    others = await claimDue(leader, issuer, leak.id, batching.maxTokens - 1, claimed).catch(
-      (error: unknown) => {
-        deps.log.warn("due revocations not claimed; revoking this leak alone", {
-          error: describeError(error),
-        });
-        return [];
+  } finally {
+    leading.delete(issuer);
+  }
+  await own;
+}
+
+/** One round: the claimed leaks revoked with the leader's own (in round 0), re-verified, carried on. */
+async function revokeRound(
+  deps: Run,
+  leader: Run,
+  issuer: Issuer,
+  others: Entry[],
+  delivery: Delivery,
+  own: Promise<void> | undefined,
+): Promise<void> {
+  const outcomes = others.map((entry) =>
+    revokeEntry(leader, issuer, entry).then(
+      () => true,
+      async (error: unknown) => {
+        await releaseClaim(leader, entry.leak, error).catch(() => undefined);
+        return false;
       },
-    );
-    const own = revokeEntry(deps, issuer, { leak, token });
-    const outcomes = others.map((entry) =>
-      revokeEntry(leader, issuer, entry).then(
-        () => true,
-        async (error: unknown) => {
-          await releaseClaim(leader, entry.leak, error).catch(() => undefined);
-          return false;
-        },
-      ),
-    );
-    const revoked = await Promise.all(outcomes);
-    // The leaks handed over go on to their next step (notify) here; a failure there is theirs to record.
-    const carryOn = others.filter((_, i) => revoked[i]);
-    const deadline = deps.deadline?.();
-    await mapSettledWithConcurrency(carryOn, CONCURRENCY, async (entry) => {
-      // Out of time (a Lambda's deadline): the leak owes its next step, and the sweep sends it again.
-      if (deadline !== undefined && deadline - Date.now() < CARRY_ON_MARGIN_MS) return;
-      await remediateLeak(deps, {
-        message: { leakId: entry.leak.id, sealedToken: entry.leak.sealedToken ?? "" },
-        receiveCount: 1,
-        maxReceives: delivery.maxReceives,
-      }).catch((error: unknown) => {
-        deps.log.warn("leak revoked together with others; its next step failed", {
-          leakId: entry.leak.id,
-          error: describeError(error),
-        });
+    ),
+  );
+  const revoked = await Promise.all(outcomes);
+  await own?.catch(() => undefined);
+  // The leaks handed over go on to their next step (notify) here; a failure there is theirs to record.
+  const carryOn = others.filter((_, i) => revoked[i]);
+  const deadline = deps.deadline?.();
+  await mapSettledWithConcurrency(carryOn, CONCURRENCY, async (entry) => {
+    // Out of time (a Lambda's deadline): the leak owes its next step, and the sweep sends it again.
+    if (deadline !== undefined && deadline - Date.now() < CARRY_ON_MARGIN_MS) return;
+    await remediateLeak(deps, {
+      message: { leakId: entry.leak.id, sealedToken: entry.leak.sealedToken ?? "" },
+      receiveCount: 1,
+      maxReceives: delivery.maxReceives,
+    }).catch((error: unknown) => {
+      deps.log.warn("leak revoked together with others; its next step failed", {
+        leakId: entry.leak.id,
+        error: describeError(error),
       });
     });
-    if (others.length > 0) {
-      deps.log.info("revoked together", {
-        issuer: issuer.name,
-        leaks: others.length + 1,
-        failed: revoked.filter((ok) => !ok).length,
-      });
-    }
-    await own;
-  } finally {
-    if (claimedLeaks.get(issuer) === claimed) claimedLeaks.delete(issuer);
+  });
+  if (others.length > 0) {
+    deps.log.info("revoked together", {
+      issuer: issuer.name,
+      leaks: others.length + (own ? 1 : 0),
+      failed: revoked.filter((ok) => !ok).length,
+    });
   }
+}
+
+/** Due leaks no one holds (besides the leader's own). */
+async function unheldDue(deps: WorkerDeps, issuer: Issuer, ownId: string): Promise<number> {
+  const now = Date.now();
+  const due = await dueLeaks(deps, issuer, Number.MAX_SAFE_INTEGER);
+  return due.filter((l) => l.id !== ownId && !(l.lease && l.lease.until > now)).length;
 }
 
 /**
@@ -176,13 +195,7 @@ async function issuerWork(
 }
 
 /** Leases up to `room` due leaks no one holds, with their tokens opened from their sealed copies. */
-async function claimDue(
-  leader: Run,
-  issuer: Issuer,
-  ownId: string,
-  room: number,
-  claimed: Set<string>,
-): Promise<Entry[]> {
+async function claimDue(leader: Run, issuer: Issuer, ownId: string, room: number): Promise<Entry[]> {
   if (room <= 0) return [];
   const now = Date.now();
   const candidates = (await dueLeaks(leader, issuer, room + 1))
@@ -194,13 +207,7 @@ async function claimDue(
     if (leak.status !== "active" || owedStep(leak) !== "revoke" || !leak.sealedToken) return undefined;
     if (leak.lease && leak.lease.until > now) return undefined; // another delivery or process has it
     const token = await leader.sealer.open(leak.sealedToken, leak.id);
-    claimed.add(leak.id);
-    try {
-      return { leak: await takeLease(leader, leak, "revoke"), token } satisfies Entry;
-    } catch (error) {
-      claimed.delete(leak.id);
-      throw error;
-    }
+    return { leak: await takeLease(leader, leak, "revoke"), token } satisfies Entry;
   });
   const entries: Entry[] = [];
   for (const result of results) {

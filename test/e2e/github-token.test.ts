@@ -1,0 +1,139 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fingerprintToken } from "../../lib/intake/fingerprint.js";
+import type { SandboxGithubApi } from "../../local/sandbox/sandbox-github-api.js";
+import { readJson, startTestStack, type TestStack } from "../helpers/test-stack.js";
+
+// Leaked GitHub tokens, end to end on the local stack: GitHub's partner report → GET /user on the
+// stack's fake GitHub (live, its user) → the unauthenticated POST /credentials/revoke → GET /user 401 →
+// the owner told. The tokens pending revocation together go in one call: a report of 1,000 costs one.
+
+const FILE = "https://github.com/acme/app/blob/1a2b3c/.env";
+const TYPE = "github_personal_access_token";
+
+let t: TestStack;
+let github: SandboxGithubApi;
+
+beforeAll(async () => {
+  t = await startTestStack();
+  github = t.stack.githubApi;
+});
+afterAll(async () => {
+  await t?.close();
+});
+beforeEach(() => {
+  github.recover();
+});
+
+const match = (token: string, url = FILE) => ({ token, type: TYPE, url, source: "commit" });
+const revokeCalls = () => github.userTokens.revokeCalls.length;
+
+/** Everything Tourniquet wrote or said: the raw table, the admin API's view, logs, queue, outbox. */
+async function everythingWritten(leakIds: string[]): Promise<string> {
+  const outbox = join(t.stack.dataDir, "outbox");
+  const views = await Promise.all(
+    leakIds.map(async (id) => readJson(await t.admin(`/v1/admin/leaks/${id}`))),
+  );
+  return [
+    JSON.stringify(await t.tableItems()),
+    JSON.stringify(views),
+    t.logLines.join("\n"),
+    JSON.stringify(t.sentMessages),
+    ...readdirSync(outbox).map((f) => readFileSync(join(outbox, f), "utf8")),
+  ].join("\n");
+}
+
+describe("leaked GitHub tokens", () => {
+  it("revokes a report's 1,000 live tokens with ONE /credentials/revoke call, each re-verified dead", async () => {
+    const tokens = Array.from(
+      { length: 1_000 },
+      (_, i) => github.userTokens.issue({ login: `dev-${i % 50}` }).token,
+    );
+    const from = revokeCalls();
+
+    const answer = await t.report(tokens.map((token) => match(token)));
+    expect(answer.status).toBe(200);
+    await t.stack.queue.drain();
+
+    expect(github.userTokens.revokeCalls.slice(from)).toEqual([
+      expect.objectContaining({ count: 1_000, status: 202 }),
+    ]);
+    expect(tokens.every((token) => github.userTokens.isRevoked(token))).toBe(true);
+    const leaks = (await t.tableItems("LEAK#")).filter((item) => item.sk?.S === "LEAK");
+    const statuses = leaks.filter((item) => tokens.some(() => true)).map((item) => item.status?.S);
+    expect(statuses.filter((s) => s === "revoked")).toHaveLength(1_000);
+
+    // A few of them in full: verified, revoked, re-verified dead, the owner told.
+    for (const token of [tokens[0], tokens[499], tokens[999]] as string[]) {
+      const leak = await t.leakByFingerprint(fingerprintToken(token));
+      expect(leak?.status).toBe("revoked");
+      expect(leak?.key_id).toMatch(/^github:dev-\d+#\d+:ghp:[0-9a-f]{8}$/);
+      const steps = leak?.timeline.map((e) => `${e.step}:${e.outcome}`) ?? [];
+      expect(steps).toEqual(expect.arrayContaining(["verify:ok", "revoke:ok", "re-verify:ok", "notify:ok"]));
+      expect(leak?.timeline.find((e) => e.step === "re-verify")?.detail).toContain("inactive");
+      expect(leak?.deliveries.map((d) => d.recipient)).toContain(
+        `owner ${leak?.key_id?.match(/^github:([^#]+)#/)?.[1]}@users.example.test`,
+      );
+    }
+  }, 120_000);
+
+  it("revokes a token reported ten times at once once", async () => {
+    const { token, login } = github.userTokens.issue({ login: "mona" });
+    const from = revokeCalls();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => t.report([match(token, `${FILE}#L${i}`)])),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    await t.stack.queue.drain();
+
+    expect(github.userTokens.revokeCalls.slice(from)).toEqual([
+      expect.objectContaining({ count: 1, status: 202 }),
+    ]);
+    const leak = await t.leakByFingerprint(fingerprintToken(token));
+    expect(leak).toMatchObject({ status: "revoked", notification: { status: "sent" } });
+    expect(leak?.timeline.filter((e) => e.step === "revoke")).toHaveLength(1);
+    expect(leak?.sightings).toHaveLength(10);
+
+    const written = await everythingWritten([leak?.id ?? ""]);
+    expect(written).toContain(login);
+    expect(written).not.toContain(token);
+  });
+
+  it("records a dead token as inactive and revokes nothing", async () => {
+    const { token } = github.userTokens.issue();
+    github.userTokens.revoke([token]);
+    const from = revokeCalls();
+    expect((await t.report([match(token)])).status).toBe(200);
+    await t.stack.queue.drain();
+    expect((await t.leakByFingerprint(fingerprintToken(token)))?.status).toBe("inactive");
+    expect(revokeCalls()).toBe(from);
+  });
+
+  it("waits out /credentials/revoke's rate limit and revokes every token after it", async () => {
+    const tokens = Array.from({ length: 3 }, () => github.userTokens.issue().token);
+    const from = revokeCalls();
+    github.fail({ status: 429, only: "/credentials/revoke", headers: { "retry-after": "1" } });
+    const started = Date.now();
+    expect((await t.report(tokens.map((token) => match(token)))).status).toBe(200);
+    await t.stack.queue.drain();
+    const calls = github.userTokens.revokeCalls.slice(from);
+    expect(calls.map((c) => c.status)).toEqual([429, 202]);
+    expect(calls[1]?.at ?? 0).toBeGreaterThanOrEqual((calls[0]?.at ?? started) + 1_000);
+    for (const token of tokens) {
+      expect((await t.leakByFingerprint(fingerprintToken(token)))?.status).toBe("revoked");
+    }
+  });
+
+  it("keeps every token out of the store, logs, queue and outbox", async () => {
+    const tokens = Array.from({ length: 5 }, () => github.userTokens.issue().token);
+    expect((await t.report(tokens.map((token) => match(token)))).status).toBe(200);
+    await t.stack.queue.drain();
+    const ids = await Promise.all(
+      tokens.map(async (token) => (await t.leakByFingerprint(fingerprintToken(token)))?.id ?? ""),
+    );
+    const written = await everythingWritten(ids);
+    for (const token of tokens) expect(written).not.toContain(token);
+    expect(JSON.stringify(github.requests)).not.toContain(tokens[0]);
+  });
+});
