@@ -48,6 +48,23 @@ async function everythingWritten(leakIds: string[]): Promise<string> {
 
 describe("leaked GitHub tokens", () => {
   it("revokes a report's 1,000 live tokens with ONE /credentials/revoke call, each re-verified dead", async () => {
+    // A stack of its own, lighter on the embedded engine (one channel), so the suite's other stacks keep pace.
+    const t = await startTestStack({
+      configOverrides: {
+        token_types: { [TYPE]: { issuer: "github", channels: ["email"] } },
+        intake: { inline_verify_budget_ms: 20_000, concurrency: 32 },
+      },
+    });
+    const github = t.stack.githubApi;
+    try {
+      await revokesThousand(t, github);
+    } finally {
+      await t.close();
+    }
+  }, 300_000);
+
+  async function revokesThousand(t: TestStack, github: SandboxGithubApi) {
+    const revokeCalls = () => github.userTokens.revokeCalls.length;
     const tokens = Array.from(
       { length: 1_000 },
       (_, i) => github.userTokens.issue({ login: `dev-${i % 50}` }).token,
@@ -79,7 +96,7 @@ describe("leaked GitHub tokens", () => {
         `owner ${leak?.key_id?.match(/^github:([^#]+)#/)?.[1]}@users.example.test`,
       );
     }
-  }, 240_000);
+  }
 
   it("revokes a token reported ten times at once once", async () => {
     const { token, login } = github.userTokens.issue({ login: "mona" });
@@ -121,8 +138,13 @@ describe("leaked GitHub tokens", () => {
     expect((await t.report(tokens.map((token) => match(token)))).status).toBe(200);
     await t.stack.queue.drain();
     const calls = github.userTokens.revokeCalls.slice(from);
-    expect(calls.map((c) => c.status)).toEqual([429, 202]);
-    expect(calls[1]?.at ?? 0).toBeGreaterThanOrEqual((calls[0]?.at ?? started) + 1_000);
+    // Nothing is sent again before the Retry-After has passed; then every token goes.
+    expect(calls[0]?.status).toBe(429);
+    expect(calls.slice(1).map((c) => c.status)).toEqual(Array(calls.length - 1).fill(202));
+    expect(calls.slice(1).reduce((n, c) => n + c.count, 0)).toBe(3);
+    for (const call of calls.slice(1)) {
+      expect(call.at).toBeGreaterThanOrEqual((calls[0]?.at ?? started) + 1_000);
+    }
     for (const token of tokens) {
       expect((await t.leakByFingerprint(fingerprintToken(token)))?.status).toBe("revoked");
     }

@@ -30,7 +30,7 @@ export interface GithubTokenIssuerOptions {
   webUrl?: string | undefined;
   retry?: RetryPolicy | undefined;
   batch?: Omit<RevocationBatcherOptions, "send"> | undefined;
-  /** How the worker collects this issuer's due revocations (defaults: 1 s quiet, 30 s at most). */
+  /** How the worker collects this issuer's due revocations (defaults: 2 s quiet, 30 s at most). */
   gathering?: Partial<RevocationBatching> | undefined;
 }
 
@@ -57,7 +57,7 @@ export class GithubTokenIssuer implements Issuer {
         options.batch?.maxBatch ?? GITHUB_MAX_CREDENTIALS_PER_CALL,
         GITHUB_MAX_CREDENTIALS_PER_CALL,
       ),
-      quietMs: options.gathering?.quietMs ?? 1_000,
+      quietMs: options.gathering?.quietMs ?? 2_000,
       maxWaitMs: options.gathering?.maxWaitMs ?? 30_000,
     };
   }
