@@ -333,6 +333,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (path.startsWith("/sandbox/azure/")) {
       return localAzure.demo.handle(req, res, path.slice("/sandbox/azure".length));
     }
+    if (path === "/sandbox/github/tokens") return githubApi.seedToken(req, res);
     if (path.startsWith("/sandbox/github/api/")) {
       return githubApi.handle(req, res, path.slice("/sandbox/github/api".length));
     }

@@ -16,6 +16,11 @@ export const AWS_KEY_TYPE = "aws_access_key_id";
 export const OPENAI_KEY_TYPE = "openai_api_key";
 export const SLACK_TOKEN_TYPE = "slack_api_token";
 export const SLACK_WEBHOOK_TYPE = "slack_incoming_webhook_url";
+/** GitHub token types → the prefix of the token the local fake GitHub issues for them. */
+const GITHUB_KINDS: Record<string, string> = {
+  github_personal_access_token: "ghp",
+  github_oauth_access_token: "gho",
+};
 export const SIMULATE_TYPES = [
   SANDBOX_TOKEN_TYPE,
   ...Object.keys(AZURE_KINDS),
@@ -23,6 +28,7 @@ export const SIMULATE_TYPES = [
   OPENAI_KEY_TYPE,
   SLACK_TOKEN_TYPE,
   SLACK_WEBHOOK_TYPE,
+  ...Object.keys(GITHUB_KINDS),
 ];
 
 export interface IssuedKey {
@@ -98,6 +104,19 @@ export async function issueKey(url: string, type: string, request: Requester): P
     return {
       token: hook.url,
       description: `Slack incoming webhook ${hook.team_id}/${hook.webhook_id} of workspace ${hook.team} (${redactToken(hook.url)})`,
+    };
+  }
+  const githubPrefix = GITHUB_KINDS[type];
+  if (githubPrefix) {
+    // A user's token in the local fake GitHub.
+    const issued = (await post("/sandbox/github/tokens", { prefix: githubPrefix })) as {
+      token: string;
+      login: string;
+      id: number;
+    };
+    return {
+      token: issued.token,
+      description: `GitHub token ${redactToken(issued.token)} of user ${issued.login} (id ${issued.id})`,
     };
   }
   const kind = AZURE_KINDS[type];

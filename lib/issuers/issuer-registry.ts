@@ -1,6 +1,7 @@
 import type {
   AwsIamIssuerConfig,
   AzureAiIssuerConfig,
+  GithubIssuerConfig,
   OpenaiIssuerConfig,
   SlackIssuerConfig,
   TourniquetConfig,
@@ -13,6 +14,10 @@ import { type AwsTransportOptions, lazyAwsIamAccess } from "./aws/lazy-aws-iam-a
 import { AzureIssuer } from "./azure/azure-issuer.js";
 import type { AzureManagement } from "./azure/azure-management.js";
 import { type AzureTransportOptions, lazyAzureManagement } from "./azure/lazy-azure-management.js";
+import type { GithubTokenApi } from "./github/github-token-api.js";
+import { GithubTokenIssuer } from "./github/github-token-issuer.js";
+import { lazyGithubTokenApi } from "./github/lazy-github-token-api.js";
+import type { RevocationBatcherOptions } from "./github/revocation-batcher.js";
 import { HttpIssuer } from "./http-issuer.js";
 import type { Issuer } from "./issuer.js";
 import { lazyOpenaiAccess } from "./openai/lazy-openai-access.js";
@@ -41,6 +46,10 @@ export interface IssuerFactories {
   openaiAccess?: ((settings: OpenaiIssuerConfig, adminKey: string) => OpenaiAccess) | undefined;
   /** The Slack port for one `slack` issuer (its settings, its bot token if any): by default Slack's SDK, loaded with the first call. */
   slackApi?: ((settings: SlackIssuerConfig, botToken: string | undefined) => SlackApi) | undefined;
+  /** The GitHub tokens port for one `github` issuer: by default Octokit, loaded with the first call. */
+  githubTokenApi?: ((settings: GithubIssuerConfig) => GithubTokenApi) | undefined;
+  /** For the GitHub tokens issuer: how revocations are batched (tests shorten the waits). */
+  githubBatch?: Omit<RevocationBatcherOptions, "send"> | undefined;
 }
 
 /** Token type → issuer, from the config. Types are matched case-insensitively. */
@@ -135,7 +144,12 @@ function buildIssuer(
       });
     }
     case "github":
-      // Issue 12: these adapters land one by one; until then such a config is refused at load.
-      throw new ConfigError(`issuers.${name}: kind ${settings.kind} is not built yet`);
+      return new GithubTokenIssuer({
+        name,
+        api:
+          factories.githubTokenApi?.(settings) ??
+          lazyGithubTokenApi({ baseUrl: settings.api_url, timeoutMs: settings.timeout_ms }),
+        batch: factories.githubBatch,
+      });
   }
 }

@@ -78,9 +78,25 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * For a service whose revocation call takes many tokens at once and may be called only rarely (GitHub's
+ * POST /credentials/revoke): the worker revokes every leak of this issuer that is due for revocation
+ * together, collecting while more become due (remediation/revoke-together.ts).
+ */
+export interface RevocationBatching {
+  /** Tokens one revocation call takes. */
+  maxTokens: number;
+  /** The worker stops collecting once no more leaks became due for this long… */
+  quietMs: number;
+  /** …or this long after it started. */
+  maxWaitMs: number;
+}
+
 export interface Issuer {
   /** Name from the config, recorded on every leak it handles. */
   readonly name: string;
+  /** Present when revocations are best made together (see RevocationBatching). */
+  readonly revocationBatching?: RevocationBatching | undefined;
   verify(request: { token: string; type: string }, options?: CallOptions): Promise<Verification>;
   /** Idempotent: revoking a revoked key succeeds with `alreadyRevoked: true`. */
   revoke(request: KeyRequest, options?: CallOptions): Promise<Revocation>;

@@ -8,7 +8,7 @@ import {
   NotFoundError,
   SealError,
 } from "../errors.js";
-import type { Issuer } from "../issuers/issuer.js";
+import type { Issuer, Revocation } from "../issuers/issuer.js";
 import { describeError } from "../log.js";
 import type { Delivery } from "../queue/remediation-queue.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
@@ -17,6 +17,7 @@ import type { LeakChanges } from "../store/leak-store.js";
 import { once } from "../util/concurrency.js";
 import { isTransient } from "../util/retry.js";
 import { notifyLeak, planDeliveries } from "./notify-leak.js";
+import { handedOver, revokeTogether } from "./revoke-together.js";
 import { applyVerification } from "./verification.js";
 import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
 
@@ -52,7 +53,9 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
     }
     if (!step) return;
     try {
-      await runStep(run, step, leak, token);
+      // A gathering of this process will revoke it (revoke-together.ts): the delivery is done.
+      if (step === "revoke" && handedOverHere(deps, leak)) return;
+      await runStep(run, step, leak, token, delivery);
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later
@@ -71,6 +74,11 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
   throw new BusyError(`leak ${leakId} kept changing under the worker`);
 }
 
+function handedOverHere(deps: WorkerDeps, leak: Leak): boolean {
+  const issuer = deps.issuers.forType(leak.tokenType);
+  return issuer?.revocationBatching !== undefined && handedOver(issuer);
+}
+
 /** Opens the message's sealed token, else the leak's own copy (the message may be the bad one). */
 async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string): Promise<string> {
   try {
@@ -83,7 +91,13 @@ async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string):
   }
 }
 
-async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<string>): Promise<void> {
+async function runStep(
+  deps: Run,
+  step: Step,
+  leak: Leak,
+  token: () => Promise<string>,
+  delivery: Delivery,
+): Promise<void> {
   const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
   if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
   if (step === "dry_run") return recordDryRun(deps, leak, policy);
@@ -101,20 +115,45 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
     await deps.store.updateLeak(leak, { ...changes, issuer: issuer.name }, [event]);
     return;
   }
+  if (issuer.revocationBatching) {
+    // This issuer's due revocations go together (revoke-together.ts): this delivery leads a gathering.
+    const leased = await takeLease(deps, leak, step);
+    return revokeTogether(deps, issuer, leased, await token(), delivery);
+  }
   // The lease first: a failure to open the token must not touch another delivery's lease.
   const leased = await takeLease(deps, leak, step);
   await revoke(deps, issuer, leased, await token());
 }
 
 async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: string): Promise<void> {
-  const keyId = leak.keyId;
-  if (!keyId) throw new IssuerError("issuer reported the key active without a key id", { transient: false });
+  const keyId = keyIdToRevoke(leak);
   const revocation = await withRetries(deps, (signal) =>
     issuer.revoke(
       { keyId, type: leak.tokenType, leakId: leak.id, fingerprint: leak.fingerprint, token },
       { signal },
     ),
   );
+  await confirmRevocation(deps, issuer, leak, token, revocation);
+}
+
+export function keyIdToRevoke(leak: Leak): string {
+  if (!leak.keyId)
+    throw new IssuerError("issuer reported the key active without a key id", { transient: false });
+  return leak.keyId;
+}
+
+/**
+ * After the issuer's revoke call: the token must now fail verification (proof, not trust); then the
+ * leak is recorded revoked, with both events, releasing the lease. `leak` is as its lease left it.
+ */
+export async function confirmRevocation(
+  deps: WorkerDeps,
+  issuer: Issuer,
+  leak: Leak,
+  token: string,
+  revocation: Revocation,
+): Promise<void> {
+  const keyId = keyIdToRevoke(leak);
   const revokedAt = isoNow(deps);
   const events: TimelineEvent[] = [
     {

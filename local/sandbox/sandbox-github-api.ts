@@ -11,17 +11,24 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname } from "node:path";
 import * as z from "zod";
+import { SandboxGithubTokens, type SandboxTokenPrefix } from "./sandbox-github-tokens.js";
 
 // A local stand-in for the parts of GitHub's REST API a GitHub App uses to act on a secret scanning
 // alert, mounted by the local stack at /sandbox/github/api: installation tokens (the App's RS256 JWT is
 // really checked), one alert with its secret, and its locations. Alerts live in memory; the sandbox
 // fills them with POST /_alerts. POST /_faults makes the next calls fail, to show a GitHub outage.
+// Leaked user tokens (sandbox-github-tokens.ts): GET /user answers for them, and the unauthenticated
+// POST /credentials/revoke kills them, within its per-hour limit; the local stack's
+// POST /sandbox/github/tokens issues one (seedToken).
 
 export const SANDBOX_GITHUB_API_VERSION = "2022-11-28";
 const TOKEN_LIFETIME_MS = 60 * 60_000;
 const JWT_MAX_LIFETIME_SECONDS = 10 * 60;
 const CLOCK_SKEW_SECONDS = 60;
 const BODY_LIMIT_BYTES = 64 * 1024;
+/** 1,000 tokens of up to ~100 characters, quoted. */
+const REVOKE_BODY_LIMIT_BYTES = 1024 * 1024;
+const DOCS = "https://docs.github.com/rest";
 
 export interface SandboxAlertLocation {
   type: string;
@@ -63,6 +70,14 @@ const newAlertBody = z.object({
     .array(z.object({ type: z.string().min(1), details: z.record(z.string(), z.unknown()) }))
     .optional(),
 });
+const seedTokenBody = z.object({
+  login: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/)
+    .optional(),
+  prefix: z.enum(["ghp", "gho", "ghu"]).optional(),
+  sso_required: z.boolean().optional(),
+});
 const faultBody = z.object({
   status: z.int().min(400).max(599),
   times: z.int().min(1).max(100).default(1),
@@ -85,6 +100,8 @@ export class SandboxGithubApi {
   readonly alerts: SandboxAlert[] = [];
   /** Every request received (method and path; never a header or a body). */
   readonly requests: { method: string; path: string }[] = [];
+  /** Users' tokens: GET /user and POST /credentials/revoke. */
+  readonly userTokens: SandboxGithubTokens;
   private readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
   private readonly faults: SandboxGithubFault[] = [];
   private readonly appPublicKey: KeyObject;
@@ -98,10 +115,30 @@ export class SandboxGithubApi {
       /** Web address of the fake GitHub, for html_url fields. Default https://github.com. */
       webUrl?: string | undefined;
       now?: (() => number) | undefined;
+      /** Unauthenticated POST /credentials/revoke calls allowed per hour. Default 60 (github.com). */
+      revokeLimitPerHour?: number | undefined;
     },
   ) {
     this.appPublicKey = createPublicKey(createPrivateKey(options.appPrivateKey.replace(/\\n/g, "\n")));
     this.now = options.now ?? Date.now;
+    this.userTokens = new SandboxGithubTokens(this.now, options.revokeLimitPerHour);
+  }
+
+  /** POST /sandbox/github/tokens `{login?, prefix?, sso_required?}` → `{token, login, id}` (for simulate). */
+  async seedToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== "POST") throw new GithubFailure(405, "Method Not Allowed");
+      const input = parse(await readBody(req), seedTokenBody);
+      const issued = this.userTokens.issue({
+        login: input.login,
+        prefix: input.prefix as SandboxTokenPrefix | undefined,
+        ssoRequired: input.sso_required,
+      });
+      send(res, 201, issued);
+    } catch (error) {
+      if (error instanceof GithubFailure) return send(res, error.status, { message: error.message });
+      send(res, 500, { message: "internal error" });
+    }
   }
 
   private get webUrl(): string {
@@ -180,6 +217,8 @@ export class SandboxGithubApi {
       const at = this.faults.findIndex((f) => f.only === undefined || path.includes(f.only));
       const fault = at < 0 ? undefined : this.faults.splice(at, 1)[0];
       if (fault) {
+        if (path === "/credentials/revoke")
+          this.userTokens.revokeCalls.push({ at: this.now(), count: 0, status: fault.status });
         if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
         const headers: Record<string, string> = { ...fault.headers };
         if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
@@ -190,6 +229,8 @@ export class SandboxGithubApi {
       if (!String(req.headers.accept ?? "").includes("application/vnd.github+json"))
         throw new GithubFailure(415, "Accept must include application/vnd.github+json");
 
+      if (method === "GET" && path === "/user") return this.user(req, res);
+      if (method === "POST" && path === "/credentials/revoke") return await this.revokeCredentials(req, res);
       const tokenPath = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
       if (method === "POST" && tokenPath) return this.installationToken(req, res, Number(tokenPath[1]));
       const alertPath = /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)(\/locations)?$/.exec(
@@ -207,7 +248,9 @@ export class SandboxGithubApi {
         for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
         return send(res, error.status, {
           message: error.message,
-          documentation_url: "https://docs.github.com/rest",
+          documentation_url: DOCS,
+          ...(error.errors ? { errors: error.errors } : {}),
+          ...(error.status === 401 ? { status: "401" } : {}),
         });
       }
       return send(res, 500, { message: "internal error" });
@@ -241,6 +284,88 @@ export class SandboxGithubApi {
       return send(res, 204, undefined);
     }
     throw new GithubFailure(404, "Not Found");
+  }
+
+  /** GET /user with a user's token: its user; 401 once revoked; 403 when behind SAML SSO. */
+  private user(req: IncomingMessage, res: ServerResponse): void {
+    const token = credential(req, "token", "bearer");
+    const state = token ? this.userTokens.live(token) : undefined;
+    if (!state) throw new GithubFailure(401, "Bad credentials");
+    const reset = String(Math.floor(this.now() / 1000) + 3600);
+    const limits = {
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "4999",
+      "x-ratelimit-reset": reset,
+    };
+    if (state.ssoRequired) {
+      throw new GithubFailure(
+        403,
+        "Resource protected by organization SAML enforcement. You must grant your personal token access to this organization.",
+        {
+          ...limits,
+          "x-github-sso": `required; url=${this.webUrl}/orgs/acme/sso?authorization_request=${randomToken(20)}`,
+        },
+      );
+    }
+    for (const [name, value] of Object.entries(limits)) res.setHeader(name, value);
+    res.setHeader("x-oauth-scopes", state.scopes);
+    send(res, 200, {
+      login: state.login,
+      id: state.id,
+      node_id: Buffer.from(`04:User${state.id}`).toString("base64"),
+      type: "User",
+      site_admin: false,
+      name: `Octo ${state.login}`,
+      email: `${state.login}@users.example.test`,
+      html_url: `${this.webUrl}/${state.login}`,
+    });
+  }
+
+  /**
+   * POST /credentials/revoke, unauthenticated: 202 `{}`; 403 when authenticated (github.com); 422 for
+   * a body that is not 1 to 1,000 strings; 429 with the rate-limit headers past the hour's limit.
+   */
+  private async revokeCredentials(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const calls = this.userTokens.revokeCalls;
+    const window = this.userTokens.revokeWindow();
+    const limitHeaders = (remaining: number) => ({
+      "x-ratelimit-limit": String(this.userTokens.revokeLimitPerHour),
+      "x-ratelimit-remaining": String(remaining),
+      "x-ratelimit-used": String(this.userTokens.revokeLimitPerHour - remaining),
+      "x-ratelimit-reset": String(window.reset),
+    });
+    if (window.remaining === 0) {
+      calls.push({ at: this.now(), count: 0, status: 429 });
+      throw new GithubFailure(429, "API rate limit exceeded for credentials revocation.", limitHeaders(0));
+    }
+    let count = 0;
+    try {
+      if (req.headers.authorization) throw new GithubFailure(403, "Must not be authenticated");
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req, REVOKE_BODY_LIMIT_BYTES)) || "null");
+      } catch (error) {
+        if (error instanceof GithubFailure) throw error;
+        throw new GithubFailure(400, "Problems parsing JSON");
+      }
+      const credentials = (body as { credentials?: unknown } | null)?.credentials;
+      if (!Array.isArray(credentials) || credentials.some((c) => typeof c !== "string"))
+        throw new GithubFailure(422, "Invalid request.", {}, ["credentials must be an array of strings"]);
+      count = credentials.length;
+      if (count < 1 || count > 1000)
+        throw new GithubFailure(422, "Invalid request.", {}, ["credentials must hold 1 to 1000 items"]);
+      this.userTokens.revoke(credentials as string[]);
+      calls.push({ at: this.now(), count, status: 202 });
+      for (const [name, value] of Object.entries(limitHeaders(window.remaining - 1)))
+        res.setHeader(name, value);
+      send(res, 202, {});
+    } catch (error) {
+      if (error instanceof GithubFailure) {
+        calls.push({ at: this.now(), count, status: error.status });
+        Object.assign(error.headers, limitHeaders(window.remaining - 1));
+      }
+      throw error;
+    }
   }
 
   private installationToken(req: IncomingMessage, res: ServerResponse, installationId: number): void {
@@ -341,6 +466,8 @@ class GithubFailure extends Error {
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** GitHub's validation-error-simple `errors` (strings). */
+    readonly errors?: string[],
   ) {
     super(message);
   }
@@ -363,12 +490,12 @@ function credential(req: IncomingMessage, ...schemes: string[]): string | undefi
   return match?.[1] && schemes.includes(match[1].toLowerCase()) ? match[2] : undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) throw new GithubFailure(413, "Body too large");
+    if (size > limit) throw new GithubFailure(413, "Body too large");
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");

@@ -16,10 +16,17 @@ export interface FakeGithubApi {
   close(): Promise<void>;
 }
 
-export async function startFakeGithubApi(options: { now?: () => number } = {}): Promise<FakeGithubApi> {
+export async function startFakeGithubApi(
+  options: { now?: () => number; revokeLimitPerHour?: number } = {},
+): Promise<FakeGithubApi> {
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const appPrivateKey = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-  const api = new SandboxGithubApi({ appId: FAKE_APP_ID, appPrivateKey, now: options.now });
+  const api = new SandboxGithubApi({
+    appId: FAKE_APP_ID,
+    appPrivateKey,
+    now: options.now,
+    revokeLimitPerHour: options.revokeLimitPerHour,
+  });
   const server: LoopbackServer = await serve((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     void api.handle(req, res, path);
