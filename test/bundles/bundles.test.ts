@@ -271,10 +271,8 @@ describe("handler bundles", () => {
     };
     // Deployed, the intakes and the worker read the config from SSM and its secrets from Secrets Manager.
     const config = ["client-secrets-manager", "client-ssm"];
-    // Every function that runs issuers may meet an AWS key: IAM and STS, in a chunk loaded with the first.
-    const awsIssuer = ["client-iam", "client-sts"];
     expect(clients("PartnerReport")).toEqual(
-      ["client-dynamodb", "client-kms", ...config, "client-sqs", ...awsIssuer].sort(),
+      ["client-dynamodb", "client-kms", ...config, "client-sqs"].sort(),
     );
     expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
     // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first use).
@@ -284,7 +282,7 @@ describe("handler bundles", () => {
     // The admin API reads the table and sends leaks back to the worker; so does the sweep, which also
     // reads the config and the issuers' secret (to refresh issuers' caches, read usage since revocation).
     expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);
-    expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs", ...awsIssuer].sort());
+    expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs"].sort());
     expect(clients("Healthz")).toEqual([]);
     // The AWS issuer's IAM and STS clients: only in a chunk loaded with the first AWS call, in each
     // function that verifies or revokes, and in no other.

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../lib/config.js";
-import { ConfigError } from "../../../lib/errors.js";
 import { GithubTokenIssuer } from "../../../lib/issuers/github/github-token-issuer.js";
 import { IssuerRegistry } from "../../../lib/issuers/issuer-registry.js";
 
@@ -26,13 +25,5 @@ describe("IssuerRegistry with a github issuer", () => {
     expect(issuer).toBeInstanceOf(GithubTokenIssuer);
     expect(registry.forType("github_oauth_access_token")).toBe(issuer);
     expect(issuer?.revocationBatching?.maxTokens).toBe(1_000);
-  });
-
-  it("still refuses the kinds not built yet", () => {
-    const slack = parseConfig(
-      { issuers: { slack: { kind: "slack", bot_token: { env: "SLACK_BOT_TOKEN" } } } },
-      { SLACK_BOT_TOKEN: "xoxb-test" },
-    );
-    expect(() => IssuerRegistry.fromConfig(slack)).toThrow(ConfigError);
   });
 });
