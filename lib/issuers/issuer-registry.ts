@@ -20,12 +20,11 @@ import { lazyGithubTokenApi } from "./github/lazy-github-token-api.js";
 import type { RevocationBatcherOptions } from "./github/revocation-batcher.js";
 import { HttpIssuer } from "./http-issuer.js";
 import type { Issuer } from "./issuer.js";
+import { lazyIssuer } from "./lazy-issuer.js";
 import { lazyOpenaiAccess } from "./openai/lazy-openai-access.js";
 import type { OpenaiAccess } from "./openai/openai-access.js";
-import { OpenaiIssuer } from "./openai/openai-issuer.js";
 import { lazySlackApi } from "./slack/lazy-slack-api.js";
 import type { SlackApi } from "./slack/slack-api.js";
-import { SlackIssuer, slackWebhookBase } from "./slack/slack-issuer.js";
 
 /**
  * Builds the Azure management adapter for one `azure_ai` issuer from its settings and its resolved
@@ -125,22 +124,24 @@ function buildIssuer(
       });
     case "openai": {
       const adminKey = required();
-      return new OpenaiIssuer({
+      const access =
+        factories.openaiAccess?.(settings, adminKey) ??
+        lazyOpenaiAccess({ apiUrl: settings.api_url, adminKey, timeoutMs: settings.timeout_ms });
+      return lazyIssuer(
         name,
-        access:
-          factories.openaiAccess?.(settings, adminKey) ??
-          lazyOpenaiAccess({ apiUrl: settings.api_url, adminKey, timeoutMs: settings.timeout_ms }),
-      });
+        async () => new (await import("./openai/openai-issuer.js")).OpenaiIssuer({ name, access }),
+        ["usageSince"],
+      );
     }
     case "slack": {
       // The bot token is optional (owner look-up only): a function that did not resolve secrets has none.
       const botToken = settings.bot_token ? secret : undefined;
-      return new SlackIssuer({
-        name,
-        api:
-          factories.slackApi?.(settings, botToken) ??
-          lazySlackApi({ apiUrl: settings.api_url, botToken, timeoutMs: settings.timeout_ms }),
-        webhookBase: slackWebhookBase(settings.api_url),
+      const api =
+        factories.slackApi?.(settings, botToken) ??
+        lazySlackApi({ apiUrl: settings.api_url, botToken, timeoutMs: settings.timeout_ms });
+      return lazyIssuer(name, async () => {
+        const { SlackIssuer, slackWebhookBase } = await import("./slack/slack-issuer.js");
+        return new SlackIssuer({ name, api, webhookBase: slackWebhookBase(settings.api_url) });
       });
     }
     case "github":

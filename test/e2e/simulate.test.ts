@@ -158,6 +158,36 @@ describe("tourniquet simulate --type openai_api_key", () => {
   }, 60_000);
 });
 
+describe("tourniquet simulate --type github_personal_access_token", () => {
+  it("leaks a user's token from the stack's fake GitHub, revokes it through the credentials API, and prints it", async () => {
+    const issued: string[] = [];
+    const tokens = t.stack.githubApi.userTokens;
+    const issue = tokens.issue.bind(tokens);
+    vi.spyOn(tokens, "issue").mockImplementation((input) => {
+      const answer = issue(input);
+      issued.push(answer.token);
+      return answer;
+    });
+    const lines: string[] = [];
+    const leak = await simulate({
+      url: t.stack.url,
+      dataDir: t.stack.dataDir,
+      adminToken: ADMIN_TOKEN,
+      type: "github_personal_access_token",
+      out: (line) => lines.push(line),
+      timeoutMs: 30_000,
+    });
+    const output = lines.join("\n");
+    const [token] = issued;
+    expect(leak.status).toBe("revoked");
+    expect(tokens.isRevoked(token ?? "")).toBe(true);
+    expect(output).toMatch(/issued GitHub token \S+ of user octo-\d+/);
+    expect(output).toMatch(/ re-verify ok +token re-verified after revocation: inactive/);
+    expect(output).not.toContain(token ?? "?");
+    expect(t.logLines.join("\n")).not.toContain(token ?? "?");
+  }, 60_000);
+});
+
 describe("tourniquet simulate when the intake answers before verification ends", () => {
   let quick: TestStack;
   beforeAll(async () => {
