@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
+import { unrevocableType } from "../issuers/unrevocable-types.js";
 import type { LeakFacts, LeakMessage, Recipient } from "./leak-message.js";
 import { compileTemplate, type RenderTemplate } from "./template.js";
 
@@ -60,12 +61,21 @@ function headline(facts: LeakFacts): { subject: string; intro: string; statusLin
         intro: `Your ${key} was found in public. We revoked it${took} and confirmed with its issuer that it no longer works.`,
         statusLine: `revoked at ${facts.revokedAt}`,
       };
-    case "notified":
+    case "notified": {
+      const unrevocable = unrevocableType(facts.tokenType);
+      if (unrevocable) {
+        return {
+          subject: `[Action needed] Your ${key} leaked: delete it now`,
+          intro: `Your ${key} was found in public. It still works, and ${unrevocable.service} offers no way to revoke it for you: delete it by hand, as the steps below say.`,
+          statusLine: `live: ${unrevocable.service} cannot revoke it by API`,
+        };
+      }
       return {
         subject: `[Action needed] Your ${key} leaked: rotate it now`,
         intro: `Your ${key} was found in public. It still works: by your provider's policy it was not revoked automatically.`,
         statusLine: "live: not revoked by policy",
       };
+    }
     case "failed":
       return {
         subject: `[Urgent] Your ${key} leaked and could not be revoked automatically`,

@@ -72,6 +72,24 @@ describe("renderLeakMessage with the repository's templates", () => {
     );
   });
 
+  it("asks to delete, not rotate, a live credential no API can revoke (a Slack incoming webhook)", () => {
+    const hook = renderLeakMessage(
+      makeLeakFacts({ status: "notified", tokenType: "slack_incoming_webhook_url", mode: "notify_only" }),
+      owner,
+      "email",
+      templates,
+    );
+    expect(hook.subject).toMatch(/leaked: delete it now$/);
+    expect(hook.text).toContain("Slack offers no way to revoke it for you");
+    const key = renderLeakMessage(
+      makeLeakFacts({ status: "notified", tokenType: "acme_api_key", mode: "notify_only" }),
+      owner,
+      "email",
+      templates,
+    );
+    expect(key.subject).toMatch(/leaked: rotate it now$/);
+  });
+
   it("leaves out empty lists' items, the replacement and the history link when there are none", () => {
     const facts = makeLeakFacts({
       status: "failed",
