@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
@@ -40,21 +39,6 @@ const pair = (key: { accessKeyId: string; secretAccessKey: string }, url = FILE)
 
 /** The calls made in an account after `from` (the fake's call log index). */
 const callsIn = (account: string, from: number) => aws.calls.slice(from).filter((c) => c.account === account);
-
-/** Everything Tourniquet wrote or said: the raw table, the admin API's view, logs, queue, outbox. */
-async function everythingWritten(leakIds: string[]): Promise<string> {
-  const outbox = join(t.stack.dataDir, "outbox");
-  const views = await Promise.all(
-    leakIds.map(async (id) => readJson(await t.admin(`/v1/admin/leaks/${id}`))),
-  );
-  return [
-    JSON.stringify(await t.tableItems()),
-    JSON.stringify(views),
-    t.logLines.join("\n"),
-    JSON.stringify(t.sentMessages),
-    ...readdirSync(outbox).map((f) => readFileSync(join(outbox, f), "utf8")),
-  ].join("\n");
-}
 
 describe("a leaked AWS access key", () => {
   it("is found in its account through the responder role, deactivated once, its user quarantined and a replacement stored", async () => {
@@ -116,7 +100,7 @@ describe("a leaked AWS access key", () => {
     expect(await store.get(name)).toBe(replacement?.secretAccessKey);
     expect(leak?.deliveries.map((d) => d.recipient)).toContain(`owner ${OWNER}`);
 
-    const written = await everythingWritten([leak?.id ?? "", secretLeak?.id ?? ""]);
+    const written = await t.everythingWritten([leak?.id ?? "", secretLeak?.id ?? ""]);
     expect(written).toContain(leaked.accessKeyId); // the key id names the key: it is not a secret
     expect(written).not.toContain(leaked.secretAccessKey);
     expect(written).not.toContain(replacement?.secretAccessKey ?? "?");
@@ -190,6 +174,6 @@ describe("a leaked AWS access key", () => {
     const leak = await t.leakByFingerprint(fingerprintToken(lonely.secretAccessKey));
     expect(leak).toMatchObject({ status: "unroutable", issuer: null, paired_with: null });
     expect(aws.calls.slice(from)).toEqual([]);
-    expect(await everythingWritten([leak?.id ?? ""])).not.toContain(lonely.secretAccessKey);
+    expect(await t.everythingWritten([leak?.id ?? ""])).not.toContain(lonely.secretAccessKey);
   });
 });

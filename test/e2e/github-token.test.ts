@@ -1,10 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { leakIdFor } from "../../lib/store/leak.js";
 import type { SandboxGithubApi } from "../../local/sandbox/sandbox-github-api.js";
-import { readJson, startTestStack, type TestStack } from "../helpers/test-stack.js";
+import { startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // Leaked GitHub tokens, end to end on the local stack: GitHub's partner report → GET /user on the
 // stack's fake GitHub (live, its user) → the unauthenticated POST /credentials/revoke → GET /user 401 →
@@ -30,21 +28,6 @@ beforeEach(() => {
 const match = (token: string, url = FILE) => ({ token, type: TYPE, url, source: "commit" });
 const leakIdOf = (token: string) => leakIdFor(fingerprintToken(token));
 const revokeCalls = () => github.userTokens.revokeCalls.length;
-
-/** Everything Tourniquet wrote or said: the raw table, the admin API's view, logs, queue, outbox. */
-async function everythingWritten(leakIds: string[]): Promise<string> {
-  const outbox = join(t.stack.dataDir, "outbox");
-  const views = await Promise.all(
-    leakIds.map(async (id) => readJson(await t.admin(`/v1/admin/leaks/${id}`))),
-  );
-  return [
-    JSON.stringify(await t.tableItems()),
-    JSON.stringify(views),
-    t.logLines.join("\n"),
-    JSON.stringify(t.sentMessages),
-    ...readdirSync(outbox).map((f) => readFileSync(join(outbox, f), "utf8")),
-  ].join("\n");
-}
 
 describe("leaked GitHub tokens", () => {
   it("revokes a report's 1,000 live tokens in one /credentials/revoke call (a few at most under load), each re-verified dead", async () => {
@@ -118,7 +101,7 @@ describe("leaked GitHub tokens", () => {
     expect(leak?.timeline.filter((e) => e.step === "revoke")).toHaveLength(1);
     expect(leak?.sightings).toHaveLength(10);
 
-    const written = await everythingWritten([leak?.id ?? ""]);
+    const written = await t.everythingWritten([leak?.id ?? ""]);
     expect(written).toContain(login);
     expect(written).not.toContain(token);
   });
@@ -160,7 +143,7 @@ describe("leaked GitHub tokens", () => {
     const ids = await Promise.all(
       tokens.map(async (token) => (await t.leakByFingerprint(fingerprintToken(token)))?.id ?? ""),
     );
-    const written = await everythingWritten(ids);
+    const written = await t.everythingWritten(ids);
     for (const token of tokens) expect(written).not.toContain(token);
     expect(JSON.stringify(github.requests)).not.toContain(tokens[0]);
   });

@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import type { SandboxOpenai } from "../../local/sandbox/sandbox-openai.js";
@@ -29,21 +27,6 @@ beforeEach(() => {
 });
 
 const report = (token: string, url = FILE) => [{ token, type: "openai_api_key", url, source: "commit" }];
-
-/** Everything Tourniquet wrote or said: the raw table, the admin API's view, logs, queue, outbox. */
-async function everythingWritten(leakIds: string[]): Promise<string> {
-  const outbox = join(t.stack.dataDir, "outbox");
-  const views = await Promise.all(
-    leakIds.map(async (id) => readJson(await t.admin(`/v1/admin/leaks/${id}`))),
-  );
-  return [
-    JSON.stringify(await t.tableItems()),
-    JSON.stringify(views),
-    t.logLines.join("\n"),
-    JSON.stringify(t.sentMessages),
-    ...readdirSync(outbox).map((f) => readFileSync(join(outbox, f), "utf8")),
-  ].join("\n");
-}
 
 function expectNowhere(written: string, secret: string) {
   expect(written).not.toContain(secret);
@@ -84,7 +67,7 @@ describe("a leaked OpenAI API key", () => {
     // The last call with the leaked key was the re-verification, refused.
     expect(openai.callsOf("listModels").at(-1)?.status).toBe(401);
 
-    const written = await everythingWritten([leak?.id ?? ""]);
+    const written = await t.everythingWritten([leak?.id ?? ""]);
     expectNowhere(written, key.value);
     expectNowhere(written, openai.adminKey);
     expect(written).not.toContain(key.redactedValue);
@@ -108,7 +91,7 @@ describe("a leaked OpenAI API key", () => {
     expect(openai.key(key.id)?.deleted).toBe(false);
     expect(openai.key(twin.id)?.deleted).toBe(false);
 
-    const written = await everythingWritten([leak?.id ?? ""]);
+    const written = await t.everythingWritten([leak?.id ?? ""]);
     expectNowhere(written, key.value);
     expectNowhere(written, twin.value);
     expectNowhere(written, openai.adminKey);
@@ -135,6 +118,6 @@ describe("a leaked OpenAI API key", () => {
     expect(leak).toMatchObject({ status: "failed", failure: { step: "revoke" } });
     expect(leak?.failure?.reason).toContain("delete the service account");
     expect(openai.key(key.id)?.deleted).toBe(false);
-    expectNowhere(await everythingWritten([leak?.id ?? ""]), key.value);
+    expectNowhere(await t.everythingWritten([leak?.id ?? ""]), key.value);
   });
 });

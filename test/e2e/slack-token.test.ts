@@ -31,21 +31,6 @@ beforeEach(() => {
 const report = (token: string, type = "slack_api_token", url = FILE) =>
   t.report([{ token, type, url, source: "commit" }]);
 
-/** Everything Tourniquet wrote or said: the raw table, the admin API's view, logs, queue, outbox. */
-async function everythingWritten(leakIds: string[]): Promise<string> {
-  const outbox = join(t.stack.dataDir, "outbox");
-  const views = await Promise.all(
-    leakIds.map(async (id) => readJson(await t.admin(`/v1/admin/leaks/${id}`))),
-  );
-  return [
-    JSON.stringify(await t.tableItems()),
-    JSON.stringify(views),
-    t.logLines.join("\n"),
-    JSON.stringify(t.sentMessages),
-    ...readdirSync(outbox).map((f) => readFileSync(join(outbox, f), "utf8")),
-  ].join("\n");
-}
-
 describe("a leaked Slack token", () => {
   it("reported ten times at once is revoked once with itself, re-verified dead, and its owner told", async () => {
     const issued = slack.issueToken("user", { email: "ada@acme.example", name: "ada" });
@@ -76,7 +61,7 @@ describe("a leaked Slack token", () => {
       team: "Acme Workspace",
     });
 
-    const written = await everythingWritten([leak?.id ?? ""]);
+    const written = await t.everythingWritten([leak?.id ?? ""]);
     expect(written).toContain(keyId);
     expect(written).not.toContain(issued.token);
     expect(written).not.toContain(slack.botToken);
@@ -117,7 +102,7 @@ describe("a leaked Slack token", () => {
     expect(leak).toMatchObject({ status: "failed", failure: { step: "revoke" } });
     expect(leak?.failure?.reason).toContain("not_allowed_token_type");
     expect(slack.token(issued.token)?.revoked).toBe(false);
-    expect(await everythingWritten([leak?.id ?? ""])).not.toContain(issued.token);
+    expect(await t.everythingWritten([leak?.id ?? ""])).not.toContain(issued.token);
   });
 });
 
@@ -144,7 +129,7 @@ describe("a leaked Slack incoming webhook URL", () => {
     expect(messages.length).toBeGreaterThan(0);
     for (const message of messages) expect(message).toContain("Incoming Webhooks");
 
-    const written = await everythingWritten([leak?.id ?? ""]);
+    const written = await t.everythingWritten([leak?.id ?? ""]);
     expect(written).toContain(hook.hookId);
     expect(written).not.toContain(hook.url);
     expect(written).not.toContain(hook.url.split("/").at(-1));

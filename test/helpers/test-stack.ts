@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AttributeValue, ScanCommand } from "@aws-sdk/client-dynamodb";
@@ -55,6 +55,11 @@ export interface TestStack {
   leakByFingerprint(fingerprint: string): Promise<LeakJson | undefined>;
   /** The table's items as DynamoDB holds them (raw), optionally only those whose pk starts with `pkPrefix`. */
   tableItems(pkPrefix?: string): Promise<Record<string, AttributeValue>[]>;
+  /**
+   * Everything the stack wrote or said, as one text to search for a secret: the raw table, the admin
+   * API's view of these leaks, the logs, the queue messages and the outbox.
+   */
+  everythingWritten(leakIds: readonly string[]): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -127,7 +132,7 @@ export async function startTestStack(
   const admin = (path: string, token = ADMIN_TOKEN) =>
     fetch(`${stack.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  return {
+  const testStack: TestStack = {
     stack,
     logLines: lines,
     sentMessages,
@@ -213,6 +218,19 @@ export async function startTestStack(
       } while (start);
       return items;
     },
+    everythingWritten: async (leakIds) => {
+      const outbox = join(stack.dataDir, "outbox");
+      const views = await Promise.all(
+        leakIds.map(async (id) => (await admin(`/v1/admin/leaks/${id}`)).text()),
+      );
+      return [
+        JSON.stringify(await testStack.tableItems()),
+        ...views,
+        lines.join("\n"),
+        JSON.stringify(sentMessages),
+        ...(existsSync(outbox) ? readdirSync(outbox).map((f) => readFileSync(join(outbox, f), "utf8")) : []),
+      ].join("\n");
+    },
     leakByFingerprint: async (fingerprint) => {
       const page = await json<{ items: { id: string }[] }>(
         await admin(`/v1/admin/leaks?fingerprint=${fingerprint}`),
@@ -225,6 +243,7 @@ export async function startTestStack(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return testStack;
 }
 
 /** A response's JSON, loosely typed: the assertions that follow check its shape. */
