@@ -1,5 +1,6 @@
 import { GithubApiError } from "../errors.js";
-import { isTransientStatus, networkErrorCode, parseRetryAfter } from "../http/outbound.js";
+import { isTransientStatus, networkErrorCode } from "../http/outbound.js";
+import { githubMessage, githubRateLimit } from "./github-answer.js";
 
 // What a failed Octokit call means to Tourniquet: a GithubApiError that names the call and the alert,
 // says whether trying again may work, and how long GitHub asked us to wait. GitHub's own `message` is
@@ -39,7 +40,7 @@ export function githubApiError(what: string, error: unknown, context: CallContex
   const response = isOctokitRequestError(error) ? error.response : undefined;
   if (response) {
     const status = response.status;
-    const limit = rateLimit(response, (context.now ?? Date.now)());
+    const limit = githubRateLimit(response, (context.now ?? Date.now)());
     const transient = isTransientStatus(status) || limit.limited;
     return fail(`HTTP ${status}${githubMessage(response.data)}`, {
       transient,
@@ -55,43 +56,4 @@ export function githubApiError(what: string, error: unknown, context: CallContex
   if (cause instanceof Error && cause.name === "TimeoutError")
     return fail(`no answer within ${context.timeoutMs} ms`, { transient: true, cause });
   return fail(`network error${networkErrorCode(cause)}`, { transient: true, cause });
-}
-
-/**
- * GitHub's rate limits: 429, or 403 with `x-ratelimit-remaining: 0` (primary), a Retry-After or GitHub's
- * "secondary rate limit" message (secondary). The wait comes from Retry-After, else from
- * `x-ratelimit-reset` (epoch seconds), else GitHub's advice for a secondary limit: a minute.
- */
-function rateLimit(
-  response: NonNullable<OctokitRequestError["response"]>,
-  nowMs: number,
-): { limited: boolean; retryAfterSeconds?: number } {
-  const header = (name: string) => {
-    const value = response.headers[name];
-    return value === undefined ? null : String(value);
-  };
-  const retryAfter = parseRetryAfter(header("retry-after"), nowMs);
-  const remaining = header("x-ratelimit-remaining");
-  const reset = Number(header("x-ratelimit-reset"));
-  const fromReset =
-    remaining === "0" && Number.isFinite(reset) && reset > 0
-      ? Math.max(0, Math.ceil(reset - nowMs / 1000))
-      : undefined;
-  const secondary = /\bsecondary rate limit/i.test(messageOf(response.data) ?? "");
-  const limited =
-    response.status === 429 ||
-    (response.status === 403 && (remaining === "0" || retryAfter !== undefined || secondary));
-  const retryAfterSeconds = retryAfter ?? fromReset ?? (limited && secondary ? 60 : undefined);
-  return retryAfterSeconds === undefined ? { limited } : { limited, retryAfterSeconds };
-}
-
-const messageOf = (data: unknown) => {
-  const message = (data as { message?: unknown } | null | undefined)?.message;
-  return typeof message === "string" ? message : undefined;
-};
-
-/** GitHub's own `message` ("Bad credentials", "Resource not accessible by integration"), kept short. */
-function githubMessage(data: unknown): string {
-  const clean = (messageOf(data) ?? "").replace(/[^\x20-\x7e]/g, "").slice(0, 120);
-  return clean ? ` (${clean})` : "";
 }

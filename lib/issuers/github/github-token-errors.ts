@@ -1,5 +1,6 @@
 import { IssuerError } from "../../errors.js";
-import { isTransientStatus, networkErrorCode, parseRetryAfter } from "../../http/outbound.js";
+import { githubMessage, githubRateLimit } from "../../github/github-answer.js";
+import { isTransientStatus, networkErrorCode } from "../../http/outbound.js";
 
 // How a failed call to GitHub's REST API becomes an IssuerError (the port's rules, github-token-api.ts).
 // Messages are built from the call, the HTTP status, the rate-limit headers and GitHub's short `message`
@@ -32,7 +33,7 @@ export function githubTokenError(answer: GithubAnswer | undefined, error: unknow
   if (!answer)
     return new IssuerError(`${where}: network error${networkErrorCode(error)}`, { transient: true });
   const { status } = answer;
-  const limit = rateLimit(answer, (ctx.now ?? Date.now)());
+  const limit = githubRateLimit(answer, (ctx.now ?? Date.now)());
   const spammed = status === 422 && /\/credentials\/revoke/.test(ctx.call);
   const transient = limit.limited || spammed || isTransientStatus(status);
   const retryAfterSeconds = limit.retryAfterSeconds ?? (spammed ? DEFAULT_SPAM_WAIT_SECONDS : undefined);
@@ -42,44 +43,4 @@ export function githubTokenError(answer: GithubAnswer | undefined, error: unknow
     httpStatus: status,
     retryAfterSeconds: transient ? retryAfterSeconds : undefined,
   });
-}
-
-/**
- * GitHub's rate limits: 429, or 403 with `x-ratelimit-remaining: 0` (primary), a Retry-After or the
- * "secondary rate limit" message (secondary). The wait: Retry-After, else `x-ratelimit-reset` (epoch
- * seconds), else a minute for a secondary limit.
- */
-export function rateLimit(
-  answer: GithubAnswer,
-  nowMs: number,
-): { limited: boolean; retryAfterSeconds?: number } {
-  const header = (name: string) => {
-    const value = answer.headers[name];
-    return value === undefined ? null : String(value);
-  };
-  const retryAfter = parseRetryAfter(header("retry-after"), nowMs);
-  const remaining = header("x-ratelimit-remaining");
-  const reset = Number(header("x-ratelimit-reset"));
-  const fromReset =
-    remaining === "0" && Number.isFinite(reset) && reset > 0
-      ? Math.max(1, Math.ceil(reset - nowMs / 1000))
-      : undefined;
-  const secondary = /\bsecondary rate limit/i.test(messageOf(answer.data) ?? "");
-  const limited =
-    answer.status === 429 ||
-    ((answer.status === 403 || answer.status === 422) && (remaining === "0" || retryAfter !== undefined)) ||
-    (answer.status === 403 && secondary);
-  const retryAfterSeconds = retryAfter ?? fromReset ?? (limited ? 60 : undefined);
-  return retryAfterSeconds === undefined ? { limited } : { limited, retryAfterSeconds };
-}
-
-export const messageOf = (data: unknown) => {
-  const message = (data as { message?: unknown } | null | undefined)?.message;
-  return typeof message === "string" ? message : undefined;
-};
-
-/** GitHub's own `message` ("Bad credentials"), printable ASCII, kept short. */
-function githubMessage(data: unknown): string {
-  const clean = (messageOf(data) ?? "").replace(/[^\x20-\x7e]/g, "").slice(0, 120);
-  return clean ? ` (${clean})` : "";
 }

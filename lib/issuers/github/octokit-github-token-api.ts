@@ -1,7 +1,8 @@
 import { Octokit } from "@octokit/core";
 import { IssuerError } from "../../errors.js";
+import { githubMessageOf, githubRateLimit } from "../../github/github-answer.js";
 import type { CallOptions, GithubTokenApi, UserLookup } from "./github-token-api.js";
-import { type GithubAnswer, githubTokenError, messageOf, rateLimit } from "./github-token-errors.js";
+import { type GithubAnswer, githubTokenError } from "./github-token-errors.js";
 
 // The GitHub tokens port over @octokit/core alone: no retry or throttling plugin, because the issuer
 // retries (verify) and the revocation batcher waits out rate limits for a whole batch (revoke). Each
@@ -62,11 +63,11 @@ export class OctokitGithubTokenApi implements GithubTokenApi {
     };
     if (answer.status === 401) return { kind: "bad_credentials" };
     // A rate limit's 403 says nothing about the token: a failure to retry after the reset.
-    if (rateLimit(answer, this.now()).limited) throw this.failure("GET /user", answer);
+    if (githubRateLimit(answer, this.now()).limited) throw this.failure("GET /user", answer);
     if (answer.status === 403) {
       const sso = header("x-github-sso");
       if (sso && /^required\b/i.test(sso)) return { kind: "sso_required", sso };
-      return { kind: "forbidden", message: (messageOf(answer.data) ?? "").slice(0, 200) };
+      return { kind: "forbidden", message: (githubMessageOf(answer.data) ?? "").slice(0, 200) };
     }
     if (answer.status !== 200) throw this.failure("GET /user", answer);
     const body = (answer.data ?? {}) as Record<string, unknown>;
