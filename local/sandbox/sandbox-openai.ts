@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "../api-gateway-adapter.js";
 import { type FakeApiKey, newKeyValue, OpenaiWorld, randomChars } from "./sandbox-openai-state.js";
 
 // A loopback fake of OpenAI's API for the OpenAI issuer's tests and the local stack: GET /v1/models with
@@ -197,7 +198,7 @@ export class SandboxOpenai {
     const url = new URL(req.url ?? "/", "http://fake");
     let body: string;
     try {
-      body = await readBody(req);
+      body = (await readBody(req, BODY_LIMIT_BYTES)).toString("utf8");
     } catch {
       res.writeHead(413).end();
       return;
@@ -529,15 +530,4 @@ function notFoundKey(apiKeyId: string): Answer {
 function send(res: ServerResponse, answer: Answer, extra: Record<string, string> = {}): void {
   res.writeHead(answer.status, { "content-type": "application/json", ...extra, ...answer.headers });
   res.end(JSON.stringify(answer.body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) throw new Error("body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

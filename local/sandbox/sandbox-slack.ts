@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readBody } from "../api-gateway-adapter.js";
 import {
   type SlackHook,
   type SlackTeam,
@@ -162,7 +163,7 @@ export class SandboxSlack {
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     let body: string;
     try {
-      body = await readBody(req);
+      body = (await readBody(req, BODY_LIMIT_BYTES)).toString("utf8");
     } catch {
       res.writeHead(413).end();
       return;
@@ -389,14 +390,3 @@ const text = (status: number, body: string, headers?: Record<string, string>): R
   contentType: "text/html",
   headers,
 });
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) throw new RangeError("body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}

@@ -1,7 +1,7 @@
 import { IssuerError } from "../../errors.js";
 import { describeError } from "../../log.js";
 import { KeyedMutex } from "../../util/keyed-mutex.js";
-import { type RetryPolicy, retryTransient } from "../../util/retry.js";
+import type { RetryPolicy } from "../../util/retry.js";
 import type {
   CallOptions,
   Issuer,
@@ -12,6 +12,7 @@ import type {
   UsageReport,
   Verification,
 } from "../issuer.js";
+import { issuerCall } from "../issuer-call.js";
 import { ownerFromTags } from "../owner-tags.js";
 import type {
   AccessKeyLastUsed,
@@ -337,23 +338,8 @@ export class AwsIamIssuer implements Issuer {
     }
   }
 
-  private async call<T>(op: string, target: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await retryTransient(fn, this.retry);
-    } catch (error) {
-      if (!(error instanceof IssuerError)) {
-        throw new IssuerError(`issuer "${this.name}" ${op} (${target}): ${describeError(error)}`, {
-          transient: true,
-          cause: error,
-        });
-      }
-      throw new IssuerError(`issuer "${this.name}" ${op} (${target}): ${error.message}`, {
-        transient: error.transient,
-        retryAfterSeconds: error.retryAfterSeconds,
-        httpStatus: error.httpStatus,
-        cause: error,
-      });
-    }
+  private call<T>(op: string, target: string, fn: () => Promise<T>): Promise<T> {
+    return issuerCall(this.name, `${op} (${target})`, fn, this.retry);
   }
 }
 

@@ -2,7 +2,7 @@ import { IssuerError } from "../../errors.js";
 import { describeError } from "../../log.js";
 import { mapWithConcurrency } from "../../util/concurrency.js";
 import { KeyedMutex } from "../../util/keyed-mutex.js";
-import { type RetryPolicy, retryTransient } from "../../util/retry.js";
+import type { RetryPolicy } from "../../util/retry.js";
 import type {
   CallOptions,
   Issuer,
@@ -13,6 +13,7 @@ import type {
   UsageReport,
   Verification,
 } from "../issuer.js";
+import { issuerCall } from "../issuer-call.js";
 import type { OpenaiAccess, ProjectApiKey } from "./openai-access.js";
 import { matchesRedaction } from "./openai-redaction.js";
 import { describeKeyUsage, type KeyUsageSummary, summarizeKeyUsage } from "./openai-usage.js";
@@ -288,23 +289,8 @@ export class OpenaiIssuer implements Issuer {
     }
   }
 
-  private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await retryTransient(fn, this.retry);
-    } catch (error) {
-      if (!(error instanceof IssuerError)) {
-        throw new IssuerError(`issuer "${this.name}" ${op}: ${describeError(error)}`, {
-          transient: true,
-          cause: error,
-        });
-      }
-      throw new IssuerError(`issuer "${this.name}": ${error.message}`, {
-        transient: error.transient,
-        retryAfterSeconds: error.retryAfterSeconds,
-        httpStatus: error.httpStatus,
-        cause: error,
-      });
-    }
+  private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return issuerCall(this.name, op, fn, this.retry);
   }
 }
 

@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { withDeadline } from "../../util/deadline.js";
 import type {
   CallOptions,
   KeyOwner,
@@ -233,17 +234,8 @@ export class OpenaiSdkAccess implements OpenaiAccess {
       absorb?: (status: number, code: string | undefined, error: unknown) => T | undefined;
     } = {},
   ): Promise<T> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = options?.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([fn(signal), aborted]);
-    } catch (error) {
-      const status = signal.aborted ? undefined : httpStatusOf(error);
+    return withDeadline(fn, { timeoutMs: this.timeoutMs, signal: options?.signal }, (error, ending) => {
+      const status = ending.aborted ? undefined : httpStatusOf(error);
       const absorbed =
         status === undefined ? undefined : expected.absorb?.(status, openaiErrorCode(error), error);
       if (absorbed !== undefined) return absorbed;
@@ -252,13 +244,10 @@ export class OpenaiSdkAccess implements OpenaiAccess {
         credential,
         explain: expected.explain,
         timeoutMs: this.timeoutMs,
-        timedOut: timeout.aborted,
-        callerAborted: options?.signal?.aborted ?? false,
+        timedOut: ending.timedOut,
+        callerAborted: ending.callerAborted,
       });
-    } finally {
-      if (onAbort) signal.removeEventListener("abort", onAbort);
-      aborted.catch(() => undefined);
-    }
+    });
   }
 }
 

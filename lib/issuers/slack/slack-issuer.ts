@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { IssuerError } from "../../errors.js";
 import { isLoopbackHost } from "../../http/outbound.js";
 import { describeError } from "../../log.js";
-import { type RetryPolicy, retryTransient } from "../../util/retry.js";
+import type { RetryPolicy } from "../../util/retry.js";
 import type {
   CallOptions,
   Issuer,
@@ -12,6 +12,7 @@ import type {
   Revocation,
   Verification,
 } from "../issuer.js";
+import { issuerCall } from "../issuer-call.js";
 import { unrevocableType } from "../unrevocable-types.js";
 import type { SlackApi, SlackIdentity, WebhookAnswer } from "./slack-api.js";
 import { meaningOf } from "./slack-errors.js";
@@ -284,23 +285,8 @@ export class SlackIssuer implements Issuer {
     };
   }
 
-  private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await retryTransient(fn, this.retry);
-    } catch (error) {
-      if (!(error instanceof IssuerError)) {
-        throw new IssuerError(`issuer "${this.name}" ${op}: ${describeError(error)}`, {
-          transient: true,
-          cause: error,
-        });
-      }
-      throw new IssuerError(`issuer "${this.name}" ${op}: ${error.message}`, {
-        transient: error.transient,
-        retryAfterSeconds: error.retryAfterSeconds,
-        httpStatus: error.httpStatus,
-        cause: error,
-      });
-    }
+  private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return issuerCall(this.name, op, fn, this.retry);
   }
 }
 
