@@ -1,13 +1,15 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { Sha256 } from "@smithy/core/checksum";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsPrincipal, AwsWorld } from "./sandbox-aws-state.js";
 import type { AwsService } from "./sandbox-aws-xml.js";
 
-// SigV4 as AWS checks it, by signing the request again with @smithy/signature-v4 and the secret the
-// fake knows for the access key id in the Authorization header: unknown id, Inactive key or a session
-// token that does not match → InvalidClientTokenId; another signature → SignatureDoesNotMatch; an
-// expired session → ExpiredToken; a credential scoped to the other service → SignatureDoesNotMatch.
+// SigV4 as AWS checks it, by signing the request again with @smithy/signature-v4 (with the SHA-256 the
+// SDK clients use) and the secret the fake knows for the access key id in the Authorization header:
+// unknown id, Inactive key or a session token that does not match → InvalidClientTokenId; another
+// signature → SignatureDoesNotMatch; an expired session → ExpiredToken; a credential scoped to the other
+// service → SignatureDoesNotMatch.
 
 export interface AuthFailure {
   status: number;
@@ -23,29 +25,6 @@ const INVALID_TOKEN: AuthFailure = {
 
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
-
-type Bytes = string | ArrayBuffer | ArrayBufferView;
-
-const toBuffer = (data: Bytes): Buffer | string =>
-  typeof data === "string"
-    ? data
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-
-/** node:crypto behind the Hash interface the signer wants (tests sign raw requests with it too). */
-export class Sha256 {
-  private readonly hash;
-  constructor(secret?: Bytes) {
-    this.hash = secret ? createHmac("sha256", toBuffer(secret)) : createHash("sha256");
-  }
-  update(data: Bytes): void {
-    this.hash.update(toBuffer(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 export interface SignedRequest {
   method: string;

@@ -1,7 +1,10 @@
 // The query protocol's answers as STS and IAM write them: `<{Action}Response xmlns=…>` holding
 // `<{Action}Result>` (absent for actions without output) and `<ResponseMetadata><RequestId>`; lists as
 // `<member>` elements; errors as `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>`.
-// Element names follow the SDK's models (@aws-sdk/client-iam and client-sts schemas).
+// Element names follow the SDK's models (@aws-sdk/client-iam and client-sts schemas); the XML is
+// written with the SDK's own builder (@aws-sdk/xml-builder), escaping included.
+
+import { XmlNode, XmlText } from "@aws-sdk/xml-builder";
 
 export const XMLNS = {
   sts: "https://sts.amazonaws.com/doc/2011-06-15/",
@@ -16,26 +19,19 @@ export interface XmlObject {
   [name: string]: XmlValue;
 }
 
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;");
-}
-
-function render(value: XmlValue): string {
-  if (value === undefined) return "";
-  if (Array.isArray(value)) return value.map((item) => `<member>${render(item)}</member>`).join("");
+/** The children of an element: text, nested elements, or a list written as `<member>`s. */
+function children(value: XmlValue): (XmlNode | XmlText)[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value.map((item) => new XmlNode("member", children(item)));
   if (typeof value === "object") {
     return Object.entries(value)
       .filter(([, v]) => v !== undefined)
-      .map(([name, v]) => `<${name}>${render(v)}</${name}>`)
-      .join("");
+      .map(([name, v]) => new XmlNode(name, children(v)));
   }
-  return escapeXml(String(value));
+  return [new XmlText(String(value))];
 }
+
+const element = (name: string, value: XmlValue) => new XmlNode(name, children(value));
 
 export function successXml(
   service: AwsService,
@@ -43,8 +39,10 @@ export function successXml(
   result: XmlObject | undefined,
   requestId: string,
 ): string {
-  const body = result ? `<${action}Result>${render(result)}</${action}Result>` : "";
-  return `<${action}Response xmlns="${XMLNS[service]}">${body}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+  const response = new XmlNode(`${action}Response`).addAttribute("xmlns", XMLNS[service]);
+  if (result) response.addChildNode(element(`${action}Result`, result));
+  response.addChildNode(element("ResponseMetadata", { RequestId: requestId }));
+  return response.toString();
 }
 
 export function errorXml(
@@ -53,7 +51,11 @@ export function errorXml(
   requestId: string,
 ): string {
   const type = error.status >= 500 ? "Receiver" : "Sender";
-  return `<ErrorResponse xmlns="${XMLNS[service]}"><Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+  return new XmlNode("ErrorResponse")
+    .addAttribute("xmlns", XMLNS[service])
+    .addChildNode(element("Error", { Type: type, Code: error.code, Message: error.message }))
+    .addChildNode(element("RequestId", requestId))
+    .toString();
 }
 
 /** `2015-06-16T22:45:00Z`, as AWS writes its timestamps. */

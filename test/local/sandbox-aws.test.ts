@@ -1,8 +1,8 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { Sha256 } from "@smithy/core/checksum";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AWS_FAULTS, type SandboxAws } from "../../local/sandbox/sandbox-aws.js";
-import { Sha256 } from "../../local/sandbox/sandbox-aws-auth.js";
 import {
   EXTERNAL_ID,
   HOME_ACCOUNT,
