@@ -5,7 +5,7 @@ import { describeError } from "../log.js";
 import type { Delivery } from "../queue/remediation-queue.js";
 import type { Leak } from "../store/leak.js";
 import { owedStep } from "../store/leak-lifecycle.js";
-import { mapSettledWithConcurrency, sleep } from "../util/concurrency.js";
+import { concurrencyLimit, mapSettledWithConcurrency, sleep } from "../util/concurrency.js";
 import { confirmRevocation, keyIdToRevoke, remediateLeak } from "./remediate-leak.js";
 import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps } from "./worker-run.js";
 
@@ -221,7 +221,7 @@ async function claimDue(leader: Run, issuer: Issuer, ownId: string, room: number
   return entries;
 }
 
-const confirmSlots = slots(CONCURRENCY);
+const confirmSlots = concurrencyLimit(CONCURRENCY);
 
 /** The issuer's revoke call (made at once for every entry: they coalesce), then the re-verification. */
 async function revokeEntry(run: Run, issuer: Issuer, { leak, token }: Entry): Promise<void> {
@@ -253,20 +253,4 @@ async function releaseClaim(run: Run, leak: Leak, error: unknown): Promise<void>
       detail: `revocation together with other leaks of issuer ${current.issuer} failed: ${describeError(error)}; will retry`,
     },
   ]);
-}
-
-/** Runs at most `n` of the given tasks at once. */
-function slots(n: number) {
-  let busy = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    while (busy >= n) await new Promise<void>((resolve) => queue.push(resolve));
-    busy++;
-    try {
-      return await task();
-    } finally {
-      busy--;
-      queue.shift()?.();
-    }
-  };
 }

@@ -58,3 +58,22 @@ export function mapSettledWithConcurrency<T, R>(
     ),
   );
 }
+
+/**
+ * A limit shared by calls made at different times: at most `n` of the tasks given to it run at once,
+ * the others wait their turn in order.
+ */
+export function concurrencyLimit(n: number) {
+  let busy = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    while (busy >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    busy++;
+    try {
+      return await task();
+    } finally {
+      busy--;
+      queue.shift()?.();
+    }
+  };
+}
