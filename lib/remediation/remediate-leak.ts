@@ -115,13 +115,10 @@ async function runStep(
     await deps.store.updateLeak(leak, { ...changes, issuer: issuer.name }, [event]);
     return;
   }
-  if (issuer.revocationBatching) {
-    // This issuer's due revocations go together (revoke-together.ts): this delivery leads a gathering.
-    const leased = await takeLease(deps, leak, step);
-    return revokeTogether(deps, issuer, leased, await token(), delivery);
-  }
   // The lease first: a failure to open the token must not touch another delivery's lease.
   const leased = await takeLease(deps, leak, step);
+  // This issuer's due revocations go together (revoke-together.ts): this delivery leads a gathering.
+  if (issuer.revocationBatching) return revokeTogether(deps, issuer, leased, await token(), delivery);
   await revoke(deps, issuer, leased, await token());
 }
 
