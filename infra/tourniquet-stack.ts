@@ -253,9 +253,11 @@ export class TourniquetStack extends Stack {
       .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read");
     readSecrets(webhook, FUNCTION_SECRET_GROUPS.GithubWebhook);
 
-    // Secrets: the issuers' and the channels'.
+    // Secrets: the issuers' and the channels'. It sends to its own queue: leaks revoked together go
+    // on to their notifications as messages of their own.
     worker.access
       .table("TABLE_NAME", leaks.table, "readWrite")
+      .queue("QUEUE_URL", remediation.queue, "send")
       .key("TOKEN_KEY_ID", tokenKey, "decrypt")
       .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
       .secretsUnder("SECRETS_PREFIX", `tourniquet/${stage}/replacements`, key)

@@ -243,17 +243,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     faults: options.sandboxFaults,
   });
 
-  const workerDeps: WorkerDeps = {
-    config,
-    store,
-    issuers,
-    sealer,
-    channels: createChannels(config, { outboxDir: join(dataDir, "outbox") }),
-    templates: loadTemplates(),
-    secrets: new LocalSecretStore(join(dataDir, "secrets"), localKey),
-    log,
-    workerId: `local:${process.pid}`,
-  };
   const queue = new InProcessQueue({
     consumer: (delivery) => remediateLeak(workerDeps, delivery),
     maxReceives: config.remediation.max_receives,
@@ -267,6 +256,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         error: describeError(error),
       }),
   });
+  const workerDeps: WorkerDeps = {
+    config,
+    store,
+    issuers,
+    sealer,
+    queue,
+    channels: createChannels(config, { outboxDir: join(dataDir, "outbox") }),
+    templates: loadTemplates(),
+    secrets: new LocalSecretStore(join(dataDir, "secrets"), localKey),
+    log,
+    workerId: `local:${process.pid}`,
+  };
   const intakeDeps: IntakeDeps = {
     config,
     store,

@@ -5,7 +5,7 @@ import type { IssuerRegistry } from "../issuers/issuer-registry.js";
 import { keyHalfOf } from "../issuers/token-pairs.js";
 import { describeError, type Log } from "../log.js";
 import { batchingSender } from "../queue/batching-sender.js";
-import type { RemediationQueue } from "../queue/remediation-queue.js";
+import { type RemediationQueue, togetherMessages } from "../queue/remediation-queue.js";
 import type { TokenSealer } from "../queue/token-sealer.js";
 import { applyVerification, type FeedbackLabel, feedbackLabel } from "../remediation/verification.js";
 import { boundSighting } from "../store/field-limits.js";
@@ -85,7 +85,9 @@ export const EMBEDDED_SIGHTINGS = 10;
 
 /**
  * Records each token as one leak with its sightings, verifies inline until the deadline, and queues
- * each leak's remediation as soon as the leak is written. Every token runs to its end even when another
+ * each leak's remediation as soon as the leak is written; the leaks of an issuer whose revocations are
+ * made together (GitHub's) are queued together once all are written, so one message revokes them in
+ * one call (remediation/revoke-together.ts). Every token runs to its end even when another
  * fails, so what was written is queued; then any failure is thrown for the sender's 5xx and retry,
  * which is harmless (the leak's id derives from the fingerprint, and a pending leak is queued again).
  */
@@ -98,6 +100,7 @@ export async function recordReportedTokens(
   // Which tokens are known already, in one read per 100: a repeat costs no issuer call and no create.
   const known = await deps.store.getLeaks(tokens.map((group) => leakIdFor(group.fingerprint)));
   const pairs = pairReportedTokens(tokens);
+  const together = new Map<Issuer, { id: string; sealedToken: string }[]>();
   const results = await mapSettledWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
     const { leak, sealedToken } = await recordToken(
       deps,
@@ -106,14 +109,26 @@ export async function recordReportedTokens(
       known.get(leakIdFor(group.fingerprint)),
       pairs,
     );
-    if (sealedToken && owedStep(leak) !== undefined) await queue.send({ leakId: leak.id, sealedToken });
+    if (sealedToken && owedStep(leak) !== undefined) {
+      const issuer = deps.issuers.forType(leak.tokenType);
+      if (!issuer?.revocationBatching) await queue.send({ leakId: leak.id, sealedToken });
+      else if (together.has(issuer)) together.get(issuer)?.push({ id: leak.id, sealedToken });
+      else together.set(issuer, [{ id: leak.id, sealedToken }]);
+    }
     return { fingerprint: group.fingerprint, type: group.type, leak, label: feedbackLabel(leak) };
   });
   const recorded = pairedLabels(
     results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
     pairs,
   );
-  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  const sent = await Promise.allSettled(
+    [...together].map(([issuer, leaks]) =>
+      deps.queue.send(togetherMessages(leaks, issuer.revocationBatching?.maxTokens)),
+    ),
+  );
+  const failures = [...results, ...sent].flatMap((r) =>
+    r.status === "rejected" ? [r.reason as unknown] : [],
+  );
   if (failures.length > 0) {
     deps.log.error("tokens of a report could not be recorded or queued; the sender should retry", {
       failed: failures.length,

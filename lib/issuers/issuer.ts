@@ -80,16 +80,13 @@ export interface CallOptions {
 
 /**
  * For a service whose revocation call takes many tokens at once and may be called only rarely (GitHub's
- * POST /credentials/revoke): the worker revokes every leak of this issuer that is due for revocation
- * together, collecting while more become due (remediation/revoke-together.ts).
+ * POST /credentials/revoke): intake and the sweep queue this issuer's leaks in messages of `maxTokens`,
+ * and the worker revokes each message's leaks at once (remediation/revoke-together.ts), which the
+ * issuer's adapter sends as one call.
  */
 export interface RevocationBatching {
   /** Tokens one revocation call takes. */
   maxTokens: number;
-  /** The worker stops collecting once no more leaks became due for this long… */
-  quietMs: number;
-  /** …or this long after it started. */
-  maxWaitMs: number;
 }
 
 export interface Issuer {
@@ -97,6 +94,11 @@ export interface Issuer {
   readonly name: string;
   /** Present when revocations are best made together (see RevocationBatching). */
   readonly revocationBatching?: RevocationBatching | undefined;
+  /**
+   * Present when a revocation is accepted before it takes effect (GitHub's 202): how long the token may
+   * still verify live afterwards. The re-verification asks again until then.
+   */
+  readonly revocationSettlesWithinMs?: number | undefined;
   verify(request: { token: string; type: string }, options?: CallOptions): Promise<Verification>;
   /** Idempotent: revoking a revoked key succeeds with `alreadyRevoked: true`. */
   revoke(request: KeyRequest, options?: CallOptions): Promise<Revocation>;

@@ -1,11 +1,13 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DeadLetterError, TourniquetError } from "../errors.js";
-import type {
-  Delivery,
-  RemediationConsumer,
-  RemediationMessage,
-  RemediationQueue,
+import {
+  type Delivery,
+  decodeRemediationMessage,
+  encodeRemediationMessage,
+  type RemediationConsumer,
+  type RemediationMessage,
+  type RemediationQueue,
 } from "./remediation-queue.js";
 
 // The local stack's queue. It keeps SQS's contract so the worker behaves the same locally:
@@ -85,9 +87,13 @@ export class InProcessQueue implements RemediationQueue {
 
   async send(messages: readonly RemediationMessage[]): Promise<void> {
     if (this.closed) throw new TourniquetError("the in-process queue is closed");
-    // Copies, like a real queue: later changes to the caller's objects do not reach the worker.
-    for (const { leakId, sealedToken } of messages) {
-      this.ready.push({ message: { leakId, sealedToken }, receiveCount: 1 });
+    // Copies through the wire format, like a real queue: later changes to the caller's objects do not
+    // reach the worker, and what SQS would refuse is refused here too.
+    for (const message of messages) {
+      this.ready.push({
+        message: decodeRemediationMessage(encodeRemediationMessage(message)),
+        receiveCount: 1,
+      });
     }
     // Next tick, as with SQS: the sender finishes its own work before the worker starts.
     this.schedulePump();
@@ -185,10 +191,9 @@ export class InProcessQueue implements RemediationQueue {
   private deadLetter(pending: Pending): void {
     this.dead.push(pending.message);
     if (!this.deadLetterFile) return;
-    // Only the leak id and the sealed token: nothing else about the token, no error text.
+    // The message as sent (the token in it sealed), and no error text.
     const line = JSON.stringify({
-      leakId: pending.message.leakId,
-      sealedToken: pending.message.sealedToken,
+      ...JSON.parse(encodeRemediationMessage(pending.message)),
       receiveCount: pending.receiveCount,
       deadLetteredAt: new Date().toISOString(),
     });

@@ -1,8 +1,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { TourniquetError } from "../errors.js";
 import { describeError, type Log } from "../log.js";
-import type { RemediationConsumer } from "./remediation-queue.js";
-import { deliveryFromSqsRecord } from "./sqs-queue.js";
+import {
+  type Delivery,
+  decodeRemediationMessage,
+  type RemediationConsumer,
+  type RemediationMessage,
+} from "./remediation-queue.js";
 
 /**
  * Runs every record of an event through the consumer, concurrently (a standard queue has no order),
@@ -40,4 +45,17 @@ export async function consumeSqsEvent(
     throwOnFullBatchFailure: false,
     processInParallel: true,
   });
+}
+
+/** One SQS record as a delivery. Throws TourniquetError when the body is not a remediation message. */
+export function deliveryFromSqsRecord(record: SQSRecord, maxReceives: number): Delivery {
+  let message: RemediationMessage;
+  try {
+    message = decodeRemediationMessage(record.body);
+  } catch {
+    // No cause: a JSON.parse error quotes the body, and the body is not ours to put in logs.
+    throw new TourniquetError(`SQS message ${record.messageId} is not a remediation message`);
+  }
+  const count = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10);
+  return { message, receiveCount: Number.isFinite(count) && count >= 1 ? count : 1, maxReceives };
 }

@@ -3,22 +3,21 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { SQSRecord } from "aws-lambda";
 import { awsCall } from "../aws/aws-call.js";
 import { TourniquetError } from "../errors.js";
 import {
-  type Delivery,
-  decodeRemediationMessage,
   encodeRemediationMessage,
   type RemediationMessage,
   type RemediationQueue,
 } from "./remediation-queue.js";
 
 // The queue in AWS: intake sends in batches (the SDK checks the MD5 SQS answers for each body, so an
-// altered message is an error); the remediate Lambda turns each SQS record into a delivery.
+// altered message is an error). The remediate Lambda's side is sqs-consumer.ts.
 
-/** SendMessageBatch takes at most 10 entries. */
+/** SendMessageBatch takes at most 10 entries… */
 const BATCH_SIZE = 10;
+/** …and at most 256 KiB of bodies in all (a message revoking 1,000 leaks together is ~31 KB). */
+const BATCH_BYTES = 256 * 1024;
 /** Batches in flight at once; one intake call may queue 1,000 messages (100 batches). */
 const PARALLEL_BATCHES = 5;
 
@@ -37,15 +36,14 @@ export class SqsRemediationQueue implements RemediationQueue {
   }
 
   async send(messages: readonly RemediationMessage[]): Promise<void> {
-    const chunks: RemediationMessage[][] = [];
-    for (let i = 0; i < messages.length; i += BATCH_SIZE) chunks.push(messages.slice(i, i + BATCH_SIZE));
+    const chunks = batchesOf(messages);
 
     let next = 0;
     let failed = 0;
     const codes = new Set<string>();
     const worker = async () => {
       while (next < chunks.length) {
-        const chunk = chunks[next++] as RemediationMessage[];
+        const chunk = chunks[next++] as string[];
         const result = await this.sendChunk(chunk);
         failed += result.failed;
         for (const code of result.codes) codes.add(code);
@@ -63,12 +61,10 @@ export class SqsRemediationQueue implements RemediationQueue {
   }
 
   /** Sends one batch, then resends only the entries SQS reported as failed, once. */
-  private async sendChunk(
-    chunk: readonly RemediationMessage[],
-  ): Promise<{ failed: number; codes: string[] }> {
-    let entries: SendMessageBatchRequestEntry[] = chunk.map((message, index) => ({
+  private async sendChunk(chunk: readonly string[]): Promise<{ failed: number; codes: string[] }> {
+    let entries: SendMessageBatchRequestEntry[] = chunk.map((body, index) => ({
       Id: String(index),
-      MessageBody: encodeRemediationMessage(message),
+      MessageBody: body,
     }));
     let codes: string[] = [];
     for (let attempt = 0; attempt < 2 && entries.length > 0; attempt++) {
@@ -82,15 +78,22 @@ export class SqsRemediationQueue implements RemediationQueue {
   }
 }
 
-/** One SQS record as a delivery. Throws TourniquetError when the body is not a remediation message. */
-export function deliveryFromSqsRecord(record: SQSRecord, maxReceives: number): Delivery {
-  let message: RemediationMessage;
-  try {
-    message = decodeRemediationMessage(record.body);
-  } catch {
-    // No cause: a JSON.parse error quotes the body, and the body is not ours to put in logs.
-    throw new TourniquetError(`SQS message ${record.messageId} is not a remediation message`);
+/** Encoded messages in SendMessageBatch-sized groups: 10 a batch, 256 KiB of bodies at most. */
+function batchesOf(messages: readonly RemediationMessage[]): string[][] {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const body = encodeRemediationMessage(message);
+    const size = Buffer.byteLength(body);
+    if (batch.length === BATCH_SIZE || (batch.length > 0 && bytes + size > BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(body);
+    bytes += size;
   }
-  const count = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10);
-  return { message, receiveCount: Number.isFinite(count) && count >= 1 ? count : 1, maxReceives };
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }

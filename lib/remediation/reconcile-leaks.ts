@@ -1,8 +1,13 @@
 import { ConflictError } from "../errors.js";
+import type { Issuer } from "../issuers/issuer.js";
 import { describeError, type Log } from "../log.js";
-import type { RemediationQueue } from "../queue/remediation-queue.js";
+import {
+  type RemediationMessage,
+  type RemediationQueue,
+  togetherMessages,
+} from "../queue/remediation-queue.js";
 import type { Leak } from "../store/leak.js";
-import { awaitsWorker, lastActivity } from "../store/leak-lifecycle.js";
+import { awaitsWorker, lastActivity, owedStep } from "../store/leak-lifecycle.js";
 import type { LeakStore } from "../store/leak-store.js";
 
 // The scheduled sweep's safety net: a leak that still needs the worker, that no worker holds, and on
@@ -15,10 +20,15 @@ import type { LeakStore } from "../store/leak-store.js";
 // active first, so the sweep never reads the settled history. A re-queued leak gets a timeline event,
 // which moves it behind every leak not yet looked at: a run capped at `maxPerRun` is resumed by the
 // next from where it stopped, and the oldest stuck leak is always the first one found.
+//
+// Stuck leaks of an issuer whose revocations are made together (GitHub's) that still owe their
+// verification or revocation go back together, one message per the issuer's batch, as intake sends them.
 
 export interface ReconcileDeps {
   store: LeakStore;
   queue: RemediationQueue;
+  /** Tells which leaks go back together; without it every leak goes alone. */
+  issuers?: { forType(tokenType: string): Issuer | undefined } | undefined;
   log: Log;
   now?: () => number;
 }
@@ -62,13 +72,23 @@ export async function reconcileLeaks(
     });
     result.examined += page.items.length;
     // The index is eventually consistent: the leak itself says whether it is still stuck.
-    for (const leak of page.items.filter((l) => awaitsWorker(l, now) && lastActivity(l) <= cutoff)) {
+    const stuck = page.items.filter((l) => awaitsWorker(l, now) && lastActivity(l) <= cutoff);
+    for (const { messages, leaks } of sendings(deps, stuck)) {
       try {
-        await requeue(deps, leak, now);
-        result.requeued.push(leak.id);
+        // One group's failure is logged and left for the next run; the others are still re-queued.
+        await deps.queue.send(messages);
       } catch (error) {
-        // One leak's failure is logged and left for the next run; the others are still re-queued.
-        result.failed.push({ leakId: leak.id, reason: describeError(error) });
+        for (const leak of leaks) result.failed.push({ leakId: leak.id, reason: describeError(error) });
+        continue;
+      }
+      for (const leak of leaks) {
+        await recordRequeue(deps, leak, now).catch((error: unknown) => {
+          deps.log.warn("re-queued leak's timeline event not written", {
+            leakId: leak.id,
+            error: describeError(error),
+          });
+        });
+        result.requeued.push(leak.id);
       }
     }
     cursor = page.nextCursor ?? undefined;
@@ -90,13 +110,41 @@ const counts = (result: ReconcileResult) => ({
 });
 
 /**
- * Sends the leak to the worker, then records it on the timeline, conditionally: if a worker moved the
- * leak meanwhile, its own events say so and this one is dropped. Sent first, recorded after: the
- * timeline never claims a send that did not happen. The event also restarts the idle clock, so a leak
- * the worker cannot finish is re-sent once per `staleAfterMs`, not on every sweep.
+ * Stuck leaks by how they go back: each alone, except a batching issuer's leaks still before their
+ * revocation, which go together (a message per the issuer's batch).
  */
-async function requeue(deps: ReconcileDeps, leak: Leak, now: number): Promise<void> {
-  await deps.queue.send([{ leakId: leak.id, sealedToken: leak.sealedToken ?? "" }]);
+function sendings(
+  deps: ReconcileDeps,
+  leaks: readonly Leak[],
+): { messages: RemediationMessage[]; leaks: Leak[] }[] {
+  const alone: Leak[] = [];
+  const together = new Map<Issuer, Leak[]>();
+  for (const leak of leaks) {
+    const issuer = deps.issuers?.forType(leak.tokenType);
+    const step = owedStep(leak);
+    if (!issuer?.revocationBatching || (step !== "verify" && step !== "revoke")) alone.push(leak);
+    else if (together.has(issuer)) together.get(issuer)?.push(leak);
+    else together.set(issuer, [leak]);
+  }
+  return [
+    ...alone.map((leak) => ({
+      messages: [{ leakId: leak.id, sealedToken: leak.sealedToken ?? "" }],
+      leaks: [leak],
+    })),
+    ...[...together].map(([issuer, group]) => ({
+      messages: togetherMessages(group, issuer.revocationBatching?.maxTokens),
+      leaks: group,
+    })),
+  ];
+}
+
+/**
+ * Records the leak's re-sending on the timeline (sent first, recorded after: the timeline never claims
+ * a send that did not happen), conditionally: if a worker moved the leak meanwhile, its own events say
+ * so and this one is dropped. The event also restarts the idle clock, so a leak the worker cannot
+ * finish is re-sent once per `staleAfterMs`, not on every sweep.
+ */
+async function recordRequeue(deps: ReconcileDeps, leak: Leak, now: number): Promise<void> {
   try {
     await deps.store.updateLeak(leak, {}, [
       {

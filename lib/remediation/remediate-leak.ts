@@ -14,17 +14,22 @@ import type { Delivery } from "../queue/remediation-queue.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
 import { owedStep, type Step } from "../store/leak-lifecycle.js";
 import type { LeakChanges } from "../store/leak-store.js";
-import { once } from "../util/concurrency.js";
+import { once, sleep } from "../util/concurrency.js";
 import { isTransient } from "../util/retry.js";
 import { notifyLeak, planDeliveries } from "./notify-leak.js";
-import { handedOver, revokeTogether } from "./revoke-together.js";
+import { remediateTogether } from "./revoke-together.js";
 import { applyVerification } from "./verification.js";
 import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
 
 export type { WorkerDeps } from "./worker-run.js";
 
-const modeOf = (leak: Leak, config: TourniquetConfig): PolicyMode =>
+export const modeOf = (leak: Leak, config: TourniquetConfig): PolicyMode =>
   (leak.mode as PolicyMode | undefined) ?? policyFor(config, leak.tokenType).mode;
+
+export interface RemediateOptions {
+  /** Stops at the revocation, for the caller to make it together with others' (revoke-together.ts). */
+  holdRevocation?: boolean | undefined;
+}
 
 /** Enough loop turns for verify → revoke → rotate → notify plus a few lost races. */
 const MAX_TURNS = 10;
@@ -35,7 +40,13 @@ const MAX_TURNS = 10;
  * converge: side effects run under a lease, the issuer's revoke is idempotent, and every notification
  * delivery is recorded by its deterministic id before another is attempted.
  */
-export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promise<void> {
+export async function remediateLeak(
+  deps: WorkerDeps,
+  delivery: Delivery,
+  options: RemediateOptions = {},
+): Promise<void> {
+  // Several leaks whose revocations go in one call (revoke-together.ts).
+  if (delivery.message.together?.length) return remediateTogether(deps, delivery);
   const { leakId, sealedToken } = delivery.message;
   // Opened only when a step needs it: a redelivery of a settled leak costs no decryption (KMS call).
   const token = once(() => openToken(deps, sealedToken, leakId));
@@ -51,11 +62,9 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
         `leak ${leak.id} failed at ${leak.failure?.step ?? "a step"}; message kept for inspection`,
       );
     }
-    if (!step) return;
+    if (!step || (step === "revoke" && options.holdRevocation)) return;
     try {
-      // A gathering of this process will revoke it (revoke-together.ts): the delivery is done.
-      if (step === "revoke" && handedOverHere(deps, leak)) return;
-      await runStep(run, step, leak, token, delivery);
+      await runStep(run, step, leak, token);
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later
@@ -74,13 +83,8 @@ export async function remediateLeak(deps: WorkerDeps, delivery: Delivery): Promi
   throw new BusyError(`leak ${leakId} kept changing under the worker`);
 }
 
-function handedOverHere(deps: WorkerDeps, leak: Leak): boolean {
-  const issuer = deps.issuers.forType(leak.tokenType);
-  return issuer?.revocationBatching !== undefined && handedOver(issuer);
-}
-
 /** Opens the message's sealed token, else the leak's own copy (the message may be the bad one). */
-async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string): Promise<string> {
+export async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string): Promise<string> {
   try {
     return await deps.sealer.open(sealedToken, leakId);
   } catch (error) {
@@ -91,13 +95,7 @@ async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string):
   }
 }
 
-async function runStep(
-  deps: Run,
-  step: Step,
-  leak: Leak,
-  token: () => Promise<string>,
-  delivery: Delivery,
-): Promise<void> {
+async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<string>): Promise<void> {
   const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
   if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
   if (step === "dry_run") return recordDryRun(deps, leak, policy);
@@ -117,8 +115,6 @@ async function runStep(
   }
   // The lease first: a failure to open the token must not touch another delivery's lease.
   const leased = await takeLease(deps, leak, step);
-  // This issuer's due revocations go together (revoke-together.ts): this delivery leads a gathering.
-  if (issuer.revocationBatching) return revokeTogether(deps, issuer, leased, await token(), delivery);
   await revoke(deps, issuer, leased, await token());
 }
 
@@ -173,9 +169,7 @@ export async function confirmRevocation(
     },
   ];
   // Proof, not trust: the token itself must now fail verification.
-  const after = await withRetries(deps, (signal) =>
-    issuer.verify({ token, type: leak.tokenType }, { signal }),
-  );
+  const after = await verifyRevoked(deps, issuer, leak, token);
   if (after.status === "active") {
     throw new IssuerError(`issuer ${issuer.name} still reports key ${keyId} live after revocation`, {
       transient: true,
@@ -197,6 +191,23 @@ export async function confirmRevocation(
     events,
   );
   deps.metrics?.revoked(timeToRevokeMs);
+}
+
+/**
+ * The token's verification after its revocation. An issuer that revokes asynchronously (GitHub answers
+ * 202 Accepted) is asked again, with growing pauses, for as long as it says revocation may take.
+ */
+async function verifyRevoked(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: string) {
+  const settleBy = Date.now() + (issuer.revocationSettlesWithinMs ?? 0);
+  const deadline = deps.deadline?.() ?? Number.POSITIVE_INFINITY;
+  for (let pause = 250; ; pause *= 2) {
+    const after = await withRetries(deps, (signal) =>
+      issuer.verify({ token, type: leak.tokenType }, { signal }),
+    );
+    const wait = Math.min(pause, settleBy - Date.now(), deadline - Date.now());
+    if (after.status !== "active" || wait <= 0) return after;
+    await sleep(wait);
+  }
 }
 
 /**
@@ -293,7 +304,7 @@ async function recordDryRun(deps: Run, leak: Leak, policy: Policy): Promise<void
   ]);
 }
 
-async function recordUnsealFailure(deps: Run, leak: Leak, error: SealError): Promise<void> {
+export async function recordUnsealFailure(deps: Run, leak: Leak, error: SealError): Promise<void> {
   const at = isoNow(deps);
   const reason = `the sealed token does not open (${error.message}); it cannot be verified or revoked`;
   deps.log.error("remediation step failed", { leakId: leak.id, step: "unseal", reason, final: true });
@@ -309,7 +320,7 @@ async function recordUnsealFailure(deps: Run, leak: Leak, error: SealError): Pro
  * Records a failed attempt. Written only if the leak is still as this delivery left it (same status,
  * and no other delivery's live lease), so a slow delivery cannot undo what a faster one finished.
  */
-async function recordFailure(deps: Run, leak: Leak, step: Step, error: unknown, delivery: Delivery) {
+export async function recordFailure(deps: Run, leak: Leak, step: Step, error: unknown, delivery: Delivery) {
   const at = isoNow(deps);
   const reason = describeError(error);
   const final = !isTransient(error) || delivery.receiveCount >= delivery.maxReceives;

@@ -1,256 +1,196 @@
 import { randomUUID } from "node:crypto";
-import { BusyError, ConflictError } from "../errors.js";
-import type { Issuer, RevocationBatching } from "../issuers/issuer.js";
-import { describeError } from "../log.js";
-import type { Delivery } from "../queue/remediation-queue.js";
+import { BusyError, ConflictError, DeadLetterError, SealError } from "../errors.js";
+import type { Issuer } from "../issuers/issuer.js";
+import { type Delivery, type RemediationMessage, togetherMessages } from "../queue/remediation-queue.js";
 import type { Leak } from "../store/leak.js";
 import { owedStep } from "../store/leak-lifecycle.js";
-import { concurrencyLimit, mapSettledWithConcurrency, sleep } from "../util/concurrency.js";
-import { confirmRevocation, keyIdToRevoke, remediateLeak } from "./remediate-leak.js";
-import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps } from "./worker-run.js";
+import { concurrencyLimit, mapSettledWithConcurrency } from "../util/concurrency.js";
+import { isTransient } from "../util/retry.js";
+import {
+  confirmRevocation,
+  keyIdToRevoke,
+  modeOf,
+  openToken,
+  recordFailure,
+  recordUnsealFailure,
+  remediateLeak,
+} from "./remediate-leak.js";
+import { type Run, takeLease, type WorkerDeps } from "./worker-run.js";
 
 // Revoking together, for issuers whose revocation call takes many tokens and may be made only rarely
-// (GitHub's POST /credentials/revoke: 1,000 tokens a call, 60 calls an hour). The worker handles one
-// leak per delivery with limited concurrency, so coalescing revoke() calls alone would cost a call per
-// handful of leaks. Instead:
+// (GitHub's POST /credentials/revoke: 1,000 tokens a call, 60 calls an hour). Intake and the sweep
+// queue such an issuer's leaks in one message per `maxTokens` (its `together` field), so a report of
+// 1,000 GitHub tokens is one message, wherever and however many workers run. Its delivery:
 //
-// - The first delivery of a process that owes such a revocation leads a gathering. It watches the
-//   store's sparse index of leaks owing work (gsi6) until the number of this issuer's leaks due for
-//   revocation stops growing for `quietMs` (intake is still recording and verifying the report),
-//   reaches `maxTokens`, or `maxWaitMs` passed.
-// - A delivery of the same process owing such a revocation while a gathering is open (or for a leak the
-//   leader has claimed) hands its leak over and is done: it holds no worker slot, so the verifications
-//   still running can finish and join.
-// - The leader then claims the due leaks — each with a lease, one conditional write, so a leak is never
-//   in two batches — opens each leak's own sealed copy of its token, and makes the issuer's revoke calls
-//   all at once (the issuer coalesces them into one call per `maxTokens`). Each leak is re-verified and
-//   recorded on its own, exactly as a single revocation is, and its remaining steps (notify) run on.
+// 1. takes each leak up to its revocation as its own delivery would (verification; a token found
+//    inactive goes on to its notification), a bounded number at once;
+// 2. revokes the leaks now due all at once — each under its own lease, so a leak is never revoked by
+//    two deliveries — which the issuer's adapter sends as one call; then re-verifies each on its own and
+//    records it revoked, exactly as a single revocation is;
+// 3. hands each revoked leak's next step (notify) to the queue as a message of its own, so the
+//    notifications spread over the workers instead of holding this delivery.
 //
-// Nothing is lost if the process dies or a revocation fails: the leak keeps owing its revocation; a
-// failed one is released with a "retrying" event, a claimed one's lease runs out, and the sweep sends
-// it to the worker again (the leader's own leak is retried by its own message). A token GitHub did not
-// revoke fails its re-verification, so it is never recorded revoked. Another process's deliveries meet
-// the leases (BusyError) and come back later to find their leaks revoked.
+// Nothing is lost: a leak's failure is recorded on it as any delivery's is, and a transient one makes
+// this message come again (SQS's visibility timeout, then its dead-letter queue), when the leaks already
+// done cost one read each. Leaks not reached before the delivery's time runs short go back to the
+// queue together in a message of their own.
 
-interface Entry {
+/** Verifications, re-verifications and lease writes at once. */
+const CONCURRENCY = 16;
+
+export async function remediateTogether(deps: WorkerDeps, delivery: Delivery): Promise<void> {
+  const { leakId, sealedToken, together = [] } = delivery.message;
+  const ids = [...new Set([leakId, ...together])];
+  const deadline = deps.deadline?.();
+  // Verifying may take half the time left: the revocation and its re-verifications need the rest.
+  const verifyBy = deadline === undefined ? Number.POSITIVE_INFINITY : (Date.now() + deadline) / 2;
+  const sealedCopy = (leak: Leak) => (leak.id === leakId ? sealedToken : (leak.sealedToken ?? ""));
+  const single = (leak: Leak): Delivery => ({
+    ...delivery,
+    message: { leakId: leak.id, sealedToken: sealedCopy(leak) },
+  });
+  const retry = new Set<string>();
+  const later: Leak[] = [];
+
+  // 1. Up to the revocation. A leak another delivery holds is that delivery's (BusyError).
+  const stored = await deps.store.getLeaks(ids);
+  const missing = ids.filter((id) => !stored.has(id));
+  if (missing.length > 0) deps.log.warn("leaks to remediate together do not exist", { leakIds: missing });
+  const present = ids.flatMap((id) => stored.get(id) ?? []);
+  await mapSettledWithConcurrency(present, CONCURRENCY, async (leak) => {
+    if (Date.now() > verifyBy) return void later.push(leak);
+    await remediateLeak(deps, single(leak), { holdRevocation: true }).catch((error: unknown) => {
+      if (!(error instanceof BusyError || error instanceof DeadLetterError)) retry.add(leak.id);
+    });
+  });
+
+  // 2. The revocations due, at once.
+  const skip = new Set(later.map((leak) => leak.id));
+  const current = await deps.store.getLeaks(present.flatMap((leak) => (skip.has(leak.id) ? [] : [leak.id])));
+  const due = [...current.values()].filter((leak) => owesRevocation(deps, leak));
+  const run: Run = { ...deps, holder: `${deps.workerId}:together:${randomUUID()}` };
+  // Every lease taken and token opened first, so that the revoke calls are all made in one moment.
+  const claims = await mapSettledWithConcurrency(due, CONCURRENCY, (leak) =>
+    claim(run, leak, sealedCopy(leak), delivery),
+  );
+  const outcomes = await Promise.all(
+    claims.map((claimed) => {
+      if (claimed.status === "rejected") return "retry" as const;
+      if (typeof claimed.value === "string") return claimed.value;
+      return revokeClaimed(run, claimed.value, delivery).catch(() => "retry" as const);
+    }),
+  );
+  due.forEach((leak, i) => {
+    if (outcomes[i] === "retry") retry.add(leak.id);
+  });
+  const revoked = due.filter((_, i) => outcomes[i] === "revoked");
+  if (due.length > 0) {
+    deps.log.info("revoked together", {
+      leaks: due.length,
+      revoked: revoked.length,
+      retrying: outcomes.filter((o) => o === "retry").length,
+    });
+  }
+
+  // 3. What follows each revocation, and what was not reached in time, back to the queue.
+  const next: RemediationMessage[] = [
+    ...revoked.map((leak) => single(leak).message),
+    ...togetherMessages(later.map((leak) => ({ id: leak.id, sealedToken: sealedCopy(leak) }))),
+  ];
+  if (next.length > 0) await deps.queue.send(next);
+  if (retry.size > 0) {
+    throw new BusyError(
+      `${retry.size} of ${ids.length} leaks remediated together will be tried again: ${[...retry].slice(0, 5).join(", ")}${retry.size > 5 ? ", …" : ""}`,
+    );
+  }
+}
+
+const slots = concurrencyLimit(CONCURRENCY);
+
+type Outcome = "revoked" | "skipped" | "failed" | "retry";
+
+interface Claimed {
+  issuer: Issuer;
   leak: Leak;
   token: string;
 }
 
-/** Per issuer (per process): whether a leader is at work (gathering or revoking). */
-const leading = new WeakSet<Issuer>();
-
-/** Leaks read per page of the index. */
-const PAGE = 500;
-/** Time a leak's next step (notify) needs before the deadline, or it is left to the sweep. */
-const CARRY_ON_MARGIN_MS = 5_000;
-/** Re-verifications (one GET /user each) and continued leaks at once. */
-const CONCURRENCY = 16;
-
-/** True when a leader of this process will revoke the leak: its delivery may hand it over. */
-export function handedOver(issuer: Issuer): boolean {
-  return leading.has(issuer);
-}
-
-/**
- * Leads: revokes `leak` (leased by this delivery) with every other leak of its issuer due for
- * revocation, in rounds until none is left that no one holds (or the delivery's time runs short).
- * Resolves once its own leak is revoked (or throws its failure).
- */
-export async function revokeTogether(
-  deps: Run,
-  issuer: Issuer,
+/** The leak leased for its revocation by this delivery, with its token opened. */
+async function claim(
+  run: Run,
   leak: Leak,
-  token: string,
+  sealedToken: string,
   delivery: Delivery,
-): Promise<void> {
-  const batching = issuer.revocationBatching as RevocationBatching;
-  leading.add(issuer);
-  let own: Promise<void> | undefined;
+): Promise<Claimed | Outcome> {
+  const issuer = run.issuers.forType(leak.tokenType);
+  if (!issuer) return "retry"; // the config changed since step 1; a single delivery records why
+  const leased = await leaseForRevocation(run, leak);
+  if (!leased) return "skipped";
   try {
-    for (let round = 0; ; round++) {
-      await waitWhileGrowing(deps, issuer, batching);
-      const leader: Run = { ...deps, holder: `${deps.workerId}:batch:${randomUUID()}` };
-      const room = batching.maxTokens - (round === 0 ? 1 : 0);
-      const others = await claimDue(leader, issuer, leak.id, room).catch((error: unknown) => {
-        deps.log.warn("due revocations not claimed", { error: describeError(error) });
-        return [] as Entry[];
-      });
-      if (round === 0) own = revokeEntry(deps, issuer, { leak, token });
-      await revokeRound(deps, leader, issuer, others, delivery, own);
-      // Done when no due leak is left unheld. Checked with the role given up, so a delivery that saw
-      // this leader at work had its leak in the store by then, and is found here.
-      leading.delete(issuer);
-      const deadline = deps.deadline?.();
-      if (deadline !== undefined && deadline - Date.now() < batching.maxWaitMs) break;
-      if ((await unheldDue(deps, issuer, leak.id)) === 0 || leading.has(issuer)) break;
-      leading.add(issuer);
-    }
-  } finally {
-    leading.delete(issuer);
+    return { issuer, leak: leased, token: await openToken(run, sealedToken, leak.id) };
+  } catch (error) {
+    return settle(run, leased, error, delivery);
   }
-  await own;
-}
-
-/** One round: the claimed leaks revoked with the leader's own (in round 0), re-verified, carried on. */
-async function revokeRound(
-  deps: Run,
-  leader: Run,
-  issuer: Issuer,
-  others: Entry[],
-  delivery: Delivery,
-  own: Promise<void> | undefined,
-): Promise<void> {
-  const outcomes = others.map((entry) =>
-    revokeEntry(leader, issuer, entry).then(
-      () => true,
-      async (error: unknown) => {
-        await releaseClaim(leader, entry.leak, error).catch(() => undefined);
-        return false;
-      },
-    ),
-  );
-  const revoked = await Promise.all(outcomes);
-  await own?.catch(() => undefined);
-  // The leaks handed over go on to their next step (notify) here; a failure there is theirs to record.
-  const carryOn = others.filter((_, i) => revoked[i]);
-  const deadline = deps.deadline?.();
-  await mapSettledWithConcurrency(carryOn, CONCURRENCY, async (entry) => {
-    // Out of time (a Lambda's deadline): the leak owes its next step, and the sweep sends it again.
-    if (deadline !== undefined && deadline - Date.now() < CARRY_ON_MARGIN_MS) return;
-    await remediateLeak(deps, {
-      message: { leakId: entry.leak.id, sealedToken: entry.leak.sealedToken ?? "" },
-      receiveCount: 1,
-      maxReceives: delivery.maxReceives,
-    }).catch((error: unknown) => {
-      deps.log.warn("leak revoked together with others; its next step failed", {
-        leakId: entry.leak.id,
-        error: describeError(error),
-      });
-    });
-  });
-  if (others.length > 0) {
-    deps.log.info("revoked together", {
-      issuer: issuer.name,
-      leaks: others.length + (own ? 1 : 0),
-      failed: revoked.filter((ok) => !ok).length,
-    });
-  }
-}
-
-/** Due leaks no one holds (besides the leader's own). */
-async function unheldDue(deps: WorkerDeps, issuer: Issuer, ownId: string): Promise<number> {
-  const now = Date.now();
-  const due = await dueLeaks(deps, issuer, Number.MAX_SAFE_INTEGER);
-  return due.filter((l) => l.id !== ownId && !(l.lease && l.lease.until > now)).length;
 }
 
 /**
- * Until this issuer's leaks due for revocation stop coming: none of its leaks is still awaiting
- * verification and their number did not change for `quietMs`; or they reach `maxTokens`; or time is up.
+ * The leak leased by this delivery; undefined when another delivery holds it or it no longer owes its
+ * revocation (two deliveries of one message race for each leak: one wins, the other moves on).
  */
-async function waitWhileGrowing(deps: WorkerDeps, issuer: Issuer, batching: RevocationBatching) {
-  const startedAt = Date.now();
-  const deadline = deps.deadline?.();
-  // Never gather for more than a third of what the delivery has left: the revocation must fit too.
-  const maxWait =
-    deadline === undefined ? batching.maxWaitMs : Math.min(batching.maxWaitMs, (deadline - startedAt) / 3);
-  let seen = -1;
-  for (;;) {
-    await sleep(batching.quietMs);
-    const { due, verifying } = await issuerWork(deps, issuer, batching.maxTokens);
-    const count = due.length + verifying;
-    if (due.length >= batching.maxTokens || Date.now() - startedAt >= maxWait) return;
-    if (verifying === 0 && count === seen) return;
-    seen = count;
+async function leaseForRevocation(run: Run, leak: Leak): Promise<Leak | undefined> {
+  let current: Leak | undefined = leak;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (!current || !owesRevocation(run, current)) return undefined;
+    try {
+      return await takeLease(run, current, "revoke");
+    } catch (error) {
+      if (error instanceof BusyError) return undefined;
+      if (!(error instanceof ConflictError)) throw error;
+      current = await run.store.getLeak(leak.id);
+    }
+  }
+  throw new ConflictError(`leak ${leak.id} kept changing while it was leased for its revocation`);
+}
+
+const owesRevocation = (deps: WorkerDeps, leak: Leak) =>
+  leak.status === "active" && owedStep(leak, modeOf(leak, deps.config)) === "revoke";
+
+/**
+ * The issuer's revoke call (made at the same moment as the batch's others: the adapter coalesces them),
+ * then the re-verification and the record, as for a single revocation.
+ */
+async function revokeClaimed(
+  run: Run,
+  { issuer, leak, token }: Claimed,
+  delivery: Delivery,
+): Promise<Outcome> {
+  try {
+    const deadline = run.deadline?.();
+    const signal =
+      deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    const revocation = await issuer.revoke(
+      {
+        keyId: keyIdToRevoke(leak),
+        type: leak.tokenType,
+        leakId: leak.id,
+        fingerprint: leak.fingerprint,
+        token,
+      },
+      { signal },
+    );
+    await slots(() => confirmRevocation(run, issuer, leak, token, revocation));
+    return "revoked";
+  } catch (error) {
+    return settle(run, leak, error, delivery);
   }
 }
 
-/** This issuer's leaks that owe a revocation now, as the index says (it may lag a little). */
-async function dueLeaks(deps: WorkerDeps, issuer: Issuer, max: number): Promise<Leak[]> {
-  return (await issuerWork(deps, issuer, max)).due;
-}
-
-/** This issuer's leaks owing a revocation, and how many still await their verification. */
-async function issuerWork(
-  deps: WorkerDeps,
-  issuer: Issuer,
-  max: number,
-): Promise<{ due: Leak[]; verifying: number }> {
-  const due: Leak[] = [];
-  let verifying = 0;
-  let cursor: string | undefined;
-  const until = new Date(Date.now() + 60_000).toISOString();
-  do {
-    const page = await deps.store.listOwingWork({ until, limit: PAGE, cursor });
-    for (const leak of page.items) {
-      if (leak.issuer !== issuer.name) continue;
-      const step = owedStep(leak);
-      if (step === "verify") verifying++;
-      else if (step === "revoke" && leak.status === "active") due.push(leak);
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && due.length < max);
-  return { due, verifying };
-}
-
-/** Leases up to `room` due leaks no one holds, with their tokens opened from their sealed copies. */
-async function claimDue(leader: Run, issuer: Issuer, ownId: string, room: number): Promise<Entry[]> {
-  if (room <= 0) return [];
-  const now = Date.now();
-  const candidates = (await dueLeaks(leader, issuer, room + 1))
-    .filter((leak) => leak.id !== ownId && leak.sealedToken)
-    .slice(0, room);
-  // Read again, strongly consistent: the index lags, and a lease is taken on the current version.
-  const current = await leader.store.getLeaks(candidates.map((leak) => leak.id));
-  const results = await mapSettledWithConcurrency([...current.values()], CONCURRENCY, async (leak) => {
-    if (leak.status !== "active" || owedStep(leak) !== "revoke" || !leak.sealedToken) return undefined;
-    if (leak.lease && leak.lease.until > now) return undefined; // another delivery or process has it
-    const token = await leader.sealer.open(leak.sealedToken, leak.id);
-    return { leak: await takeLease(leader, leak, "revoke"), token } satisfies Entry;
-  });
-  const entries: Entry[] = [];
-  for (const result of results) {
-    if (result.status === "fulfilled") {
-      if (result.value) entries.push(result.value);
-    } else if (!(result.reason instanceof ConflictError || result.reason instanceof BusyError)) {
-      // A token that does not open stays with its own message, which records why.
-      leader.log.warn("leak not claimed for a batched revocation", { error: describeError(result.reason) });
-    }
+/** A failure recorded on the leak as a single delivery records it; "retry" when this message should come again. */
+async function settle(run: Run, leased: Leak, error: unknown, delivery: Delivery): Promise<Outcome> {
+  if (error instanceof SealError) {
+    await recordUnsealFailure(run, leased, error);
+    return "failed";
   }
-  return entries;
-}
-
-const confirmSlots = concurrencyLimit(CONCURRENCY);
-
-/** The issuer's revoke call (made at once for every entry: they coalesce), then the re-verification. */
-async function revokeEntry(run: Run, issuer: Issuer, { leak, token }: Entry): Promise<void> {
-  const deadline = run.deadline?.();
-  const signal = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-  const revocation = await issuer.revoke(
-    {
-      keyId: keyIdToRevoke(leak),
-      type: leak.tokenType,
-      leakId: leak.id,
-      fingerprint: leak.fingerprint,
-      token,
-    },
-    { signal },
-  );
-  await confirmSlots(() => confirmRevocation(run, issuer, leak, token, revocation));
-}
-
-/** A claimed leak whose revocation failed: the lease goes, with why; the sweep sends it again. */
-async function releaseClaim(run: Run, leak: Leak, error: unknown): Promise<void> {
-  const current = await run.store.getLeak(leak.id);
-  if (!current || current.lease?.holder !== run.holder) return;
-  await run.store.updateLeak(current, { lease: undefined }, [
-    {
-      at: isoNow(run),
-      step: "revoke",
-      outcome: "retrying",
-      actor: ACTOR,
-      detail: `revocation together with other leaks of issuer ${current.issuer} failed: ${describeError(error)}; will retry`,
-    },
-  ]);
+  await recordFailure(run, leased, "revoke", error, delivery);
+  return isTransient(error) && delivery.receiveCount < delivery.maxReceives ? "retry" : "failed";
 }

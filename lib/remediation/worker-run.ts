@@ -4,6 +4,7 @@ import type { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import type { NotificationChannel } from "../notify/leak-message.js";
 import type { Templates } from "../notify/render-leak-message.js";
+import type { RemediationQueue } from "../queue/remediation-queue.js";
 import type { TokenSealer } from "../queue/token-sealer.js";
 import type { SecretStore } from "../secrets/secret-store.js";
 import type { Leak } from "../store/leak.js";
@@ -19,6 +20,8 @@ export interface WorkerDeps {
   store: LeakStore;
   issuers: IssuerRegistry;
   sealer: TokenSealer;
+  /** The worker's own queue: leaks revoked together go on to their next step as messages of their own. */
+  queue: RemediationQueue;
   /** Notification channels by their config name. */
   channels: ReadonlyMap<string, NotificationChannel>;
   templates: Templates;

@@ -7,6 +7,7 @@ import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import { createChannels } from "../notify/channel-registry.js";
 import { loadTemplates } from "../notify/render-leak-message.js";
+import { lazyQueue } from "../queue/lazy-queue.js";
 import type { WorkerDeps } from "../remediation/remediate-leak.js";
 import { SecretsManagerSecretStore } from "../secrets/secrets-manager-store.js";
 import { awsConfig, derived } from "./aws-config.js";
@@ -48,6 +49,8 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
     },
     store: awsStore(env),
     sealer: awsSealer(env),
+    // Its own queue, for the next steps of leaks revoked together; the SQS client loads with the first.
+    queue: lazyQueue(() => import("./aws-queue.js").then(({ awsQueue }) => awsQueue(env))),
     templates: loadTemplates(),
     secrets: new SecretsManagerSecretStore(new SecretsManagerClient(awsClientDefaults()), {
       prefix: env.SECRETS_PREFIX ?? "tourniquet/replacements",

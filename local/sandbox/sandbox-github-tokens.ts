@@ -17,7 +17,8 @@ interface TokenState extends SandboxGithubUser {
   scopes: string;
   /** Behind an organisation's SAML SSO it is not authorised for: GET /user answers 403. */
   ssoRequired: boolean;
-  revoked: boolean;
+  /** When a revocation accepted for it takes effect (epoch ms). */
+  revokedFrom?: number | undefined;
 }
 
 export interface RevokeCall {
@@ -64,6 +65,11 @@ export class SandboxGithubTokens {
   private nextUserId = 583_231;
   /** Every POST /credentials/revoke, answered or refused. */
   readonly revokeCalls: RevokeCall[] = [];
+  /**
+   * How long an accepted revocation takes to take effect: GitHub answers 202 Accepted and revokes
+   * asynchronously, so GET /user may still answer 200 for a moment. 0 by default.
+   */
+  revocationDelayMs = 0;
 
   constructor(
     private readonly now: () => number,
@@ -87,7 +93,6 @@ export class SandboxGithubTokens {
       prefix,
       scopes: prefix === "ghu" ? "" : "repo, read:org",
       ssoRequired: input.ssoRequired ?? false,
-      revoked: false,
     });
     return { token, login: user.login, id: user.id };
   }
@@ -95,11 +100,12 @@ export class SandboxGithubTokens {
   /** The live token's user and state; undefined when it is unknown or revoked. */
   live(token: string): TokenState | undefined {
     const state = this.tokens.get(token);
-    return state && !state.revoked ? state : undefined;
+    return state && (state.revokedFrom === undefined || this.now() < state.revokedFrom) ? state : undefined;
   }
 
+  /** Whether a revocation of the token was accepted (it may not have taken effect yet). */
   isRevoked(token: string): boolean {
-    return this.tokens.get(token)?.revoked === true;
+    return this.tokens.get(token)?.revokedFrom !== undefined;
   }
 
   /** Revokes the known ones (GitHub answers 202 without saying which it knew). */
@@ -107,8 +113,8 @@ export class SandboxGithubTokens {
     let revoked = 0;
     for (const token of credentials) {
       const state = this.tokens.get(token);
-      if (state && !state.revoked) {
-        state.revoked = true;
+      if (state && state.revokedFrom === undefined) {
+        state.revokedFrom = this.now() + this.revocationDelayMs;
         revoked++;
       }
     }

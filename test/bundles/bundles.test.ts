@@ -275,10 +275,20 @@ describe("handler bundles", () => {
       ["client-dynamodb", "client-kms", ...config, "client-sqs"].sort(),
     );
     expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
-    // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first use).
+    // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first
+    // use); it sends to its own queue only after revoking leaks together, so SQS loads with that send.
     expect([...new Set([...clients("Remediate"), ...clients("Remediate", "lazy")])].sort()).toEqual(
-      ["client-dynamodb", "client-iam", "client-kms", ...config, "client-sesv2", "client-sts"].sort(),
+      [
+        "client-dynamodb",
+        "client-iam",
+        "client-kms",
+        ...config,
+        "client-sesv2",
+        "client-sqs",
+        "client-sts",
+      ].sort(),
     );
+    expect(clients("Remediate")).not.toContain("client-sqs");
     // The admin API reads the table and sends leaks back to the worker; so does the sweep, which also
     // reads the config and the issuers' secret (to refresh issuers' caches, read usage since revocation).
     expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);

@@ -24,6 +24,7 @@ beforeAll(async () => {
     store: t.stack.store,
     issuers: IssuerRegistry.fromConfig(t.stack.config),
     sealer: LocalKeySealer.fromKeyFile(join(t.stack.dataDir, "queue.key")),
+    queue: { send: async () => undefined },
     channels: createChannels(t.stack.config, { outboxDir: join(t.stack.dataDir, "outbox") }),
     templates: loadTemplates(),
     log: silentLog,

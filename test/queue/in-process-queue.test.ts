@@ -33,6 +33,21 @@ describe("InProcessQueue", () => {
     expect(queue.stats()).toEqual({ queued: 0, inFlight: 0, waiting: 0, deadLettered: 0, delivered: 3 });
   });
 
+  it("carries the leaks to remediate together as SQS does, a copy of them, and refuses what SQS's worker would", async () => {
+    const seen: Delivery[] = [];
+    const queue = make({ consumer: async (d) => void seen.push(d) });
+    const together = ["lk_2", "lk_3"];
+    await queue.send([{ leakId: "lk_1", sealedToken: "v1.sealed", together }]);
+    together.push("lk_4"); // the sender's later change does not reach the worker
+    await queue.drain();
+    expect(seen.map((d) => d.message)).toEqual([
+      { leakId: "lk_1", sealedToken: "v1.sealed", together: ["lk_2", "lk_3"] },
+    ]);
+    await expect(
+      queue.send([{ leakId: "lk_1", sealedToken: "v1.sealed", together: ["not an id!"] }]),
+    ).rejects.toThrow(/together/);
+  });
+
   it("redelivers a failed message after backoff with a growing receiveCount", async () => {
     const counts: number[] = [];
     const backoffAsked: number[] = [];

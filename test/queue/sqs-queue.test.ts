@@ -5,8 +5,8 @@ import { AwsError, TourniquetError } from "../../lib/errors.js";
 import { silentLog } from "../../lib/log.js";
 import type { Delivery, RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
-import { consumeSqsEvent } from "../../lib/queue/sqs-consumer.js";
-import { deliveryFromSqsRecord, SqsRemediationQueue } from "../../lib/queue/sqs-queue.js";
+import { consumeSqsEvent, deliveryFromSqsRecord } from "../../lib/queue/sqs-consumer.js";
+import { SqsRemediationQueue } from "../../lib/queue/sqs-queue.js";
 import {
   type AwsRequest,
   errorFault,
@@ -65,6 +65,19 @@ const body = (i: number) => encodeRemediationMessage({ leakId: `leak-${i}`, seal
 
 describe("SqsRemediationQueue.send", () => {
   beforeEach(() => fake.reset());
+
+  it("keeps each batch under SQS's 256 KiB: messages revoking 1,000 leaks together go fewer a batch", async () => {
+    const ids = Array.from({ length: 999 }, (_, i) => `lk_${String(i).padStart(24, "0")}`);
+    const together = messages(20).map((m) => ({ ...m, together: ids }));
+    await queue().send(together);
+    const calls = batches();
+    const sizes = calls.map((_, i) => entriesOf(i).reduce((n, e) => n + Buffer.byteLength(e.MessageBody), 0));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
+    expect(calls.length).toBeGreaterThan(20 / 10); // 10 a batch would be 310 KB
+    const sent = calls.flatMap((_, i) => entriesOf(i).map((e) => JSON.parse(e.MessageBody)));
+    expect(sent.map((m) => m.leakId).sort()).toEqual(together.map((m) => m.leakId).sort());
+    expect(sent.every((m) => m.together.length === 999)).toBe(true);
+  });
 
   it("sends 25 messages as batches of 10, 10 and 5 with ids local to each batch", async () => {
     await queue().send(messages(25));

@@ -79,6 +79,7 @@ describe("notify step (embedded DynamoDB)", () => {
       acme_api_key: { issuer: "acme" },
     }),
     sealer,
+    queue: { send: async () => undefined },
     channels: new Map([["email", channel]]),
     templates,
     log: recordingLog().log,

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ConflictError, TourniquetError } from "../../lib/errors.js";
+import type { Issuer } from "../../lib/issuers/issuer.js";
 import type { RemediationMessage, RemediationQueue } from "../../lib/queue/remediation-queue.js";
 import { reconcileLeaks } from "../../lib/remediation/reconcile-leaks.js";
 import type { Leak } from "../../lib/store/leak.js";
@@ -131,6 +132,41 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
       [oldest, ...newer].map((l) => l?.id).sort(),
     );
     expect(third.requeued).toHaveLength(1);
+  });
+
+  it("sends a batching issuer's stuck leaks before their revocation together, the rest alone", async () => {
+    const github = { name: "github", revocationBatching: { maxTokens: 2 } } as Issuer;
+    const other = { name: "sandbox" } as Issuer;
+    const issuers = { forType: (type: string) => (type === "github_personal_access_token" ? github : other) };
+    const gh = (overrides: Partial<Leak>) =>
+      idleLeak(30, { tokenType: "github_personal_access_token", issuer: "github", ...overrides });
+    const due = await seed(gh({ status: "active" }), gh({ status: "pending" }), gh({ status: "active" }));
+    const [toldLater] = await seed(gh({ status: "revoked" }));
+    const [alone] = await seed(idleLeak(30, { status: "active" }));
+    const queue = recordingQueue();
+
+    const result = await reconcileLeaks({
+      store: t.store,
+      queue,
+      issuers,
+      log: recordingLog().log,
+      now: () => NOW,
+    });
+
+    expect(result.requeued).toHaveLength(5);
+    const groups = queue.sent.filter((m) => m.together);
+    expect(groups).toHaveLength(1); // three leaks, two a message: one together, one alone
+    const togetherIds = queue.sent
+      .filter((m) => due.some((l) => l.id === m.leakId))
+      .flatMap((m) => [m.leakId, ...(m.together ?? [])]);
+    expect(togetherIds.sort()).toEqual(due.map((l) => l.id).sort());
+    // A revoked leak owing its message, and another issuer's leak, go alone.
+    // (a revoked leak's sealed token is gone from the store: its notification needs none)
+    expect(queue.sent).toContainEqual({ leakId: toldLater?.id, sealedToken: "" });
+    expect(queue.sent).toContainEqual({ leakId: alone?.id, sealedToken: "v1.local.sealed-box" });
+    for (const leak of due) {
+      expect((await t.store.getLeak(leak.id))?.timeline.at(-1)).toMatchObject({ step: "reconcile" });
+    }
   });
 
   it("goes on when one leak cannot be re-queued, and reports it", async () => {

@@ -30,8 +30,8 @@ export interface GithubTokenIssuerOptions {
   webUrl?: string | undefined;
   retry?: RetryPolicy | undefined;
   batch?: Omit<RevocationBatcherOptions, "send"> | undefined;
-  /** How the worker collects this issuer's due revocations (defaults: 2 s quiet, 30 s at most). */
-  gathering?: Partial<RevocationBatching> | undefined;
+  /** How long GET /user may still answer 200 after a 202 from POST /credentials/revoke. Default 10 s. */
+  revocationSettlesWithinMs?: number | undefined;
 }
 
 /** A few quick tries of GET /user; a longer rate limit is the step's retry (the queue's). */
@@ -40,6 +40,7 @@ const GITHUB_RETRY: RetryPolicy = { attempts: 3, baseMs: 200, maxDelayMs: 5_000 
 export class GithubTokenIssuer implements Issuer {
   readonly name: string;
   readonly revocationBatching: RevocationBatching;
+  readonly revocationSettlesWithinMs: number;
   private readonly api: GithubTokenApi;
   private readonly retry: RetryPolicy;
   private readonly batcher: RevocationBatcher;
@@ -57,9 +58,9 @@ export class GithubTokenIssuer implements Issuer {
         options.batch?.maxBatch ?? GITHUB_MAX_CREDENTIALS_PER_CALL,
         GITHUB_MAX_CREDENTIALS_PER_CALL,
       ),
-      quietMs: options.gathering?.quietMs ?? 2_000,
-      maxWaitMs: options.gathering?.maxWaitMs ?? 30_000,
     };
+    // 202 Accepted: GitHub revokes asynchronously, so the token may verify live for a moment.
+    this.revocationSettlesWithinMs = options.revocationSettlesWithinMs ?? 10_000;
   }
 
   async verify(request: { token: string; type: string }, options?: CallOptions): Promise<Verification> {
