@@ -105,7 +105,10 @@ export interface ResolvedAlert {
   number: number;
   resolution: AlertResolution;
   resolvedAt: string | undefined;
-  /** It was resolved so already: this call changed nothing. */
+  /**
+   * GitHub refused the change because the alert was resolved so already (a GitHub that answers a repeat
+   * with 200 instead shows it as false): this call changed nothing.
+   */
   alreadyResolved: boolean;
 }
 
@@ -306,35 +309,23 @@ export class GithubAppClient implements SecretScanningAlerts {
         }
       });
     };
-    if ("org" in scope) {
+    const toRef = (a: z.infer<typeof repoAlertsAnswer>[number], owner: string, repo: string) => ({
+      installationId: scope.installationId,
+      owner,
+      repo,
+      number: a.number,
+      secretType: a.secret_type,
+      updatedAt: a.updated_at ?? a.created_at,
+      htmlUrl: a.html_url ?? undefined,
+    });
+    if ("org" in scope)
       await this.paginate(what, orgAlertsAnswer, options, authorize, request, (page) =>
-        page.every((a) =>
-          keep({
-            installationId: scope.installationId,
-            owner: a.repository.owner.login,
-            repo: a.repository.name,
-            number: a.number,
-            secretType: a.secret_type,
-            updatedAt: a.updated_at ?? a.created_at,
-            htmlUrl: a.html_url ?? undefined,
-          }),
-        ),
+        page.every((a) => keep(toRef(a, a.repository.owner.login, a.repository.name))),
       );
-    } else {
+    else
       await this.paginate(what, repoAlertsAnswer, options, authorize, request, (page) =>
-        page.every((a) =>
-          keep({
-            installationId: scope.installationId,
-            owner: scope.owner,
-            repo: scope.repo,
-            number: a.number,
-            secretType: a.secret_type,
-            updatedAt: a.updated_at ?? a.created_at,
-            htmlUrl: a.html_url ?? undefined,
-          }),
-        ),
+        page.every((a) => keep(toRef(a, scope.owner, scope.repo))),
       );
-    }
     return alerts;
   }
 
