@@ -178,6 +178,24 @@ export class GithubApiError extends ExternalCallError {
   }
 }
 
+/**
+ * GitHub will not list secret scanning alerts at this scope: 403 (the App has no access there) or 404
+ * (secret scanning is off, or the owner or repository is not the installation's). Not an outage: the
+ * sweep lists the installation's repositories one by one instead, or skips the repository.
+ */
+export class GithubAlertsUnavailableError extends GithubApiError {
+  override readonly name: string = "GithubAlertsUnavailableError";
+  override readonly errorCode: string = "github_alerts_unavailable";
+
+  constructor(
+    message: string,
+    readonly scope: "organization" | "repository",
+    options: { httpStatus: number; cause?: unknown },
+  ) {
+    super(message, { transient: false, ...options });
+  }
+}
+
 /** An optional feature this request needs is not configured (e.g. `github_app`). */
 export class NotConfiguredError extends TourniquetError {
   override readonly name: string = "NotConfiguredError";

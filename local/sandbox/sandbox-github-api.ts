@@ -1,22 +1,26 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  randomInt,
-  verify,
-} from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname } from "node:path";
 import * as z from "zod";
+import {
+  newAlertBody,
+  newInstallationBody,
+  type SandboxAlert,
+  SandboxGithubAlerts,
+  type SandboxInstallation,
+} from "./sandbox-github-alerts.js";
+import { credential, GithubFailure, parse, randomToken, readBody, send } from "./sandbox-github-http.js";
 import { SandboxGithubTokens, type SandboxTokenPrefix } from "./sandbox-github-tokens.js";
 
-// A local stand-in for the parts of GitHub's REST API a GitHub App uses to act on a secret scanning
-// alert, mounted by the local stack at /sandbox/github/api: installation tokens (the App's RS256 JWT is
-// really checked), one alert with its secret, and its locations. Alerts live in memory; the sandbox
-// fills them with POST /_alerts. POST /_faults makes the next calls fail, to show a GitHub outage.
+export type { SandboxAlert, SandboxAlertLocation, SandboxInstallation } from "./sandbox-github-alerts.js";
+
+// A local stand-in for the parts of GitHub's REST API a GitHub App uses to act on secret scanning
+// alerts, mounted by the local stack at /sandbox/github/api: its installations and installation tokens
+// (the App's RS256 JWT is really checked), and the alerts (sandbox-github-alerts.ts): listed, read with
+// the secret and locations, resolved. They live in memory; the sandbox fills them with POST /_alerts and
+// POST /_installations, and shows what was done to one at GET /_alerts/{owner}/{repo}/{number}.
+// POST /_faults makes the next calls fail, to show a GitHub outage or a rate limit.
 // Leaked user tokens (sandbox-github-tokens.ts): GET /user answers for them, and the unauthenticated
 // POST /credentials/revoke kills them, within its per-hour limit; the local stack's
 // POST /sandbox/github/tokens issues one (seedToken).
@@ -25,27 +29,9 @@ export const SANDBOX_GITHUB_API_VERSION = "2022-11-28";
 const TOKEN_LIFETIME_MS = 60 * 60_000;
 const JWT_MAX_LIFETIME_SECONDS = 10 * 60;
 const CLOCK_SKEW_SECONDS = 60;
-const BODY_LIMIT_BYTES = 64 * 1024;
 /** 1,000 tokens of up to ~100 characters, quoted. */
 const REVOKE_BODY_LIMIT_BYTES = 1024 * 1024;
 const DOCS = "https://docs.github.com/rest";
-
-export interface SandboxAlertLocation {
-  type: string;
-  details: Record<string, unknown>;
-}
-
-export interface SandboxAlert {
-  number: number;
-  /** `owner/name`. */
-  repository: string;
-  installationId: number;
-  secret: string;
-  secretType: string;
-  state: "open" | "resolved";
-  createdAt: string;
-  locations: SandboxAlertLocation[];
-}
 
 export interface SandboxGithubFault {
   status: number;
@@ -61,15 +47,6 @@ export interface SandboxGithubFault {
   message?: string | undefined;
 }
 
-const newAlertBody = z.object({
-  repository: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/),
-  secret: z.string().min(1).max(4096),
-  secret_type: z.string().min(1).max(256),
-  installation_id: z.int().positive().default(1),
-  locations: z
-    .array(z.object({ type: z.string().min(1), details: z.record(z.string(), z.unknown()) }))
-    .optional(),
-});
 const seedTokenBody = z.object({
   login: z
     .string()
@@ -84,6 +61,8 @@ const faultBody = z.object({
   retry_after: z.int().min(0).max(3600).optional(),
   delay_ms: z.int().min(0).max(30_000).optional(),
   only: z.string().min(1).max(200).optional(),
+  message: z.string().min(1).max(200).optional(),
+  headers: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.string().max(200)).optional(),
 });
 
 /** The App's key pair for the local stack: generated once per data dir, like the partner signing key. */
@@ -97,7 +76,8 @@ export function loadSandboxGithubAppKey(path: string): string {
 }
 
 export class SandboxGithubApi {
-  readonly alerts: SandboxAlert[] = [];
+  /** The installations and alerts. */
+  readonly state: SandboxGithubAlerts;
   /** Every request received (method and path; never a header or a body). */
   readonly requests: { method: string; path: string }[] = [];
   /** Users' tokens: GET /user and POST /credentials/revoke. */
@@ -117,11 +97,23 @@ export class SandboxGithubApi {
       now?: (() => number) | undefined;
       /** Unauthenticated POST /credentials/revoke calls allowed per hour. Default 60 (github.com). */
       revokeLimitPerHour?: number | undefined;
+      /** How resolving an alert again with the same resolution is answered (sandbox-github-alerts.ts). */
+      repeatResolution?: "bad_request" | "ok" | undefined;
     },
   ) {
     this.appPublicKey = createPublicKey(createPrivateKey(options.appPrivateKey.replace(/\\n/g, "\n")));
     this.now = options.now ?? Date.now;
     this.userTokens = new SandboxGithubTokens(this.now, options.revokeLimitPerHour);
+    this.state = new SandboxGithubAlerts({
+      now: this.now,
+      webUrl: this.webUrl,
+      apiBase: "https://api.github.com",
+      repeatResolution: options.repeatResolution,
+    });
+  }
+
+  get alerts(): SandboxAlert[] {
+    return this.state.alerts;
   }
 
   /** POST /sandbox/github/tokens `{login?, prefix?, sso_required?}` → `{token, login, id}` (for simulate). */
@@ -146,36 +138,11 @@ export class SandboxGithubApi {
   }
 
   createAlert(input: z.input<typeof newAlertBody>): SandboxAlert {
-    const data = newAlertBody.parse(input);
-    const number = this.alerts.filter((a) => a.repository === data.repository).length + 1;
-    const commitSha = randomBytes(20).toString("hex");
-    const alert: SandboxAlert = {
-      number,
-      repository: data.repository,
-      installationId: data.installation_id,
-      secret: data.secret,
-      secretType: data.secret_type,
-      state: "open",
-      createdAt: new Date(this.now()).toISOString(),
-      locations: data.locations ?? [
-        {
-          type: "commit",
-          details: {
-            path: ".env",
-            start_line: 1,
-            end_line: 1,
-            start_column: 1,
-            end_column: 1 + data.secret.length,
-            blob_sha: randomBytes(20).toString("hex"),
-            blob_url: `${this.apiBase()}/repos/${data.repository}/git/blobs/${commitSha}`,
-            commit_sha: commitSha,
-            commit_url: `${this.apiBase()}/repos/${data.repository}/git/commits/${commitSha}`,
-          },
-        },
-      ],
-    };
-    this.alerts.push(alert);
-    return alert;
+    return this.state.createAlert(input);
+  }
+
+  addInstallation(input: z.input<typeof newInstallationBody>): SandboxInstallation {
+    return this.state.addInstallation(input);
   }
 
   /** The next `times` GitHub calls fail with `fault`. */
@@ -193,7 +160,7 @@ export class SandboxGithubApi {
     return {
       action,
       // The REST shape without the secret (webhooks never carry it) and without `state`.
-      alert: { ...this.alertFields(alert), push_protection_bypassed: false },
+      alert: { ...this.state.alertFields(alert), push_protection_bypassed: false },
       repository: {
         id: 1,
         name,
@@ -233,16 +200,11 @@ export class SandboxGithubApi {
       if (method === "POST" && path === "/credentials/revoke") return await this.revokeCredentials(req, res);
       const tokenPath = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
       if (method === "POST" && tokenPath) return this.installationToken(req, res, Number(tokenPath[1]));
-      const alertPath = /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)(\/locations)?$/.exec(
-        path,
-      );
-      if (method === "GET" && alertPath) {
-        const [, owner, repo, number, locations] = alertPath;
-        const alert = this.authorizedAlert(req, `${owner}/${repo}`, Number(number));
-        if (locations) return send(res, 200, alert.locations);
-        return send(res, 200, this.alertJson(alert));
+      if (method === "GET" && path === "/app/installations") {
+        this.checkAppJwt(credential(req, "bearer"));
+        return this.state.listInstallations(req, res, this.options.appId);
       }
-      throw new GithubFailure(404, "Not Found");
+      return await this.alertCall(req, res, method, path);
     } catch (error) {
       if (error instanceof GithubFailure) {
         for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
@@ -257,6 +219,29 @@ export class SandboxGithubApi {
     }
   }
 
+  /** The calls made as an installation: its repositories and its alerts. */
+  private async alertCall(req: IncomingMessage, res: ServerResponse, method: string, path: string) {
+    const installationId = this.installationOf(req);
+    if (method === "GET" && path === "/installation/repositories")
+      return this.state.installationRepositories(req, res, installationId);
+    const orgList = /^\/orgs\/([^/]+)\/secret-scanning\/alerts$/.exec(path);
+    if (method === "GET" && orgList)
+      return this.state.listOrgAlerts(req, res, installationId, orgList[1] ?? "");
+    const repoList = /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts$/.exec(path);
+    if (method === "GET" && repoList)
+      return this.state.listRepoAlerts(req, res, installationId, `${repoList[1]}/${repoList[2]}`);
+    const alertPath = /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)(\/locations)?$/.exec(path);
+    if (alertPath && (method === "GET" || (method === "PATCH" && !alertPath[4]))) {
+      const [, owner, repo, number, locations] = alertPath;
+      const alert = this.state.authorized(installationId, `${owner}/${repo}`, Number(number));
+      if (method === "PATCH") return await this.state.update(req, res, alert);
+      if (locations) return send(res, 200, alert.locations);
+      const hide = new URL(req.url ?? "/", "http://x").searchParams.get("hide_secret") === "true";
+      return send(res, 200, this.state.alertJson(alert, hide));
+    }
+    throw new GithubFailure(404, "Not Found");
+  }
+
   private async sandboxCall(req: IncomingMessage, res: ServerResponse, method: string, path: string) {
     if (method === "POST" && path === "/_alerts") {
       const input = parse(await readBody(req), newAlertBody);
@@ -267,14 +252,36 @@ export class SandboxGithubApi {
         repository: alert.repository,
         installation_id: alert.installationId,
         secret_type: alert.secretType,
-        html_url: this.alertPage(alert),
+        html_url: this.state.alertPage(alert),
         webhook_payload: this.webhookPayload(alert),
+      });
+    }
+    const inspected = /^\/_alerts\/([^/]+)\/([^/]+)\/(\d+)$/.exec(path);
+    if (method === "GET" && inspected) {
+      const alert = this.state.find(`${inspected[1]}/${inspected[2]}`, Number(inspected[3]));
+      if (!alert) throw new GithubFailure(404, "Not Found");
+      return send(res, 200, this.state.inspect(alert));
+    }
+    if (method === "POST" && path === "/_installations") {
+      const installation = this.addInstallation(parse(await readBody(req), newInstallationBody));
+      return send(res, 201, {
+        id: installation.id,
+        account: installation.account,
+        org_alerts: installation.orgAlerts,
+        repositories: installation.repositories,
       });
     }
     if (method === "POST" && path === "/_faults") {
       const fault = parse(await readBody(req), faultBody);
       this.fail(
-        { status: fault.status, retryAfter: fault.retry_after, delayMs: fault.delay_ms, only: fault.only },
+        {
+          status: fault.status,
+          retryAfter: fault.retry_after,
+          delayMs: fault.delay_ms,
+          only: fault.only,
+          message: fault.message,
+          headers: fault.headers,
+        },
         fault.times,
       );
       return send(res, 204, undefined);
@@ -376,7 +383,7 @@ export class SandboxGithubApi {
     send(res, 201, {
       token,
       expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
-      permissions: { secret_scanning_alerts: "read", metadata: "read" },
+      permissions: { secret_scanning_alerts: "write", metadata: "read" },
       repository_selection: "all",
     });
   }
@@ -415,116 +422,11 @@ export class SandboxGithubApi {
       throw new GithubFailure(401, "'Expiration time' claim ('exp') is too far in the future");
   }
 
-  private authorizedAlert(req: IncomingMessage, repository: string, number: number): SandboxAlert {
+  /** The installation an installation token stands for; 401 for none, an unknown or an expired one. */
+  private installationOf(req: IncomingMessage): number {
     const token = credential(req, "bearer", "token");
     const grant = token ? this.tokens.get(token) : undefined;
     if (!grant || grant.expiresAt <= this.now()) throw new GithubFailure(401, "Bad credentials");
-    const alert = this.alerts.find(
-      (a) => a.repository.toLowerCase() === repository.toLowerCase() && a.number === number,
-    );
-    // Another installation's repository is as invisible as a missing one.
-    if (!alert || alert.installationId !== grant.installationId) throw new GithubFailure(404, "Not Found");
-    return alert;
+    return grant.installationId;
   }
-
-  private alertJson(alert: SandboxAlert) {
-    return { ...this.alertFields(alert), state: alert.state, secret: alert.secret };
-  }
-
-  /** What the REST alert and the webhook's alert share. */
-  private alertFields(alert: SandboxAlert) {
-    const url = `${this.apiBase()}/repos/${alert.repository}/secret-scanning/alerts/${alert.number}`;
-    return {
-      number: alert.number,
-      created_at: alert.createdAt,
-      updated_at: null,
-      url,
-      html_url: this.alertPage(alert),
-      locations_url: `${url}/locations`,
-      resolution: null,
-      resolved_at: null,
-      resolved_by: null,
-      secret_type: alert.secretType,
-      secret_type_display_name: alert.secretType,
-      validity: "unknown",
-      publicly_leaked: false,
-      multi_repo: false,
-    };
-  }
-
-  private alertPage(alert: SandboxAlert): string {
-    return `${this.webUrl}/${alert.repository}/security/secret-scanning/${alert.number}`;
-  }
-
-  private apiBase(): string {
-    return "https://api.github.com";
-  }
-}
-
-class GithubFailure extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    /** GitHub's validation-error-simple `errors` (strings). */
-    readonly errors?: string[],
-  ) {
-    super(message);
-  }
-}
-
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-function randomToken(length: number): string {
-  let out = "";
-  for (let i = 0; i < length; i++) out += BASE62[randomInt(BASE62.length)];
-  return out;
-}
-
-/**
- * The credential in `Authorization: <scheme> <credential>`, for one of `schemes`: GitHub takes an App's
- * JWT as `Bearer` only, and an installation token as `Bearer` or `token` (Octokit's choice).
- */
-function credential(req: IncomingMessage, ...schemes: string[]): string | undefined {
-  const value = req.headers.authorization;
-  const match = typeof value === "string" ? /^(\w+)\s+(\S+)$/.exec(value) : null;
-  return match?.[1] && schemes.includes(match[1].toLowerCase()) ? match[2] : undefined;
-}
-
-async function readBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new GithubFailure(413, "Body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Errors name the fields at fault, never their values (one of them is a secret). */
-function parse<T>(raw: string, schema: z.ZodType<T>): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw || "{}");
-  } catch {
-    throw new GithubFailure(400, "Problems parsing JSON");
-  }
-  const result = schema.safeParse(json);
-  if (result.success) return result.data;
-  const fields = [...new Set(result.error.issues.map((i) => i.path.join(".") || "(body)"))];
-  throw new GithubFailure(422, `Invalid or missing fields: ${fields.join(", ")}`);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  if (body === undefined) {
-    res.statusCode = status;
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader("content-type", "application/json; charset=utf-8");
-  res.setHeader("content-length", Buffer.byteLength(text));
-  res.end(text);
 }
