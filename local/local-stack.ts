@@ -23,11 +23,13 @@ import { createChannels } from "../lib/notify/channel-registry.js";
 import { loadTemplates } from "../lib/notify/render-leak-message.js";
 import { InProcessQueue } from "../lib/queue/in-process-queue.js";
 import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
+import { subjectOf } from "../lib/queue/remediation-queue.js";
 import type { ReconcileOptions } from "../lib/remediation/reconcile-leaks.js";
 import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
 import { createLogger } from "../lib/runtime/logger.js";
 import { runSweep, type SweepDeps, type SweepResult } from "../lib/schedule/run-sweep.js";
 import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
+import { DynamoAlertStore } from "../lib/store/dynamo-alert-store.js";
 import { DynamoLeakStore } from "../lib/store/dynamo-leak-store.js";
 import { DynamoSavedPartnerKeys } from "../lib/store/dynamo-saved-partner-keys.js";
 import {
@@ -92,6 +94,8 @@ export interface LocalStack {
   config: TourniquetConfig;
   queue: InProcessQueue;
   store: DynamoLeakStore;
+  /** The GitHub App path's alert records. */
+  alerts: DynamoAlertStore;
   sandbox: SandboxKeyService;
   /** The fake GitHub REST API at /sandbox/github/api (App installation tokens, alerts, locations). */
   githubApi: SandboxGithubApi;
@@ -207,6 +211,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   });
   const store = new DynamoLeakStore(db.client, TABLE_NAME);
+  const alerts = new DynamoAlertStore(db.client, TABLE_NAME);
   const savedPartnerKeys = new DynamoSavedPartnerKeys(db.client, TABLE_NAME);
   const keySetSource = { url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` };
   const localKey = LocalKeySealer.loadKey(join(dataDir, "queue.key"));
@@ -251,7 +256,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deadLetterFile: join(dataDir, "dead-letters.jsonl"),
     onError: (error, delivery) =>
       log.warn("remediation delivery failed", {
-        leakId: delivery.message.leakId,
+        subject: subjectOf(delivery.message),
         receiveCount: delivery.receiveCount,
         error: describeError(error),
       }),
@@ -262,6 +267,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     issuers,
     sealer,
     queue,
+    githubApp,
+    alerts,
     channels: createChannels(config, { outboxDir: join(dataDir, "outbox") }),
     templates: loadTemplates(),
     secrets: new LocalSecretStore(join(dataDir, "secrets"), localKey),
@@ -298,7 +305,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sweepTimer = setInterval(() => void sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 
-  const githubWebhookDeps: GithubWebhookDeps = { config, store, queue, sealer, issuers, log, githubApp };
+  const githubWebhookDeps: GithubWebhookDeps = {
+    config,
+    store,
+    queue,
+    sealer,
+    issuers,
+    log,
+    githubApp,
+    alerts,
+  };
 
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
   const githubWebhook = createGithubWebhookHandler(async () => githubWebhookDeps, log);
@@ -379,6 +395,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     config,
     queue,
     store,
+    alerts,
     sandbox,
     githubApi,
     azure: localAzure.azure,

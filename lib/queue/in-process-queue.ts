@@ -5,8 +5,8 @@ import {
   type Delivery,
   decodeRemediationMessage,
   encodeRemediationMessage,
+  type QueueMessage,
   type RemediationConsumer,
-  type RemediationMessage,
   type RemediationQueue,
 } from "./remediation-queue.js";
 
@@ -25,7 +25,7 @@ export interface InProcessQueueOptions {
   /** JSON-lines file the dead letters are appended to (the token in them is sealed). */
   deadLetterFile?: string;
   /** Told about every failed delivery; the queue itself never logs. */
-  onError?: (error: unknown, delivery: Delivery) => void;
+  onError?: (error: unknown, delivery: Delivery<QueueMessage>) => void;
 }
 
 export interface InProcessQueueStats {
@@ -37,7 +37,7 @@ export interface InProcessQueueStats {
 }
 
 interface Pending {
-  message: RemediationMessage;
+  message: QueueMessage;
   receiveCount: number;
 }
 
@@ -53,11 +53,11 @@ export class InProcessQueue implements RemediationQueue {
   private readonly maxReceives: number;
   private readonly backoffMs: (receiveCount: number) => number;
   private readonly deadLetterFile: string | undefined;
-  private readonly onError: ((error: unknown, delivery: Delivery) => void) | undefined;
+  private readonly onError: ((error: unknown, delivery: Delivery<QueueMessage>) => void) | undefined;
 
   private readonly ready: Pending[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly dead: RemediationMessage[] = [];
+  private readonly dead: QueueMessage[] = [];
   private inFlight = 0;
   private delivered = 0;
   private pumpScheduled = false;
@@ -85,7 +85,7 @@ export class InProcessQueue implements RemediationQueue {
     this.schedulePump();
   }
 
-  async send(messages: readonly RemediationMessage[]): Promise<void> {
+  async send(messages: readonly QueueMessage[]): Promise<void> {
     if (this.closed) throw new TourniquetError("the in-process queue is closed");
     // Copies through the wire format, like a real queue: later changes to the caller's objects do not
     // reach the worker, and what SQS would refuse is refused here too.
@@ -105,7 +105,7 @@ export class InProcessQueue implements RemediationQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  deadLetters(): readonly RemediationMessage[] {
+  deadLetters(): readonly QueueMessage[] {
     return [...this.dead];
   }
 
@@ -159,7 +159,7 @@ export class InProcessQueue implements RemediationQueue {
   }
 
   private async deliver(consumer: RemediationConsumer, pending: Pending): Promise<void> {
-    const delivery: Delivery = { ...pending, maxReceives: this.maxReceives };
+    const delivery: Delivery<QueueMessage> = { ...pending, maxReceives: this.maxReceives };
     try {
       await consumer(delivery);
       this.delivered++;
@@ -206,7 +206,7 @@ export class InProcessQueue implements RemediationQueue {
   }
 
   /** A throwing onError must not wedge the queue. */
-  private report(error: unknown, delivery: Delivery): void {
+  private report(error: unknown, delivery: Delivery<QueueMessage>): void {
     try {
       this.onError?.(error, delivery);
     } catch {

@@ -11,32 +11,58 @@ export interface RemediationMessage {
   together?: readonly string[] | undefined;
 }
 
+/**
+ * A GitHub App alert whose secret the worker fetches (github/fetch-reported-alert.ts). The id names the
+ * alert's record in the store, which holds the rest; no secret travels.
+ */
+export interface AlertFetchMessage {
+  alertId: string;
+}
+
+/** What the queue carries. */
+export type QueueMessage = RemediationMessage | AlertFetchMessage;
+
+export const isAlertFetch = (message: QueueMessage): message is AlertFetchMessage => "alertId" in message;
+
+/** What a message is about, for logs: its leak or its alert. */
+export const subjectOf = (message: QueueMessage): string =>
+  isAlertFetch(message) ? message.alertId : message.leakId;
+
 /** Leaks one message may carry: GitHub's POST /credentials/revoke takes 1,000 tokens a call. */
 export const MAX_LEAKS_PER_MESSAGE = 1_000;
 
 export interface RemediationQueue {
-  send(messages: readonly RemediationMessage[]): Promise<void>;
+  send(messages: readonly QueueMessage[]): Promise<void>;
 }
 
-export interface Delivery {
-  message: RemediationMessage;
+export interface Delivery<M extends QueueMessage = RemediationMessage> {
+  message: M;
   /** 1 on first delivery; the worker fails the leak when this reaches the queue's maximum. */
   receiveCount: number;
   maxReceives: number;
 }
 
 /** Handles one delivery; throwing makes the queue deliver it again later (or dead-letter it). */
-export type RemediationConsumer = (delivery: Delivery) => Promise<void>;
+export type RemediationConsumer = (delivery: Delivery<QueueMessage>) => Promise<void>;
 
-export function encodeRemediationMessage(message: RemediationMessage): string {
+export function encodeRemediationMessage(message: QueueMessage): string {
+  if (isAlertFetch(message)) return JSON.stringify({ alertId: message.alertId });
   const { leakId, sealedToken, together } = message;
   return JSON.stringify(together?.length ? { leakId, sealedToken, together } : { leakId, sealedToken });
 }
 
 const LEAK_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
-export function decodeRemediationMessage(body: string): RemediationMessage {
+const ALERT_ID = /^al_[0-9a-f]{24}$/;
+
+export function decodeRemediationMessage(body: string): QueueMessage {
   const parsed: unknown = JSON.parse(body);
+  if (typeof parsed === "object" && parsed !== null && "alertId" in parsed) {
+    const { alertId } = parsed as AlertFetchMessage;
+    if (typeof alertId !== "string" || !ALERT_ID.test(alertId))
+      throw new TypeError("alert fetch message must be {alertId: al_…}");
+    return { alertId };
+  }
   if (
     typeof parsed !== "object" ||
     parsed === null ||

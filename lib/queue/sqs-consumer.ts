@@ -5,8 +5,9 @@ import { describeError, type Log } from "../log.js";
 import {
   type Delivery,
   decodeRemediationMessage,
+  type QueueMessage,
   type RemediationConsumer,
-  type RemediationMessage,
+  subjectOf,
 } from "./remediation-queue.js";
 
 /**
@@ -25,15 +26,15 @@ export async function consumeSqsEvent(
 ): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
   const handle = async (record: SQSRecord) => {
-    let leakId: string | undefined;
+    let subject: string | undefined;
     try {
       const delivery = deliveryFromSqsRecord(record, maxReceives);
-      leakId = delivery.message.leakId;
+      subject = subjectOf(delivery.message);
       await consumer(delivery);
     } catch (error) {
       log.warn("remediation message not done; SQS delivers it again or dead-letters it", {
         messageId: record.messageId,
-        leakId,
+        subject,
         receiveCount: record.attributes?.ApproximateReceiveCount,
         maxReceives,
         error: describeError(error),
@@ -48,8 +49,8 @@ export async function consumeSqsEvent(
 }
 
 /** One SQS record as a delivery. Throws TourniquetError when the body is not a remediation message. */
-export function deliveryFromSqsRecord(record: SQSRecord, maxReceives: number): Delivery {
-  let message: RemediationMessage;
+export function deliveryFromSqsRecord(record: SQSRecord, maxReceives: number): Delivery<QueueMessage> {
+  let message: QueueMessage;
   try {
     message = decodeRemediationMessage(record.body);
   } catch {

@@ -8,9 +8,10 @@ import {
   NotFoundError,
   SealError,
 } from "../errors.js";
+import { fetchReportedAlert } from "../intake/fetch-reported-alert.js";
 import type { Issuer, Revocation } from "../issuers/issuer.js";
 import { describeError } from "../log.js";
-import type { Delivery } from "../queue/remediation-queue.js";
+import { type Delivery, isAlertFetch, type QueueMessage } from "../queue/remediation-queue.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
 import { owedStep, type Step } from "../store/leak-lifecycle.js";
 import type { LeakChanges } from "../store/leak-store.js";
@@ -42,9 +43,14 @@ const MAX_TURNS = 10;
  */
 export async function remediateLeak(
   deps: WorkerDeps,
-  delivery: Delivery,
+  anyDelivery: Delivery<QueueMessage>,
   options: RemediateOptions = {},
 ): Promise<void> {
+  // A GitHub App alert: its secret is fetched and recorded first, which queues its leak.
+  if (isAlertFetch(anyDelivery.message)) {
+    return fetchReportedAlert(deps, { ...anyDelivery, message: anyDelivery.message });
+  }
+  const delivery = { ...anyDelivery, message: anyDelivery.message };
   // Several leaks whose revocations go in one call (revoke-together.ts).
   if (delivery.message.together?.length) return remediateTogether(deps, delivery);
   const { leakId, sealedToken } = delivery.message;

@@ -1,5 +1,7 @@
 import type { TourniquetConfig } from "../config.js";
 import { BusyError } from "../errors.js";
+import type { AlertStore } from "../github/alert-store.js";
+import type { GithubApp } from "../github/github-app.js";
 import type { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import type { NotificationChannel } from "../notify/leak-message.js";
@@ -25,6 +27,10 @@ export interface WorkerDeps {
   /** Notification channels by their config name. */
   channels: ReadonlyMap<string, NotificationChannel>;
   templates: Templates;
+  /** The GitHub App (config `github_app`): fetches reported alerts' secrets and resolves the alerts. */
+  githubApp?: Pick<GithubApp, "alerts"> | undefined;
+  /** The App path's alert records; with `githubApp`. */
+  alerts?: AlertStore | undefined;
   /** Where replacement secrets go when an issuer adapter hands one over (revoke_and_rotate). */
   secrets?: SecretStore | undefined;
   log: Log;

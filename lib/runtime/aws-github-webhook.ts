@@ -4,6 +4,7 @@ import type { Log } from "../log.js";
 import { derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
 import { awsIntakeDeps } from "./aws-intake.js";
+import { awsAlertStore } from "./aws-store.js";
 import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The GitHub App webhook Lambda's wiring: the intake's (config, store, queue, sealer, issuers) plus the
@@ -29,6 +30,7 @@ export async function awsGithubWebhookDeps(log: Log, env: Env = process.env): Pr
       return app();
     },
     store: intake.store,
+    alerts: awsAlertStore(env),
     queue: intake.queue,
     sealer: intake.sealer,
     log,

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { awsClientDefaults } from "../aws/client-config.js";
+import { DynamoAlertStore } from "../store/dynamo-alert-store.js";
 import { DynamoLeakStore } from "../store/dynamo-leak-store.js";
 import { DynamoSavedPartnerKeys } from "../store/dynamo-saved-partner-keys.js";
 import { type Env, required } from "./aws-env.js";
@@ -16,6 +17,10 @@ export function awsTable(env: Env = process.env): AwsTable {
 
 export function awsStore(env: Env = process.env, table: AwsTable = awsTable(env)) {
   return new DynamoLeakStore(table.client, table.tableName);
+}
+
+export function awsAlertStore(env: Env = process.env, table: AwsTable = awsTable(env)) {
+  return new DynamoAlertStore(table.client, table.tableName);
 }
 
 export function awsSavedPartnerKeys(env: Env = process.env, table: AwsTable = awsTable(env)) {

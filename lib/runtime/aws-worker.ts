@@ -3,6 +3,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import { awsClientDefaults } from "../aws/client-config.js";
 import type { TourniquetConfig } from "../config.js";
+import { githubAppFromConfig } from "../github/github-app.js";
 import { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import { createChannels } from "../notify/channel-registry.js";
@@ -13,7 +14,7 @@ import { SecretsManagerSecretStore } from "../secrets/secrets-manager-store.js";
 import { awsConfig, derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
 import { awsSealer } from "./aws-sealer.js";
-import { awsStore } from "./aws-store.js";
+import { awsAlertStore, awsStore } from "./aws-store.js";
 import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The remediation worker's wiring: the only function that sends email or stores replacement secrets.
@@ -37,6 +38,7 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
   ]);
   const issuers = derived(config, buildIssuers);
   const channels = derived(config, buildChannels);
+  const githubApp = derived(config, (current) => githubAppFromConfig(current));
   return {
     get config() {
       return config();
@@ -47,6 +49,10 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
     get channels() {
       return channels();
     },
+    get githubApp() {
+      return githubApp();
+    },
+    alerts: awsAlertStore(env),
     store: awsStore(env),
     sealer: awsSealer(env),
     // Its own queue, for the next steps of leaks revoked together; the SQS client loads with the first.

@@ -32,7 +32,9 @@ export const GROUP_SECRETS: Record<SecretGroup, GroupSecret> = {
 export const FUNCTION_SECRET_GROUPS = {
   PartnerReport: ["issuers"],
   GithubWebhook: ["issuers", "github_app"],
-  Remediate: ["issuers", "channels"],
-  // To refresh issuers' caches (Azure's key fingerprints) and read usage after revocation.
-  Sweep: ["issuers"],
+  // The App's key: the worker fetches reported alerts' secrets and resolves the alerts.
+  Remediate: ["issuers", "channels", "github_app"],
+  // To refresh issuers' caches (Azure's key fingerprints), read usage after revocation, and list the
+  // App's installations' open alerts.
+  Sweep: ["issuers", "github_app"],
 } as const satisfies Record<string, readonly SecretGroup[]>;

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { AlertLink } from "../github/alert-record.js";
 import type { KeyDetail, Owner } from "../issuers/issuer.js";
 
 // The leak record: one per token fingerprint, whatever how often or where the token was reported.
@@ -101,6 +102,8 @@ export interface Leak {
    * AWS secret access key, its access key id's leak; on the key id, its secret's.
    */
   pairedWith?: { leakId: string; tokenType: string } | undefined;
+  /** The GitHub App alerts that reported the token, resolved in GitHub once the leak is settled. */
+  alerts?: AlertLink[] | undefined;
   dismissal?: { reason: string; note?: string | undefined; by: string; at: string } | undefined;
   failure?: { step: string; reason: string; at: string } | undefined;
   lease?: Lease | undefined;

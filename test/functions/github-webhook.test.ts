@@ -9,6 +9,7 @@ import type { GithubWebhookDeps } from "../../lib/intake/receive-github-webhook.
 import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
 import { InProcessQueue } from "../../lib/queue/in-process-queue.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
+import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { createTestStore, type TestStore } from "../helpers/dynamo.js";
 import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
 import { apiEvent } from "../helpers/lambda-events.js";
@@ -48,6 +49,7 @@ beforeAll(async () => {
     issuers: IssuerRegistry.fromConfig(config),
     log,
     githubApp: githubAppFromConfig(config),
+    alerts: new DynamoAlertStore(store.client, store.tableName),
   };
   handler = createGithubWebhookHandler(async () => deps, log);
 });
@@ -162,6 +164,7 @@ describe("webhook secret rotation", () => {
       issuers: IssuerRegistry.fromConfig(config),
       log,
       githubApp: githubAppFromConfig(config),
+      alerts: new DynamoAlertStore(store.client, store.tableName),
     };
     rotating = createGithubWebhookHandler(async () => deps, log);
   });

@@ -121,7 +121,7 @@ export async function startTestStack(
   const sentMessages: RemediationMessage[] = [];
   const send = stack.queue.send.bind(stack.queue);
   vi.spyOn(stack.queue, "send").mockImplementation(async (messages) => {
-    sentMessages.push(...messages.map((m) => ({ ...m })));
+    sentMessages.push(...(messages as RemediationMessage[]).map((m) => ({ ...m })));
     return send(messages);
   });
   const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));

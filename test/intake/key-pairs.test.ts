@@ -106,7 +106,7 @@ describe("recording the halves of a pair (embedded DynamoDB)", () => {
     store: t.store,
     queue: {
       async send(messages) {
-        sent.push(...messages);
+        sent.push(...(messages as RemediationMessage[]));
       },
     },
     sealer: new LocalKeySealer(Buffer.alloc(32, 7)),

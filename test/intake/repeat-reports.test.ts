@@ -60,7 +60,7 @@ describe("repeated reports and partial failures (embedded DynamoDB)", () => {
     store,
     queue: {
       async send(messages) {
-        sent.push(...messages);
+        sent.push(...(messages as RemediationMessage[]));
       },
     },
     sealer: new LocalKeySealer(Buffer.alloc(32, 7)),

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultBackoffMs, InProcessQueue } from "../../lib/queue/in-process-queue.js";
 import type { Delivery, RemediationMessage } from "../../lib/queue/remediation-queue.js";
+import { type QueueMessage, subjectOf } from "../../lib/queue/remediation-queue.js";
 
 const RAW_TOKEN = "tqs_live_4f8a1c9e2b7d6035aa91f2a";
 const messages = (n: number): RemediationMessage[] =>
@@ -24,7 +25,7 @@ describe("InProcessQueue", () => {
   });
 
   it("delivers each message once, on a later tick, with receiveCount 1", async () => {
-    const seen: Delivery[] = [];
+    const seen: Delivery<QueueMessage>[] = [];
     const queue = make({ consumer: async (d) => void seen.push(d), maxReceives: 3 });
     await queue.send(messages(3));
     expect(seen).toHaveLength(0);
@@ -34,7 +35,7 @@ describe("InProcessQueue", () => {
   });
 
   it("carries the leaks to remediate together as SQS does, a copy of them, and refuses what SQS's worker would", async () => {
-    const seen: Delivery[] = [];
+    const seen: Delivery<QueueMessage>[] = [];
     const queue = make({ consumer: async (d) => void seen.push(d) });
     const together = ["lk_2", "lk_3"];
     await queue.send([{ leakId: "lk_1", sealedToken: "v1.sealed", together }]);
@@ -99,7 +100,7 @@ describe("InProcessQueue", () => {
       deadLetterFile,
       consumer: async (d) => {
         counts.push(d.receiveCount);
-        if (d.message.leakId === "leak-0") throw new Error(`cannot revoke ${RAW_TOKEN}`);
+        if (subjectOf(d.message) === "leak-0") throw new Error(`cannot revoke ${RAW_TOKEN}`);
       },
     });
     await queue.send(messages(2));
@@ -154,7 +155,7 @@ describe("InProcessQueue", () => {
     expect(drained).toBe(false);
 
     const seen: string[] = [];
-    queue.setConsumer(async (d) => void seen.push(d.message.leakId));
+    queue.setConsumer(async (d) => void seen.push(subjectOf(d.message)));
     await draining;
     expect(seen).toEqual(["leak-0", "leak-1"]);
   });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { AwsError, TourniquetError } from "../../lib/errors.js";
 import { silentLog } from "../../lib/log.js";
 import type { Delivery, RemediationMessage } from "../../lib/queue/remediation-queue.js";
-import { encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
+import { encodeRemediationMessage, type QueueMessage, subjectOf } from "../../lib/queue/remediation-queue.js";
 import { consumeSqsEvent, deliveryFromSqsRecord } from "../../lib/queue/sqs-consumer.js";
 import { SqsRemediationQueue } from "../../lib/queue/sqs-queue.js";
 import {
@@ -265,7 +265,7 @@ describe("deliveryFromSqsRecord", () => {
 
 describe("consumeSqsEvent", () => {
   it("reports the records whose consumer threw, and undecodable ones, as batch item failures, logging why", async () => {
-    const seen: Delivery[] = [];
+    const seen: Delivery<QueueMessage>[] = [];
     const recorded = recordingLog();
     const event: SQSEvent = {
       Records: [
@@ -280,14 +280,14 @@ describe("consumeSqsEvent", () => {
       event,
       async (delivery) => {
         seen.push(delivery);
-        if (delivery.message.leakId === "leak-2") throw new Error("issuer down");
+        if (subjectOf(delivery.message) === "leak-2") throw new Error("issuer down");
       },
       5,
       recorded.log,
     );
     // In the order they failed: SQS reads them as a set.
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m-2", "m-3", "m-4"]);
-    expect(seen.map((d) => [d.message.leakId, d.receiveCount, d.maxReceives])).toEqual([
+    expect(seen.map((d) => [subjectOf(d.message), d.receiveCount, d.maxReceives])).toEqual([
       ["leak-1", 1, 5],
       ["leak-2", 3, 5],
       ["leak-5", 1, 5],

@@ -7,6 +7,7 @@ import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
 import type { LeakMessage, NotificationChannel } from "../../lib/notify/leak-message.js";
 import { loadTemplates } from "../../lib/notify/render-leak-message.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
+import { subjectOf } from "../../lib/queue/remediation-queue.js";
 import { remediateLeak, type WorkerDeps } from "../../lib/remediation/remediate-leak.js";
 import type { Leak } from "../../lib/store/leak.js";
 import type { LeakChanges, LeakStore } from "../../lib/store/leak-store.js";
@@ -168,7 +169,7 @@ describe("notify step (embedded DynamoDB)", () => {
 
     const queued: string[] = [];
     await retryLeak(
-      { store: t.store, queue: { send: async (m) => void queued.push(...m.map((x) => x.leakId)) } },
+      { store: t.store, queue: { send: async (m) => void queued.push(...m.map(subjectOf)) } },
       leak.id,
       {
         id: "jwt:https://idp.example.test#admin-1",

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ConflictError, TourniquetError } from "../../lib/errors.js";
 import type { Issuer } from "../../lib/issuers/issuer.js";
 import type { RemediationMessage, RemediationQueue } from "../../lib/queue/remediation-queue.js";
+import { subjectOf } from "../../lib/queue/remediation-queue.js";
 import { reconcileLeaks } from "../../lib/remediation/reconcile-leaks.js";
 import type { Leak } from "../../lib/store/leak.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
@@ -16,7 +17,7 @@ function recordingQueue(failWith?: Error): RemediationQueue & { sent: Remediatio
     sent,
     async send(messages) {
       if (failWith) throw failWith;
-      sent.push(...messages);
+      sent.push(...(messages as RemediationMessage[]));
     },
   };
 }
@@ -174,8 +175,8 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
     const sent: string[] = [];
     const queue: RemediationQueue = {
       async send(messages) {
-        if (messages.some((m) => m.leakId === bad?.id)) throw new TourniquetError("queue refused");
-        sent.push(...messages.map((m) => m.leakId));
+        if (messages.some((m) => subjectOf(m) === bad?.id)) throw new TourniquetError("queue refused");
+        sent.push(...messages.map(subjectOf));
       },
     };
     const { log, lines } = recordingLog();

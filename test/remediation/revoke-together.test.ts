@@ -61,7 +61,7 @@ function recordingQueue(): RemediationQueue & { sent: RemediationMessage[] } {
   return {
     sent,
     async send(messages) {
-      sent.push(...messages);
+      sent.push(...(messages as RemediationMessage[]));
     },
   };
 }

@@ -34,7 +34,7 @@ describe("runSweep (embedded DynamoDB, fake GitHub key endpoint)", () => {
     saved = new DynamoSavedPartnerKeys(t.client, t.tableName);
     deps = {
       store: t.store,
-      queue: { send: async (messages) => void sent.push(...messages) },
+      queue: { send: async (messages) => void sent.push(...(messages as RemediationMessage[])) },
       log: recordingLog().log,
       now: () => NOW,
       fetchPartnerKeys: partnerKeySetFetcher({ url: github.url, timeoutMs: 1_000 }),
