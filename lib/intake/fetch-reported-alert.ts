@@ -47,8 +47,10 @@ export async function fetchReportedAlert(
   if (!record.fetchOwed) return; // fetched by an earlier or concurrent delivery
 
   const now = deps.now ?? Date.now;
-  if (record.notBefore !== undefined && record.notBefore > now()) {
-    const seconds = Math.ceil((record.notBefore - now()) / 1_000);
+  // GitHub's rate limit is the installation's: no call for any of its alerts before the reset.
+  const notBefore = Math.max(record.notBefore ?? 0, installationBlockedUntil.get(record.installationId) ?? 0);
+  if (notBefore > now()) {
+    const seconds = Math.ceil((notBefore - now()) / 1_000);
     throw new GithubApiError(
       `GitHub API alert ${describeAlert(record)}: rate limited; not called again for ${seconds} s`,
       { transient: true, retryAfterSeconds: seconds },
@@ -105,12 +107,13 @@ export async function fetchReportedAlert(
   });
 }
 
-/** The alert (with its secret) and its locations, each call retried as any worker step. */
+/**
+ * The alert (with its secret), then its locations, each call retried as any worker step (a short
+ * Retry-After is waited out there). One after the other, so a rate limit stops the second call.
+ */
 async function fetchAlert(deps: WorkerDeps, app: NonNullable<WorkerDeps["githubApp"]>, record: AlertRecord) {
-  const [alert, locations] = await Promise.all([
-    withRetries(deps, (signal) => app.alerts.getAlert(record, { signal })),
-    withRetries(deps, (signal) => app.alerts.listAlertLocations(record, { signal })),
-  ]);
+  const alert = await withRetries(deps, (signal) => app.alerts.getAlert(record, { signal }));
+  const locations = await withRetries(deps, (signal) => app.alerts.listAlertLocations(record, { signal }));
   if (alert.secret.length > MAX_SECRET_LENGTH)
     throw new GithubApiError(
       `GitHub API alert ${describeAlert(record)}: the secret is longer than ${MAX_SECRET_LENGTH} characters; not recorded`,
@@ -130,9 +133,19 @@ async function fetchAlert(deps: WorkerDeps, app: NonNullable<WorkerDeps["githubA
   return { secret: alert.secret, type, sightings: [...urls].map((url) => ({ url, source })) };
 }
 
+/** Per installation, in this process: GitHub's rate-limit reset (epoch ms) after a limit was met. */
+const installationBlockedUntil = new Map<number, number>();
+
 /** A failed fetch: counted, why, and GitHub's reset when it named one (no call before it). */
 async function recordAttempt(alerts: AlertStore, record: AlertRecord, error: unknown, at: number) {
   const retryAfterSeconds = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
+  if (retryAfterSeconds) {
+    const until = at + retryAfterSeconds * 1_000;
+    installationBlockedUntil.set(
+      record.installationId,
+      Math.max(until, installationBlockedUntil.get(record.installationId) ?? 0),
+    );
+  }
   await alerts.updateAlert(record, {
     attempts: record.attempts + 1,
     lastError: describeError(error),

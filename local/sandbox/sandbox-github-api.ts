@@ -79,7 +79,7 @@ export class SandboxGithubApi {
   /** The installations and alerts. */
   readonly state: SandboxGithubAlerts;
   /** Every request received (method and path; never a header or a body). */
-  readonly requests: { method: string; path: string }[] = [];
+  readonly requests: { method: string; path: string; at: number }[] = [];
   /** Users' tokens: GET /user and POST /credentials/revoke. */
   readonly userTokens: SandboxGithubTokens;
   private readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
@@ -180,7 +180,7 @@ export class SandboxGithubApi {
     const method = req.method ?? "GET";
     try {
       if (path.startsWith("/_")) return await this.sandboxCall(req, res, method, path);
-      this.requests.push({ method, path });
+      this.requests.push({ method, path, at: this.now() });
       const at = this.faults.findIndex((f) => f.only === undefined || path.includes(f.only));
       const fault = at < 0 ? undefined : this.faults.splice(at, 1)[0];
       if (fault) {

@@ -3,13 +3,15 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Webhooks } from "@octokit/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alertIdFor } from "../../lib/github/alert-record.js";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { readJson, SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // POST /v1/github/webhooks through the real local stack: GitHub App secret_scanning_alert webhooks,
-// signed with the App's webhook secret; the App fetches the secret from the local fake GitHub REST API
-// (/sandbox/github/api) with a real App JWT (signed by @octokit/auth-app, checked by the fake) and installation token, and the token goes through the
-// same intake as a partner report.
+// signed with the App's webhook secret, recorded and answered 202 at once; the worker fetches the secret
+// from the local fake GitHub REST API (/sandbox/github/api) with a real App JWT (signed by
+// @octokit/auth-app, checked by the fake) and installation token, and the token goes through the same
+// intake as a partner report.
 
 let t: TestStack;
 /** Every raw token these tests handed to the stack. */
@@ -37,21 +39,23 @@ async function body(response: Response) {
 const githubCalls = () => t.stack.githubApi.requests.length;
 
 describe("a secret_scanning_alert.created for a live sandbox key", () => {
-  it("is fetched from GitHub, recorded with its location, answered and revoked once", async () => {
+  it("is answered 202 before GitHub is asked, then fetched by the worker, recorded with its location and revoked once", async () => {
     const key = await issue({ email: "dev@example.test" });
     const alert = await t.githubAlert(key.token);
     const delivery = randomUUID();
+    const calls = githubCalls();
 
     const response = await t.webhook("secret_scanning_alert", alert.webhook_payload, { delivery });
 
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(202);
     const answer = await body(response);
     expect(answer).toEqual({
       delivery,
       alert: { repository: "acme/app", number: alert.number, html_url: alert.html_url },
-      leaks: [{ token_hash: fingerprintToken(key.token), token_type: SANDBOX_TYPE, label: "true_positive" }],
+      queued: true,
     });
     await t.stack.queue.drain();
+    expect(githubCalls()).toBeGreaterThan(calls); // the worker's fetch
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
 
     const leak = await t.leakByFingerprint(fingerprintToken(key.token));
@@ -84,7 +88,7 @@ describe("a secret_scanning_alert.created for a live sandbox key", () => {
     });
 
     const response = await t.webhook("secret_scanning_alert", alert.webhook_payload);
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(202);
     await body(response);
     await t.stack.queue.drain();
 
@@ -114,7 +118,8 @@ describe("duplicates", () => {
     const partner = await t.report([
       { token: key.token, type: SANDBOX_TYPE, url: "https://gist.example/1", source: "gist" },
     ]);
-    expect([first.status, again.status, reopened.status, partner.status]).toEqual([200, 200, 200, 200]);
+    expect([first.status, again.status, reopened.status, partner.status]).toEqual([202, 202, 202, 200]);
+    expect(((await again.clone().json()) as { duplicate?: boolean }).duplicate).toBe(true);
     for (const r of [first, again, reopened, partner]) await body(r);
     await t.stack.queue.drain();
 
@@ -127,7 +132,8 @@ describe("duplicates", () => {
     const deliveries = leak?.deliveries.length;
     expect(leak?.sightings).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ source: "github_app:acme/app", reports: 3 }),
+        // The delivery and the reopened alert; the redelivery is recorded once.
+        expect.objectContaining({ source: "github_app:acme/app", reports: 2 }),
         expect.objectContaining({ url: "https://gist.example/1", source: "gist", reports: 1 }),
       ]),
     );
@@ -138,7 +144,7 @@ describe("duplicates", () => {
       action: "validated",
       alert: { ...payload.alert, validity: "active" },
     });
-    expect(late.status).toBe(200);
+    expect(late.status).toBe(202);
     await body(late);
     await t.stack.queue.drain();
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ revocations: 1 });
@@ -240,54 +246,88 @@ describe("requests that are not GitHub's", () => {
   });
 });
 
-describe("when GitHub's API fails", () => {
-  it("answers 503 naming the delivery, writes nothing, and a redelivery afterwards succeeds", async () => {
+describe("the same delivery ten times at once", () => {
+  it("is one alert, one fetch, one leak and one revocation", async () => {
     const key = await issue();
-    const alert = await t.githubAlert(key.token);
+    const alert = await t.githubAlert(key.token, { repository: "acme/burst" });
     const delivery = randomUUID();
-    const sent = t.sentMessages.length;
-    t.stack.githubApi.fail({ status: 503 }, 20);
+    const fetches = () =>
+      t.stack.githubApi.requests.filter((r) => /secret-scanning\/alerts\/\d+$/.test(r.path)).length;
+    const before = fetches();
 
-    const response = await t.webhook("secret_scanning_alert", alert.webhook_payload, { delivery });
-
-    expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBeTruthy();
-    const answer = await body(response);
-    expect(answer).toMatchObject({ error: "github_api", message: expect.stringContaining(delivery) });
-    expect(answer.message).toContain(`acme/app#${alert.number}`);
-    expect(t.logLines.some((l) => l.includes(delivery) && l.includes("not fetched"))).toBe(true);
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.webhook("secret_scanning_alert", alert.webhook_payload, { delivery }),
+      ),
+    );
+    const answers = await Promise.all(responses.map(body));
     await t.stack.queue.drain();
-    expect(await t.leakByFingerprint(fingerprintToken(key.token))).toBeUndefined();
-    expect(t.sentMessages.length).toBe(sent);
-    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "active" });
 
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(202));
+    expect(answers.filter((a) => a.queued)).toHaveLength(1);
+    expect(fetches() - before).toBe(1);
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
+    const leak = await t.leakByFingerprint(fingerprintToken(key.token));
+    expect(leak?.timeline.filter((e) => e.step === "revoke")).toHaveLength(1);
+    expect(leak?.sightings).toEqual([expect.objectContaining({ reports: 1 })]);
+  });
+});
+
+describe("when GitHub's API fails", () => {
+  it("keeps the alert while GitHub is down for the first fetches, then fetches and revokes it: nothing lost", async () => {
+    const key = await issue();
+    const alert = await t.githubAlert(key.token, { repository: "acme/outage" });
+    // Two whole deliveries of the fetch fail (each tries its call twice), the third succeeds.
+    t.stack.githubApi.fail({ status: 503, only: "/secret-scanning/" }, 4);
+
+    const response = await t.webhook("secret_scanning_alert", alert.webhook_payload);
+    expect(response.status).toBe(202);
+    await body(response);
+    await t.stack.queue.drain();
     t.stack.githubApi.recover();
-    const redelivered = await t.webhook("secret_scanning_alert", alert.webhook_payload, { delivery });
-    expect(redelivered.status).toBe(200);
-    await body(redelivered);
+
+    expect(t.logLines.some((l) => l.includes("GitHub alert not fetched; it will be tried again"))).toBe(true);
+    expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
+    const record = (await t.stack.alerts.listOwedAlerts({ until: "9999", limit: 100 })).items;
+    expect(record.filter((a) => a.repo === "outage")).toEqual([]); // fetched: no longer owed
+  });
+
+  it("makes no call for the installation before GitHub's rate-limit reset", async () => {
+    const key = await issue();
+    const alert = await t.githubAlert(key.token, { repository: "acme/limited" });
+    t.stack.githubApi.fail({ status: 429, retryAfter: 1, only: "/secret-scanning/" }, 1);
+    const from = t.stack.githubApi.requests.length;
+
+    const response = await t.webhook("secret_scanning_alert", alert.webhook_payload);
+    expect(response.status).toBe(202);
+    await body(response);
     await t.stack.queue.drain();
+
+    const calls = t.stack.githubApi.requests.slice(from).filter((r) => r.path.includes("/secret-scanning/"));
+    const limited = calls[0];
+    expect(calls.length).toBeGreaterThan(1);
+    for (const call of calls.slice(1)) expect(call.at).toBeGreaterThanOrEqual((limited?.at ?? 0) + 1_000);
     expect(await t.sandboxKey(key.key_id)).toMatchObject({ status: "revoked", revocations: 1 });
   });
 
-  it("retries a brief rate limit inside the delivery", async () => {
+  it("gives the alert up, recording why, when GitHub refuses it for good (not visible to the installation)", async () => {
     const key = await issue();
-    const alert = await t.githubAlert(key.token);
-    t.stack.githubApi.fail({ status: 429, retryAfter: 0, only: "/secret-scanning/" }, 1);
-    const response = await t.webhook("secret_scanning_alert", alert.webhook_payload);
-    expect(response.status).toBe(200);
-    expect((await body(response)).leaks).toHaveLength(1);
-  });
-
-  it("answers 502 when GitHub refuses for good (alert not visible to the installation)", async () => {
-    const key = await issue();
-    const alert = await t.githubAlert(key.token, { installationId: 5 });
+    const alert = await t.githubAlert(key.token, { installationId: 5, repository: "acme/hidden" });
     const payload = { ...alert.webhook_payload, installation: { id: 6 } };
     const response = await t.webhook("secret_scanning_alert", payload);
-    expect(response.status).toBe(502);
-    const answer = await body(response);
-    expect(answer).toMatchObject({ error: "github_api" });
-    expect(answer.message).toContain(`alert acme/app#${alert.number}: HTTP 404`);
+    expect(response.status).toBe(202);
+    await body(response);
+    await t.stack.queue.drain();
+
     expect(await t.leakByFingerprint(fingerprintToken(key.token))).toBeUndefined();
+    const record = await t.stack.alerts.getAlert(
+      alertIdFor({ installationId: 6, owner: "acme", repo: "hidden", number: alert.number }),
+    );
+    expect(record).toMatchObject({
+      fetchOwed: false,
+      lastError: expect.stringMatching(/^given up: .*HTTP 404/),
+    });
+    expect(t.logLines.some((l) => l.includes("GitHub alert cannot be fetched; given up"))).toBe(true);
   });
 });
 

@@ -3,12 +3,13 @@ import { Webhooks } from "@octokit/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGithubWebhookHandler } from "../../functions/github-webhook.js";
 import { parseConfig } from "../../lib/config.js";
+import { AwsError } from "../../lib/errors.js";
+import { alertIdFor } from "../../lib/github/alert-record.js";
 import { githubAppFromConfig } from "../../lib/github/github-app.js";
-import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import type { GithubWebhookDeps } from "../../lib/intake/receive-github-webhook.js";
 import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
-import { InProcessQueue } from "../../lib/queue/in-process-queue.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
+import type { QueueMessage } from "../../lib/queue/remediation-queue.js";
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { createTestStore, type TestStore } from "../helpers/dynamo.js";
 import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
@@ -22,7 +23,17 @@ const HOOK_SECRET = randomBytes(16).toString("hex");
 const TOKEN = `ghp_${randomBytes(18).toString("hex")}`;
 let gh: FakeGithubApi;
 let store: TestStore;
-let queue: InProcessQueue;
+let alerts: DynamoAlertStore;
+/** The queue as the handler sees it: what it sent, and a switch to refuse sends. */
+const queue = {
+  sent: [] as QueueMessage[],
+  refuse: false,
+  async send(messages: readonly QueueMessage[]) {
+    if (this.refuse)
+      throw new AwsError("sqs:SendMessageBatch failed", "ServiceUnavailable", 503, { transient: true });
+    this.sent.push(...messages);
+  },
+};
 let handler: ReturnType<typeof createGithubWebhookHandler>;
 const { log, lines } = recordingLog();
 
@@ -40,7 +51,7 @@ beforeAll(async () => {
     { APP_KEY: gh.appPrivateKey, HOOK_SECRET },
   );
   store = await createTestStore();
-  queue = new InProcessQueue();
+  alerts = new DynamoAlertStore(store.client, store.tableName);
   const deps: GithubWebhookDeps = {
     config,
     store: store.store,
@@ -49,13 +60,12 @@ beforeAll(async () => {
     issuers: IssuerRegistry.fromConfig(config),
     log,
     githubApp: githubAppFromConfig(config),
-    alerts: new DynamoAlertStore(store.client, store.tableName),
+    alerts,
   };
   handler = createGithubWebhookHandler(async () => deps, log);
 });
 
 afterAll(async () => {
-  queue.close();
   await store.close();
   await gh.close();
 });
@@ -72,61 +82,114 @@ const signed = async (body: string, eventName: string, delivery = randomUUID()) 
 });
 
 describe("github-webhook handler", () => {
-  it.each([false, true])("records an alert's secret (base64 body: %s)", async (base64) => {
-    const alert = gh.api.createAlert({
-      repository: "octo-org/hello-world",
-      secret: TOKEN,
-      secret_type: "github_personal_access_token",
-    });
+  it.each([false, true])(
+    "records the alert and queues its fetch, answering 202 with no GitHub call (base64 body: %s)",
+    async (base64) => {
+      const alert = gh.api.createAlert({
+        repository: `octo-org/hello-${base64}`,
+        secret: TOKEN,
+        secret_type: "github_personal_access_token",
+      });
+      const body = JSON.stringify(gh.api.webhookPayload(alert));
+      const calls = gh.api.requests.length;
+      const before = queue.sent.length;
+      const delivery = randomUUID();
+
+      const result = await handler(
+        event(body, await signed(body, "secret_scanning_alert", delivery), base64),
+        {} as never,
+      );
+
+      expect(result.statusCode).toBe(202);
+      const answer = JSON.parse(result.body ?? "");
+      expect(answer).toMatchObject({
+        delivery,
+        queued: true,
+        alert: { repository: `octo-org/hello-${base64}`, number: alert.number },
+      });
+      expect(gh.api.requests.length).toBe(calls); // GitHub is not asked on the request path
+      const ref = {
+        installationId: alert.installationId,
+        owner: "octo-org",
+        repo: `hello-${base64}`,
+        number: alert.number,
+      };
+      const record = await alerts.getAlert(alertIdFor(ref));
+      expect(record).toMatchObject({
+        fetchOwed: true,
+        deliveries: [delivery],
+        secretType: "github_personal_access_token",
+      });
+      expect(queue.sent.slice(before)).toEqual([{ alertId: alertIdFor(ref) }]);
+      // The secret is not in the payload GitHub sends: nothing of it is anywhere yet.
+      expect(result.body).not.toContain(TOKEN);
+      for (const line of lines) expect(line).not.toContain(TOKEN);
+    },
+  );
+
+  it("answers a redelivery of the same delivery 202 as a duplicate, queueing nothing more", async () => {
+    const alert = gh.api.createAlert({ repository: "octo-org/again", secret: TOKEN, secret_type: "x" });
     const body = JSON.stringify(gh.api.webhookPayload(alert));
-    const result = await handler(
-      event(body, await signed(body, "secret_scanning_alert"), base64),
-      {} as never,
+    const headers = await signed(body, "secret_scanning_alert");
+    const before = queue.sent.length;
+
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => handler(event(body, headers), {} as never)),
     );
 
-    expect(result.statusCode).toBe(200);
-    const answer = JSON.parse(result.body ?? "");
-    // No issuer handles the type: recorded, but GitHub gets no label for it.
-    expect(answer.leaks).toEqual([
-      { token_hash: fingerprintToken(TOKEN), token_type: "github_personal_access_token" },
-    ]);
-    const page = await store.store.listLeaks({ fingerprint: fingerprintToken(TOKEN), limit: 5 });
-    expect(page.items).toEqual([
-      expect.objectContaining({ status: "unroutable", preview: `ghp_…${TOKEN.slice(-4)}` }),
-    ]);
-    expect(result.body).not.toContain(TOKEN);
-    for (const line of lines) expect(line).not.toContain(TOKEN);
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(10).fill(202));
+    expect(answers.filter((a) => JSON.parse(a.body ?? "").duplicate === true)).toHaveLength(9);
+    expect(queue.sent.length - before).toBe(1);
   });
 
-  it("maps a permanent GitHub refusal to 502 and a GitHub outage to 503 with Retry-After", async () => {
-    const alert = gh.api.createAlert({ repository: "octo-org/other", secret: TOKEN, secret_type: "x" });
+  it("accepts the alert while GitHub is down: nothing on the request path depends on it", async () => {
+    const alert = gh.api.createAlert({ repository: "octo-org/outage", secret: TOKEN, secret_type: "x" });
     const body = JSON.stringify(gh.api.webhookPayload(alert));
-
-    gh.api.fail({ status: 403, only: "/secret-scanning/" }, 2);
-    const refused = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
-    gh.api.recover();
-    gh.api.fail({ status: 502 }, 50);
-    const down = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
-    gh.api.recover();
-
-    expect(refused.statusCode).toBe(502);
-    expect(JSON.parse(refused.body ?? "").message).toMatch(/HTTP 403.*"Secret scanning alerts" permission/);
-    expect(down.statusCode).toBe(503);
-    expect(down.headers?.["retry-after"]).toBeDefined();
+    gh.api.fail({ status: 503 }, 100);
+    try {
+      const result = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
+      expect(result.statusCode).toBe(202);
+    } finally {
+      gh.api.recover();
+    }
   });
 
-  // Issue 9, point 13: the type becomes an index key (TYPE#<type>); GitHub's names are short.
-  it("refuses an alert whose secret type is longer than 256 bytes with a 502, recording nothing", async () => {
-    const secret = `ghp_${randomBytes(18).toString("hex")}`;
-    const alert = gh.api.createAlert({ repository: "octo-org/long", secret, secret_type: "é".repeat(129) });
+  it("still accepts a recorded alert when the queue refuses it: the sweep sends what stays owed", async () => {
+    const alert = gh.api.createAlert({ repository: "octo-org/noqueue", secret: TOKEN, secret_type: "x" });
     const body = JSON.stringify(gh.api.webhookPayload(alert));
+    queue.refuse = true;
+    try {
+      const result = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
+      expect(result.statusCode).toBe(202);
+    } finally {
+      queue.refuse = false;
+    }
+    const ref = {
+      installationId: alert.installationId,
+      owner: "octo-org",
+      repo: "noqueue",
+      number: alert.number,
+    };
+    expect((await alerts.getAlert(alertIdFor(ref)))?.fetchOwed).toBe(true);
+    expect(lines.join("\n")).toContain("the sweep will send it");
+  });
 
-    const result = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
-
-    expect(result.statusCode).toBe(502);
-    expect(JSON.parse(result.body ?? "").message).toMatch(/secret type is longer than 256 bytes/);
-    const page = await store.store.listLeaks({ fingerprint: fingerprintToken(secret), limit: 5 });
-    expect(page.items).toEqual([]);
+  it("answers a retryable 5xx when the store is down, queueing nothing, so a redelivery is the retry", async () => {
+    const alert = gh.api.createAlert({ repository: "octo-org/nostore", secret: TOKEN, secret_type: "x" });
+    const body = JSON.stringify(gh.api.webhookPayload(alert));
+    const original = alerts.recordAlert.bind(alerts);
+    alerts.recordAlert = async () => {
+      throw new AwsError("dynamodb:GetItem failed", "ServiceUnavailable", 503, { transient: true });
+    };
+    try {
+      const before = queue.sent.length;
+      const result = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
+      expect(result.statusCode).toBe(500);
+      expect(result.headers?.["retry-after"]).toBe("5");
+      expect(queue.sent.length).toBe(before);
+    } finally {
+      alerts.recordAlert = original;
+    }
   });
 });
 
