@@ -16,7 +16,9 @@ import { SIMULATE_TYPES } from "../local/simulate-keys.js";
 const usage = `usage: tourniquet <command>
 
 commands:
-  simulate [--type T]  issue a live key, report it as GitHub would, and print the leak's timeline
+  simulate [--type T] [--app]
+                       issue a live key, report it as GitHub would (a partner report, or with --app a
+                       secret scanning alert and the GitHub App's webhook), and print the leak's timeline
                        (needs a running local stack: npm start); T is one of
                        ${SIMULATE_TYPES.join(", ")}
                        (default tourniquet_sandbox_token; the Azure types use the stack's fake Azure)
@@ -30,9 +32,13 @@ environment: TOURNIQUET_URL (default http://127.0.0.1:$PORT or :3000), TOURNIQUE
 async function main(args: string[]): Promise<number> {
   const [command, sub, file] = args;
   if (command === "simulate") {
-    const { values } = parseArgs({ args: args.slice(1), options: { type: { type: "string" } } });
+    const { values } = parseArgs({
+      args: args.slice(1),
+      options: { type: { type: "string" }, app: { type: "boolean" } },
+    });
     await simulate({
       type: values.type,
+      app: values.app,
       url: process.env.TOURNIQUET_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`,
       dataDir: process.env.TOURNIQUET_DATA_DIR ?? ".tourniquet",
       adminToken: process.env.TOURNIQUET_ADMIN_TOKEN || undefined,

@@ -29,6 +29,29 @@ describe("tourniquet simulate", () => {
     expect(await t.sandboxKey(keyId)).toMatchObject({ status: "revoked", revocations: 1 });
   });
 
+  it("--app walks the GitHub App path: an alert in the fake GitHub, its signed webhook, the revoked leak", async () => {
+    const lines: string[] = [];
+    const fetchesBefore = t.stack.githubApi.requests.filter((r) =>
+      r.path.includes("/secret-scanning/"),
+    ).length;
+    const leak = await simulate({
+      url: t.stack.url,
+      dataDir: t.stack.dataDir,
+      adminToken: ADMIN_TOKEN,
+      webhookSecret: t.stack.githubWebhookSecret,
+      app: true,
+      out: (line) => lines.push(line),
+    });
+    expect(leak.status).toBe("revoked");
+    const output = lines.join("\n");
+    expect(output).toMatch(/alert example\/demo#\d+ opened in the local fake GitHub/);
+    expect(output).toMatch(/webhook [0-9a-f-]{36} accepted \(202\)/);
+    expect(output).toContain("reported by GitHub App alert example/demo#");
+    expect(output).toMatch(/alert example\/demo#\d+ in GitHub: /);
+    const fetches = t.stack.githubApi.requests.filter((r) => r.path.includes("/secret-scanning/")).length;
+    expect(fetches).toBeGreaterThan(fetchesBefore);
+  });
+
   it("reads the admin token the local stack wrote when none is given", async () => {
     await expect(simulate({ url: t.stack.url, dataDir: t.stack.dataDir, out: () => {} })).rejects.toThrow(
       /ENOENT|401/,
