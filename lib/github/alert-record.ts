@@ -46,6 +46,11 @@ export const alertIdFor = (ref: AlertRef): string =>
 
 export const ALERT_ID = /^al_[0-9a-f]{24}$/;
 
+/** `owner/repo#number`, as GitHub names an alert. */
+export function describeAlert(ref: Pick<AlertRef, "owner" | "repo" | "number">): string {
+  return `${ref.owner}/${ref.repo}#${ref.number}`;
+}
+
 /** How a leak knows the alerts that reported it, so it can resolve them once it is settled. */
 export interface AlertLink {
   alertId: string;

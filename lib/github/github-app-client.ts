@@ -2,6 +2,7 @@ import { createAppAuth } from "@octokit/auth-app";
 import type * as z from "zod";
 import { GithubAlertsUnavailableError, GithubApiError } from "../errors.js";
 import { outboundUrl } from "../http/outbound.js";
+import { describeAlert } from "./alert-record.js";
 import { githubApiError } from "./github-api-error.js";
 import {
   alertAnswer,
@@ -515,9 +516,8 @@ export class GithubAppClient implements SecretScanningAlerts {
   }
 }
 
-export function describeAlert(ref: Pick<AlertRef, "owner" | "repo" | "number">): string {
-  return `${ref.owner}/${ref.repo}#${ref.number}`;
-}
+/** Kept here for callers of the client; defined with the alert record (no Octokit in its imports). */
+export { describeAlert };
 
 /** `promise`, or the signal's reason once the signal fires first. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -2,7 +2,8 @@ import { Webhooks } from "@octokit/webhooks";
 import type { TourniquetConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
 import { appPrivateKey } from "./app-private-key.js";
-import { GithubAppClient, type SecretScanningAlerts } from "./github-app-client.js";
+import type { SecretScanningAlerts } from "./github-app-client.js";
+import { lazySecretScanningAlerts } from "./lazy-alerts-client.js";
 
 // The GitHub App as the webhook intake uses it, built from the config's `github_app` section when the
 // config is loaded: a bad private key stops the service here, naming the field.
@@ -30,14 +31,19 @@ export function githubAppFromConfig(
   if (!secrets.webhookSecret) throw new ConfigError("github_app.webhook_secret: must not be empty");
   if (secrets.previousWebhookSecret === "")
     throw new ConfigError("github_app.previous_webhook_secret: must not be empty");
+  // Checked now, so a bad key stops the service at start; the client itself loads with its first call.
+  const privateKey = appPrivateKey(secrets.privateKey);
   return {
     webhooks: webhookVerifier(secrets.webhookSecret, secrets.previousWebhookSecret),
-    alerts: new GithubAppClient({
-      apiUrl: app.api_url,
-      appId: app.app_id,
-      privateKey: appPrivateKey(secrets.privateKey),
-      timeoutMs: options.timeoutMs,
-      retryAfterMs: options.retryAfterMs,
+    alerts: lazySecretScanningAlerts(async () => {
+      const { GithubAppClient } = await import("./github-app-client.js");
+      return new GithubAppClient({
+        apiUrl: app.api_url,
+        appId: app.app_id,
+        privateKey,
+        timeoutMs: options.timeoutMs,
+        retryAfterMs: options.retryAfterMs,
+      });
     }),
   };
 }

@@ -1,8 +1,8 @@
 import { ConflictError, GithubApiError, NotConfiguredError } from "../errors.js";
 import { locationUrl } from "../github/alert-locations.js";
 import type { AlertLink, AlertRecord } from "../github/alert-record.js";
+import { describeAlert } from "../github/alert-record.js";
 import type { AlertStore } from "../github/alert-store.js";
-import { describeAlert } from "../github/github-app-client.js";
 import { describeError } from "../log.js";
 import type { AlertFetchMessage, Delivery } from "../queue/remediation-queue.js";
 import type { WorkerDeps } from "../remediation/worker-run.js";

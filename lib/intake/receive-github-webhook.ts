@@ -1,7 +1,8 @@
 import { BadRequestError, NotConfiguredError } from "../errors.js";
+import { describeAlert } from "../github/alert-record.js";
 import type { AlertStore } from "../github/alert-store.js";
 import type { GithubApp } from "../github/github-app.js";
-import { type AlertRef, describeAlert } from "../github/github-app-client.js";
+import type { AlertRef } from "../github/github-app-client.js";
 import { parseWebhookEvent } from "../github/webhook-event.js";
 import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from "../github/webhook-signature.js";
 import { checkJsonRequest } from "../http/json-request.js";
@@ -102,6 +103,8 @@ export async function receiveGithubWebhook(
   const alertPage = alert.htmlUrl ?? `${alert.repoHtmlUrl}/security/secret-scanning/${alert.number}`;
   const answer = { repository: alert.fullName, number: alert.number, html_url: alertPage };
   if (duplicate) return { status: 202, body: { delivery, alert: answer, duplicate: true } };
+  // Counted as received here; its tokens are reported by the worker that fetches them.
+  deps.metrics?.reported([], "app_alert");
   if (record.fetchOwed) {
     await deps.queue.send([{ alertId: record.id }]).catch((error: unknown) => {
       // Recorded: the sweep sends an alert whose fetch stays owed, so the delivery is still accepted.

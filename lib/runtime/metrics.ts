@@ -27,9 +27,10 @@ export function createRemediationMetrics(): RemediationMetrics & { flush(): void
 }
 
 /**
- * The intake's: `ReportsReceived` (accepted partner reports) or `AlertsReceived` (acted-on App alerts),
- * `TokensReported` (distinct tokens in them), `TokensVerified` (those inline verification labelled),
- * `TruePositives` (labelled live or once live).
+ * The intake's: `ReportsReceived` (accepted partner reports) or `AlertsReceived` (App alerts recorded
+ * for the worker's fetch), `TokensReported` (distinct tokens in a report; none yet in an alert, whose
+ * secret the worker fetches), `TokensVerified` (those inline verification labelled), `TruePositives`
+ * (labelled live or once live).
  */
 export function createIntakeMetrics(): IntakeMetrics {
   const metrics = new Metrics({ namespace: namespace() });

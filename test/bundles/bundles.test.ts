@@ -445,7 +445,7 @@ describe("handler bundles", () => {
     });
   });
   describe("a GitHub App secret scanning alert", () => {
-    it("github-webhook verifies the delivery, fetches the alert's secret, records and queues it", async () => {
+    it("github-webhook verifies the delivery, records the alert and queues its fetch; remediate fetches and records it", async () => {
       const leakedKey = sandbox.issue({ email: "app-owner@example.test" });
       const alert = githubApi.api.createAlert({
         repository: "acme/app",
@@ -461,32 +461,37 @@ describe("handler bundles", () => {
         "X-Hub-Signature-256": await new Webhooks({ secret: WEBHOOK_SECRET }).sign(body),
       };
       const sentBefore = sqs.sent.length;
+      const githubCalls = githubApi.api.requests.length;
 
       const result = await apiHandler("GithubWebhook")(
         apiEvent("POST /v1/github/webhooks", { body, headers }),
         lambdaContext("GithubWebhook"),
       );
 
-      expect(result.statusCode, result.body).toBe(200);
-      const fingerprint = fingerprintToken(leakedKey.token);
-      expect(JSON.parse(result.body ?? "")).toMatchObject({
-        leaks: [{ token_hash: fingerprint, token_type: SANDBOX_TYPE, label: "true_positive" }],
-      });
-      expect(result.body).not.toContain(leakedKey.token);
-      const leak = await new DynamoLeakStore(dynamo.client, TABLE_NAME).getLeakDetails(
-        leakIdFor(fingerprint),
-      );
-      expect(leak?.sightings).toEqual([expect.objectContaining({ source: "github_app:acme/app" })]);
+      expect(result.statusCode, result.body).toBe(202);
+      expect(JSON.parse(result.body ?? "")).toMatchObject({ queued: true, alert: { number: alert.number } });
+      expect(githubApi.api.requests.length).toBe(githubCalls);
       const queued = sqs.sent.slice(sentBefore);
-      expect(queued).toHaveLength(1);
-      expect(queued[0]?.body).not.toContain(leakedKey.token);
+      expect(queued.map((m) => JSON.parse(m.body))).toEqual([{ alertId: expect.stringMatching(/^al_/) }]);
       const emf = output
         .flatMap((chunk) => chunk.split("\n"))
         .filter((line) => line.includes('"_aws"') && line.includes("AlertsReceived"))
         .map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(emf).toEqual([
-        expect.objectContaining({ AlertsReceived: 1, TokensReported: 1, TruePositives: 1 }),
+      expect(emf).toEqual([expect.objectContaining({ AlertsReceived: 1, TokensReported: 0 })]);
+
+      const fetched = await sqsHandler("Remediate")(
+        sqsEvent(sqsRecord(queued[0]?.body ?? "", 1)),
+        lambdaContext("Remediate"),
+      );
+      expect(fetched).toEqual({ batchItemFailures: [] });
+      const fingerprint = fingerprintToken(leakedKey.token);
+      const leaks = new DynamoLeakStore(dynamo.client, TABLE_NAME);
+      const leak = await leaks.getLeakDetails(leakIdFor(fingerprint));
+      expect(leak?.sightings).toEqual([expect.objectContaining({ source: "github_app:acme/app" })]);
+      expect((await leaks.getLeak(leakIdFor(fingerprint)))?.alerts).toEqual([
+        expect.objectContaining({ owner: "acme", repo: "app", number: alert.number }),
       ]);
+      for (const message of sqs.sent.slice(sentBefore)) expect(message.body).not.toContain(leakedKey.token);
     });
 
     it("github-webhook refuses a delivery signed with another secret", async () => {
