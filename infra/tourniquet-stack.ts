@@ -245,11 +245,11 @@ export class TourniquetStack extends Stack {
       .setting("GITHUB_PUBLIC_KEYS_URL", DEFAULT_GITHUB_PUBLIC_KEYS_URL);
     readSecrets(intake, FUNCTION_SECRET_GROUPS.PartnerReport);
 
-    // The same intake, fed by GitHub App alerts: the issuers' secrets and the App's key and webhook secrets.
+    // GitHub App alerts: recorded and their fetch queued for the worker; it never calls GitHub or an
+    // issuer, so no token key and of the secrets the App's only.
     webhook.access
       .table("TABLE_NAME", leaks.table, "readWrite")
       .queue("QUEUE_URL", remediation.queue, "send")
-      .key("TOKEN_KEY_ID", tokenKey, "encrypt")
       .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read");
     readSecrets(webhook, FUNCTION_SECRET_GROUPS.GithubWebhook);
 
@@ -258,7 +258,8 @@ export class TourniquetStack extends Stack {
     worker.access
       .table("TABLE_NAME", leaks.table, "readWrite")
       .queue("QUEUE_URL", remediation.queue, "send")
-      .key("TOKEN_KEY_ID", tokenKey, "decrypt")
+      // Opens sealed tokens; seals the secrets of the App alerts it fetches.
+      .key("TOKEN_KEY_ID", tokenKey, "both")
       .parameter("TOURNIQUET_CONFIG_PARAMETER", configParameter, "read")
       .secretsUnder("SECRETS_PREFIX", `tourniquet/${stage}/replacements`, key)
       .setting("SECRETS_KEY_ID", key.keyArn)
@@ -292,12 +293,12 @@ export class TourniquetStack extends Stack {
     });
 
     // AWS access keys (stage setting awsIam): every function that runs an issuer's verify gets the
-    // read side, since each may meet an AWS key: the intake and the webhook verify inline (GitHub's
-    // feedback label), the sweep asks how a revoked key was used since, the worker verifies and
-    // re-verifies around its revocation. Only the worker acts (deactivate, delete, quarantine, rotate).
-    // Responder roles in other accounts are assumed by all four; what a role lets them do there is
-    // the role's own policy, and which of them may assume it is its trust policy (docs/deploy.md).
-    const awsKeyVerifiers = [intake, webhook, sweep, worker];
+    // read side, since each may meet an AWS key: the intake verifies inline (GitHub's feedback label),
+    // the sweep asks how a revoked key was used since, the worker verifies (an App alert's secret too)
+    // and re-verifies around its revocation. Only the worker acts (deactivate, delete, quarantine,
+    // rotate). Responder roles in other accounts are assumed by all three; what a role lets them do
+    // there is the role's own policy, and which of them may assume it is its trust policy (docs/deploy.md).
+    const awsKeyVerifiers = [intake, sweep, worker];
     grantAwsKeyAccess({
       settings: settings.awsIam,
       verifiers: awsKeyVerifiers.map((f) => f.fn),

@@ -305,16 +305,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sweepTimer = setInterval(() => void sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 
-  const githubWebhookDeps: GithubWebhookDeps = {
-    config,
-    store,
-    queue,
-    sealer,
-    issuers,
-    log,
-    githubApp,
-    alerts,
-  };
+  const githubWebhookDeps: GithubWebhookDeps = { config, queue, log, githubApp, alerts };
 
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
   const githubWebhook = createGithubWebhookHandler(async () => githubWebhookDeps, log);

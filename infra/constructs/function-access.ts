@@ -47,9 +47,10 @@ export class FunctionAccess {
     return this.set(name, queue.queueUrl);
   }
 
-  key(name: string, key: IKey, access: "encrypt" | "decrypt"): this {
-    if (access === "encrypt") key.grant(this.fn, "kms:GenerateDataKey");
-    else key.grant(this.fn, "kms:Decrypt");
+  /** `encrypt`: seal with data keys; `decrypt`: open; `both`: the worker, which opens and also seals. */
+  key(name: string, key: IKey, access: "encrypt" | "decrypt" | "both"): this {
+    if (access !== "decrypt") key.grant(this.fn, "kms:GenerateDataKey");
+    if (access !== "encrypt") key.grant(this.fn, "kms:Decrypt");
     return this.set(name, key.keyArn);
   }
 

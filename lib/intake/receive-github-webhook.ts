@@ -1,3 +1,4 @@
+import type { TourniquetConfig } from "../config.js";
 import { BadRequestError, NotConfiguredError } from "../errors.js";
 import { describeAlert } from "../github/alert-record.js";
 import type { AlertStore } from "../github/alert-store.js";
@@ -7,8 +8,9 @@ import { parseWebhookEvent } from "../github/webhook-event.js";
 import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from "../github/webhook-signature.js";
 import { checkJsonRequest } from "../http/json-request.js";
 import type { SignedDelivery } from "../http/signed-delivery-route.js";
-import { describeError } from "../log.js";
-import type { RecordDeps } from "./record-reported-tokens.js";
+import { describeError, type Log } from "../log.js";
+import type { RemediationQueue } from "../queue/remediation-queue.js";
+import type { IntakeMetrics } from "./intake-metrics.js";
 
 // POST /v1/github/webhooks: a GitHub App's webhook deliveries. A secret_scanning_alert names an alert,
 // not the secret. GitHub does not redeliver a failed delivery by itself, so the alert is recorded
@@ -17,11 +19,17 @@ import type { RecordDeps } from "./record-reported-tokens.js";
 // with the installation token, retrying outages and rate limits (intake/fetch-reported-alert.ts); the
 // sweep sends alerts whose fetch stays owed, and lists open alerts the webhooks never brought.
 
-export interface GithubWebhookDeps extends RecordDeps {
+export interface GithubWebhookDeps {
+  config: TourniquetConfig;
   /** Undefined when the config has no `github_app`: the route answers 404. */
   githubApp: GithubApp | undefined;
   /** Where each alert is recorded before its fetch is queued. */
   alerts: AlertStore;
+  queue: RemediationQueue;
+  log: Log;
+  now?: (() => number) | undefined;
+  /** Counts each alert recorded (the handler publishes them). */
+  metrics?: Pick<IntakeMetrics, "reported"> | undefined;
 }
 
 export type GithubWebhookRequest = SignedDelivery;

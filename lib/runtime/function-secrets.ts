@@ -31,7 +31,8 @@ export const GROUP_SECRETS: Record<SecretGroup, GroupSecret> = {
 /** The groups each function resolves, by its FUNCTION_BUNDLES id; a function not listed reads none. */
 export const FUNCTION_SECRET_GROUPS = {
   PartnerReport: ["issuers"],
-  GithubWebhook: ["issuers", "github_app"],
+  // The App's webhook secret (and its key, which the config check builds the App with); no issuer's.
+  GithubWebhook: ["github_app"],
   // The App's key: the worker fetches reported alerts' secrets and resolves the alerts.
   Remediate: ["issuers", "channels", "github_app"],
   // To refresh issuers' caches (Azure's key fingerprints), read usage after revocation, and list the

@@ -274,7 +274,9 @@ describe("handler bundles", () => {
     expect(clients("PartnerReport")).toEqual(
       ["client-dynamodb", "client-kms", ...config, "client-sqs"].sort(),
     );
-    expect(clients("GithubWebhook")).toEqual(clients("PartnerReport"));
+    // The App's webhook records the alert and queues its fetch: no KMS, no issuer; the config from SSM
+    // and the App's secret from Secrets Manager.
+    expect(clients("GithubWebhook")).toEqual(["client-dynamodb", ...config, "client-sqs"].sort());
     // The worker stores replacement secrets in Secrets Manager and sends email with SES (loaded on first
     // use); it sends to its own queue only after revoking leaks together, so SQS loads with that send.
     expect([...new Set([...clients("Remediate"), ...clients("Remediate", "lazy")])].sort()).toEqual(
@@ -296,10 +298,11 @@ describe("handler bundles", () => {
     expect(clients("Healthz")).toEqual([]);
     // The AWS issuer's IAM and STS clients: only in a chunk loaded with the first AWS call, in each
     // function that verifies or revokes, and in no other.
-    for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
+    for (const id of ["PartnerReport", "Remediate", "Sweep"] as const) {
       expect(clients(id), id).not.toContain("client-iam");
       expect(clients(id, "lazy"), id).toEqual(expect.arrayContaining(["client-iam", "client-sts"]));
     }
+    expect(clients("GithubWebhook", "lazy")).toEqual([]);
     expect(clients("AdminApi", "lazy")).toEqual([]);
     expect(clients("Healthz", "lazy")).toEqual([]);
   });
@@ -590,7 +593,7 @@ describe("handler bundles", () => {
     it(`loads ${vendor} only with the issuer's first call`, () => {
       const fromRoot = (file: string) => relative(REPO_ROOT, file);
       const module = adapter.split("/")[1] ?? "";
-      for (const id of ["PartnerReport", "GithubWebhook", "Remediate", "Sweep"] as const) {
+      for (const id of ["PartnerReport", "Remediate", "Sweep"] as const) {
         const b = bundles.find((x) => x.id === id) as BuiltBundle;
         const cold = outputInputs(b.metafile, b.coldFiles.map(fromRoot)).map(([input]) => input);
         expect(

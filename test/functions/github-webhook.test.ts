@@ -7,8 +7,6 @@ import { AwsError } from "../../lib/errors.js";
 import { alertIdFor } from "../../lib/github/alert-record.js";
 import { githubAppFromConfig } from "../../lib/github/github-app.js";
 import type { GithubWebhookDeps } from "../../lib/intake/receive-github-webhook.js";
-import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
-import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
 import type { QueueMessage } from "../../lib/queue/remediation-queue.js";
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { createTestStore, type TestStore } from "../helpers/dynamo.js";
@@ -54,10 +52,7 @@ beforeAll(async () => {
   alerts = new DynamoAlertStore(store.client, store.tableName);
   const deps: GithubWebhookDeps = {
     config,
-    store: store.store,
     queue,
-    sealer: new LocalKeySealer(randomBytes(32)),
-    issuers: IssuerRegistry.fromConfig(config),
     log,
     githubApp: githubAppFromConfig(config),
     alerts,
@@ -221,10 +216,7 @@ describe("webhook secret rotation", () => {
     );
     const deps: GithubWebhookDeps = {
       config,
-      store: store.store,
       queue,
-      sealer: new LocalKeySealer(randomBytes(32)),
-      issuers: IssuerRegistry.fromConfig(config),
       log,
       githubApp: githubAppFromConfig(config),
       alerts: new DynamoAlertStore(store.client, store.tableName),

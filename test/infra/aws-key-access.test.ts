@@ -11,8 +11,9 @@ const ROLES = [
   "arn:aws:iam::444455556666:role/security/tourniquet-responder",
 ];
 const FUNCTIONS = ["PartnerReport", "GithubWebhook", "Sweep", "Remediate", "AdminApi", "Healthz"] as const;
-const VERIFIERS = ["PartnerReport", "GithubWebhook", "Sweep", "Remediate"] as const;
-const NOT_VERIFIERS = ["AdminApi", "Healthz"] as const;
+// The webhook only records App alerts (the worker fetches and verifies their secrets): no AWS access.
+const VERIFIERS = ["PartnerReport", "Sweep", "Remediate"] as const;
+const NOT_VERIFIERS = ["GithubWebhook", "AdminApi", "Healthz"] as const;
 const USERS = {
   "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::", { Ref: "AWS::AccountId" }, ":user/*"]],
 };

@@ -44,13 +44,16 @@ const secrets = {
 const allActions = (fnId: string) => statementsOf(template, fnId).flatMap(actionsOf);
 
 describe("token key", () => {
-  it("the intake and the webhook may only generate data keys with it: they can seal a token, never open one", () => {
+  it("the intake may only generate data keys with it: it can seal a token, never open one", () => {
     expect(actionsOn(template, fn.intake, tokenKey)).toEqual(["kms:GenerateDataKey"]);
-    expect(actionsOn(template, fn.webhook, tokenKey)).toEqual(["kms:GenerateDataKey"]);
   });
 
-  it("the worker may only decrypt with it", () => {
-    expect(actionsOn(template, fn.worker, tokenKey)).toEqual(["kms:Decrypt"]);
+  it("the webhook may not use it at all: it records alerts, and the worker fetches and seals their secrets", () => {
+    expect(actionsOn(template, fn.webhook, tokenKey)).toEqual([]);
+  });
+
+  it("the worker may decrypt with it, and seal the secrets of the App alerts it fetches", () => {
+    expect(actionsOn(template, fn.worker, tokenKey).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
   });
 
   it("the admin API, the health check and the sweep may not use it at all", () => {
@@ -112,10 +115,9 @@ describe("email and secrets", () => {
     for (const secret of Object.values(secrets)) expect(actionsOn(template, fn.admin, secret)).toEqual([]);
   });
 
-  it("the sweep reads the config but only the issuers' secret, sends no mail, and may only send to the queue", () => {
+  it("the sweep reads the config but no channel's secret, sends no mail, and may only send to the queue", () => {
     expect(actionsOn(template, fn.sweep, parameter)).toContain("ssm:GetParameter");
     expect(actionsOn(template, fn.sweep, secrets.channels)).toEqual([]);
-    expect(actionsOn(template, fn.sweep, secrets.githubApp)).toEqual([]);
     expect(allActions(fn.sweep).filter((a) => a.startsWith("ses:"))).toEqual([]);
     const onQueue = actionsOn(template, fn.sweep, queue);
     expect(onQueue).toContain("sqs:SendMessage");
@@ -123,13 +125,14 @@ describe("email and secrets", () => {
   });
 
   // Each function reads the secrets it uses and no other: the intake never holds the GitHub App's key
-  // or a channel's credentials.
+  // or a channel's credentials; the webhook no issuer's secret. The worker fetches App alerts and the
+  // sweep lists them, so both read the App's.
   it.each([
     ["intake", () => fn.intake, ["issuers"]],
-    ["GitHub webhook", () => fn.webhook, ["issuers", "githubApp"]],
-    ["worker", () => fn.worker, ["issuers", "channels"]],
+    ["GitHub webhook", () => fn.webhook, ["githubApp"]],
+    ["worker", () => fn.worker, ["issuers", "channels", "githubApp"]],
     ["admin API", () => fn.admin, []],
-    ["sweep", () => fn.sweep, ["issuers"]],
+    ["sweep", () => fn.sweep, ["issuers", "githubApp"]],
     ["health check", () => fn.healthz, []],
   ] as const)("the %s may read exactly the secrets %j", (_name, id, readable) => {
     for (const [group, secret] of Object.entries(secrets)) {
@@ -203,15 +206,19 @@ describe("environment variables and grants go together", () => {
   });
 
   it("the intake, the webhook and the worker get the config; the worker the SES identity and secrets prefix", () => {
-    for (const id of [fn.intake, fn.webhook, fn.worker]) {
+    for (const id of [fn.intake, fn.worker]) {
       expect(environmentOf(template, id)).toMatchObject({
         TOURNIQUET_CONFIG_PARAMETER: { Ref: parameter },
         TOURNIQUET_SECRETS_ARN: { Ref: secrets.issuers },
       });
     }
-    expect(environmentOf(template, fn.webhook)).toMatchObject({
-      TOURNIQUET_GITHUB_APP_SECRETS_ARN: { Ref: secrets.githubApp },
-    });
+    for (const id of [fn.webhook, fn.worker]) {
+      expect(environmentOf(template, id)).toMatchObject({
+        TOURNIQUET_CONFIG_PARAMETER: { Ref: parameter },
+        TOURNIQUET_GITHUB_APP_SECRETS_ARN: { Ref: secrets.githubApp },
+      });
+    }
+    expect(environmentOf(template, fn.webhook)).not.toHaveProperty("TOURNIQUET_SECRETS_ARN");
     expect(environmentOf(template, fn.worker)).toMatchObject({
       TOURNIQUET_CHANNEL_SECRETS_ARN: { Ref: secrets.channels },
     });
