@@ -293,7 +293,7 @@ describe("consumeSqsEvent", () => {
       ["leak-5", 1, 5],
     ]);
     const warnings = recorded.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(warnings.map((w) => [w.messageId, w.leakId, w.receiveCount]).sort()).toEqual([
+    expect(warnings.map((w) => [w.messageId, w.subject, w.receiveCount]).sort()).toEqual([
       ["m-2", "leak-2", "3"],
       ["m-3", undefined, "1"],
       ["m-4", undefined, "1"],

@@ -83,20 +83,22 @@ describe("secrets each function reads", () => {
     expect(deps.config.githubAppSecrets).toBeUndefined();
   });
 
-  it("the GitHub webhook: the issuer and App secrets, never a channel's", async () => {
+  it("the GitHub webhook: the App's secrets only, never an issuer's or a channel's", async () => {
     const deps = await awsGithubWebhookDeps(recordingLog().log, env());
-    expect(secretsRead().sort()).toEqual([APP_SECRETS, ISSUER_SECRETS].sort());
+    expect(secretsRead()).toEqual([APP_SECRETS]);
     expect(deps.githubApp).toBeDefined();
     expect(deps.config.githubAppSecrets).toEqual({ privateKey: APP_KEY, webhookSecret: "hook" });
+    expect(deps.config.secrets).toEqual({});
     expect(deps.config.channelSecrets).toEqual({});
   });
 
-  it("the worker: the issuer and channel secrets, never the App's", async () => {
+  it("the worker: the issuer, channel and App secrets (it fetches and resolves App alerts)", async () => {
     const deps = await awsWorkerDeps(recordingLog().log, env());
-    expect(secretsRead().sort()).toEqual([CHANNEL_SECRETS, ISSUER_SECRETS].sort());
+    expect(secretsRead().sort()).toEqual([APP_SECRETS, CHANNEL_SECRETS, ISSUER_SECRETS].sort());
     expect(deps.config.channelSecrets).toEqual({ slack: "https://hooks.slack.example/T/B/x" });
     expect(deps.channels.get("slack")).toBeDefined();
-    expect(deps.config.githubAppSecrets).toBeUndefined();
+    expect(deps.config.githubAppSecrets).toEqual({ privateKey: APP_KEY, webhookSecret: "hook" });
+    expect(deps.githubApp).toBeDefined();
   });
 
   it("names the field when the function's own secret lacks the key", async () => {
