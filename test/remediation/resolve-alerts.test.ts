@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { AdminIdentity } from "../../lib/admin/admin-auth.js";
+import { retryLeak } from "../../lib/admin/leak-actions.js";
 import { parseConfig } from "../../lib/config.js";
 import { BusyError } from "../../lib/errors.js";
 import type { AlertLink } from "../../lib/github/alert-record.js";
@@ -9,7 +11,7 @@ import type { Issuer } from "../../lib/issuers/issuer.js";
 import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
 import { loadTemplates } from "../../lib/notify/render-leak-message.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
-import type { Delivery, QueueMessage } from "../../lib/queue/remediation-queue.js";
+import { type Delivery, type QueueMessage, subjectOf } from "../../lib/queue/remediation-queue.js";
 import { remediateLeak, type WorkerDeps } from "../../lib/remediation/remediate-leak.js";
 import type { Leak } from "../../lib/store/leak.js";
 import { SandboxGithubApi } from "../../local/sandbox/sandbox-github-api.js";
@@ -325,6 +327,35 @@ describe("GitHub failures", () => {
     const calls = github.api.requests.length;
     await remediateLeak(deps(), delivery(leak, 1));
     expect(github.api.requests.length).toBe(calls);
+  });
+
+  it("tries alerts left open again when an admin retries the leak", async () => {
+    const links = openAlerts(1);
+    const leak = await seedLeak(links);
+    github.api.fail({ status: 503, only: "/secret-scanning/alerts/" }, 100);
+    await remediateLeak(deps(), delivery(leak, config.remediation.max_receives));
+    expect((await stored(leak)).alerts?.[0]?.leftOpen?.outcome).toBe("failed");
+    github.api.recover();
+
+    const queued: string[] = [];
+    const admin: AdminIdentity = {
+      id: "admin-token",
+      display: "admin",
+      permissions: new Set(["read", "write"]),
+    };
+    const queue = {
+      send: async (messages: readonly QueueMessage[]) => void queued.push(...messages.map(subjectOf)),
+    };
+    const answer = await retryLeak({ store: t.store, queue }, leak.id, admin);
+    expect(answer.retried).toBe(true);
+    expect(queued).toEqual([leak.id]);
+    await remediateLeak(deps(), delivery(leak));
+
+    expect(inGithub(links[0] as AlertLink)).toMatchObject({ state: "resolved", resolution: "revoked" });
+    const after = await stored(leak);
+    expect(after.alerts?.[0]).toMatchObject({ resolved: { resolution: "revoked" } });
+    expect(after.alerts?.[0]?.leftOpen).toBeUndefined();
+    expect(after.status).toBe("revoked");
   });
 
   it("leaves open an alert GitHub refuses for good and still resolves the others", async () => {
