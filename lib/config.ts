@@ -217,6 +217,11 @@ const policyFields = {
   copy_security_contact: z
     .enum(["never", "failures", "always"])
     .describe("Also tell the security contact about every leak, or only when remediation fails"),
+  resolve_false_positive_alerts: z
+    .boolean()
+    .describe(
+      "Resolve a GitHub App alert as false_positive when the issuer does not know its token (default false: the alert stays open for a person to judge); revoked or already-inactive tokens' alerts are always resolved as revoked",
+    ),
 };
 
 const tokenType = z
@@ -225,6 +230,7 @@ const tokenType = z
     mode: policyFields.mode.optional(),
     channels: policyFields.channels.optional(),
     copy_security_contact: policyFields.copy_security_contact.optional(),
+    resolve_false_positive_alerts: policyFields.resolve_false_positive_alerts.optional(),
   })
   .strict();
 
@@ -296,6 +302,7 @@ export const configSchema = z
         mode: policyFields.mode.default("revoke"),
         channels: policyFields.channels.default(["email"]),
         copy_security_contact: policyFields.copy_security_contact.default("failures"),
+        resolve_false_positive_alerts: policyFields.resolve_false_positive_alerts.default(false),
       })
       .strict()
       .prefault({}),
@@ -453,6 +460,8 @@ export interface Policy {
   mode: PolicyMode;
   channels: string[];
   copy_security_contact: "never" | "failures" | "always";
+  /** Resolve the GitHub alerts of a token its issuer does not know as false_positive (never by default). */
+  resolve_false_positive_alerts: boolean;
 }
 
 /**
@@ -468,6 +477,8 @@ export function policyFor(config: TourniquetConfigFile, tokenType: string): Poli
     mode: route?.mode ?? defaultMode,
     channels: route?.channels ?? config.defaults.channels,
     copy_security_contact: route?.copy_security_contact ?? config.defaults.copy_security_contact,
+    resolve_false_positive_alerts:
+      route?.resolve_false_positive_alerts ?? config.defaults.resolve_false_positive_alerts,
   };
 }
 

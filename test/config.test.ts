@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { interpolateEnv, loadConfig, parseConfig } from "../lib/config.js";
+import { interpolateEnv, loadConfig, parseConfig, policyFor } from "../lib/config.js";
 import { ConfigError } from "../lib/errors.js";
 
 // The config file: the shipped files parse, defaults apply, ${VAR} interpolation, and every mistake
@@ -148,6 +148,7 @@ describe("defaults", () => {
       mode: "revoke",
       channels: ["email"],
       copy_security_contact: "failures",
+      resolve_false_positive_alerts: false,
     });
     expect(config.allowlist).toEqual([]);
     expect(config.owners).toEqual({});
@@ -164,6 +165,32 @@ describe("defaults", () => {
     const config = parseConfig({ ...minimal(), intake: { concurrency: 4 } }, ENV);
     expect(config.intake.concurrency).toBe(4);
     expect(config.intake.inline_verify_budget_ms).toBe(3_000);
+  });
+
+  it("never resolves false positives' GitHub alerts unless a policy says so", () => {
+    const withTypes = (defaults: Record<string, unknown>) =>
+      parseConfig(
+        {
+          ...minimal(),
+          token_types: {
+            tourniquet_sandbox_token: { issuer: "sandbox" },
+            noisy_token: { issuer: "sandbox", resolve_false_positive_alerts: true },
+            quiet_token: { issuer: "sandbox", resolve_false_positive_alerts: false },
+          },
+          defaults,
+        },
+        ENV,
+      );
+    const off = withTypes({});
+    expect(policyFor(off, "tourniquet_sandbox_token").resolve_false_positive_alerts).toBe(false);
+    expect(policyFor(off, "unconfigured_type").resolve_false_positive_alerts).toBe(false);
+    expect(policyFor(off, "noisy_token").resolve_false_positive_alerts).toBe(true);
+    const on = withTypes({ resolve_false_positive_alerts: true });
+    expect(policyFor(on, "tourniquet_sandbox_token").resolve_false_positive_alerts).toBe(true);
+    expect(policyFor(on, "quiet_token").resolve_false_positive_alerts).toBe(false);
+    expect(() => withTypes({ resolve_false_positive_alerts: "yes" })).toThrow(
+      /defaults\.resolve_false_positive_alerts/,
+    );
   });
 });
 

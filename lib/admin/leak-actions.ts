@@ -2,7 +2,7 @@ import * as z from "zod";
 import { BadRequestError, ConflictError } from "../errors.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
 import type { Leak, LeakStatus } from "../store/leak.js";
-import { awaitsWorker } from "../store/leak-lifecycle.js";
+import { alertResolutionOwed, awaitsWorker } from "../store/leak-lifecycle.js";
 import type { LeakChanges, LeakStore } from "../store/leak-store.js";
 import type { AdminIdentity } from "./admin-auth.js";
 import { findLeak, getLeak } from "./leak-queries.js";
@@ -52,6 +52,8 @@ export async function retryLeak(deps: AdminActionDeps, id: string | undefined, a
   const failed =
     step !== undefined &&
     (leak.status === "failed" || leak.notification?.status === "failed" || step === "rotate");
+  const reopened = reopenAlerts(leak);
+  if (!failed && reopened) return retryAlerts(deps, leak, reopened, admin, now);
   if (!failed) {
     const stalled = awaitsWorker(leak, now);
     if (stalled) await deps.queue.send([{ leakId: leak.id, sealedToken: leak.sealedToken ?? "" }]);
@@ -68,6 +70,8 @@ export async function retryLeak(deps: AdminActionDeps, id: string | undefined, a
     failure: undefined,
     lease: undefined,
     notification: undefined,
+    // Alerts left open are tried again too, once the leak is settled again.
+    ...(reopened ? { alerts: reopened } : {}),
   };
   const updated = await deps.store.updateLeak(leak, changes, [
     {
@@ -85,6 +89,38 @@ export async function retryLeak(deps: AdminActionDeps, id: string | undefined, a
 }
 
 /**
+ * The leak's alert links with those the worker left open cleared, or undefined when none is, or the
+ * leak owes its alerts no resolution (left live, failed, closed another way).
+ */
+function reopenAlerts(leak: Leak): Leak["alerts"] {
+  if (!alertResolutionOwed(leak) || !leak.alerts?.some((link) => link.leftOpen)) return undefined;
+  return leak.alerts.map(({ leftOpen: _, ...link }) => link);
+}
+
+/** GitHub's alerts left open (an outage outlasted the retries, no App then): the worker tries them again. */
+async function retryAlerts(
+  deps: AdminActionDeps,
+  leak: Leak,
+  alerts: NonNullable<Leak["alerts"]>,
+  admin: AdminIdentity,
+  now: number,
+) {
+  const again = leak.alerts?.filter((link) => link.leftOpen).length ?? 0;
+  const updated = await deps.store.updateLeak(leak, { alerts, lease: undefined }, [
+    {
+      at: new Date(now).toISOString(),
+      step: "retry",
+      outcome: "ok",
+      actor: admin.id,
+      detail: `${admin.display} asked to retry; resolving ${again} GitHub alert(s) left open`,
+      data: { from_step: "resolve_alerts" },
+    },
+  ]);
+  await deps.queue.send([{ leakId: updated.id, sealedToken: leak.sealedToken ?? "" }]);
+  return { retried: true, leak: await getLeak(deps.store, leak.id) };
+}
+
+/**
  * An issuer that did not know the token, or a type that had no issuer, may answer differently now (a
  * config change, an issuer's own fix): the worker verifies the leak again from its sealed token.
  */
@@ -94,9 +130,10 @@ async function verifyAgain(deps: AdminActionDeps, leak: Leak, admin: AdminIdenti
       `leak ${leak.id} holds no sealed token (it was recorded before tokens were kept for a new verification); it is verified again when it is reported again`,
     );
   }
+  const reopened = reopenAlerts(leak);
   const updated = await deps.store.updateLeak(
     leak,
-    { status: "pending", failure: undefined, lease: undefined },
+    { status: "pending", failure: undefined, lease: undefined, ...(reopened ? { alerts: reopened } : {}) },
     [
       {
         at: new Date(now).toISOString(),

@@ -1,3 +1,4 @@
+import type { AlertLink } from "../github/alert-record.js";
 import type { Leak, LeakDetails, Sighting } from "../store/leak.js";
 
 // The admin API's JSON for a leak: snake_case, stable field names, no internal bookkeeping.
@@ -42,6 +43,16 @@ const sightingView = (s: Sighting) => ({
   reports: s.reports,
 });
 
+/** A GitHub App alert that reported the token, and what Tourniquet did to it in GitHub. */
+const alertView = (a: AlertLink) => ({
+  repository: `${a.owner}/${a.repo}`,
+  number: a.number,
+  resolved: a.resolved ? { resolution: a.resolved.resolution, at: a.resolved.at } : null,
+  left_open: a.leftOpen
+    ? { outcome: a.leftOpen.outcome, reason: a.leftOpen.reason, at: a.leftOpen.at }
+    : null,
+});
+
 /** The leak with one page of its sightings; `sightingsNextCursor` leads to the next page. */
 export function leakDetailView({ leak, sightings }: LeakDetails, sightingsNextCursor: string | null) {
   return {
@@ -56,6 +67,7 @@ export function leakDetailView({ leak, sightings }: LeakDetails, sightingsNextCu
       at: d.at,
       reason: d.reason ?? null,
     })),
+    alerts: (leak.alerts ?? []).map(alertView),
     sightings: sightings.map(sightingView),
     sightings_next_cursor: sightingsNextCursor,
     timeline: leak.timeline,

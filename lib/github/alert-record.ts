@@ -58,6 +58,11 @@ export interface AlertLink {
   owner: string;
   repo: string;
   number: number;
-  /** Set once Tourniquet resolved the alert in GitHub. */
+  /** Set once Tourniquet resolved the alert in GitHub; never resolved again (a reopening is a sighting). */
   resolved?: { resolution: string; at: string } | undefined;
+  /**
+   * Set when Tourniquet stopped trying to resolve it (GitHub refused for good, the retries ran out, or no
+   * App is configured): the alert stays open in GitHub for a person, and the leak no longer owes it.
+   */
+  leftOpen?: { outcome: "failed" | "skipped"; reason: string; at: string } | undefined;
 }

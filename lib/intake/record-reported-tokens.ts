@@ -348,8 +348,8 @@ async function verifyInline(
       { token: group.token, type: group.type.toLowerCase() },
       { signal: AbortSignal.timeout(remaining) },
     );
-    const { mode } = policyFor(deps.config, group.type);
-    return applyVerification(verification, new Date(now()).toISOString(), "intake", mode);
+    const policy = policyFor(deps.config, group.type);
+    return applyVerification(verification, new Date(now()).toISOString(), "intake", policy);
   } catch (error) {
     deps.log.warn("inline verification did not finish; the worker will verify", {
       leakId,

@@ -18,6 +18,7 @@ import type { LeakChanges } from "../store/leak-store.js";
 import { once, sleep } from "../util/concurrency.js";
 import { isTransient } from "../util/retry.js";
 import { notifyLeak, planDeliveries } from "./notify-leak.js";
+import { leaveAlertsOpen, resolveAlerts } from "./resolve-alerts.js";
 import { remediateTogether } from "./revoke-together.js";
 import { applyVerification } from "./verification.js";
 import { ACTOR, isoNow, type Run, takeLease, type WorkerDeps, withRetries } from "./worker-run.js";
@@ -32,12 +33,12 @@ export interface RemediateOptions {
   holdRevocation?: boolean | undefined;
 }
 
-/** Enough loop turns for verify → revoke → rotate → notify plus a few lost races. */
+/** Enough loop turns for verify → revoke → rotate → notify → resolve_alerts plus a few lost races. */
 const MAX_TURNS = 10;
 
 /**
- * The remediation worker: verify → revoke → re-verify → (rotate) → notify, as the token type's policy
- * says; each step one conditional write with its timeline event. Redeliveries and concurrent workers
+ * The remediation worker: verify → revoke → re-verify → (rotate) → notify → (resolve the GitHub
+ * alerts), as the token type's policy says; each step one conditional write with its timeline event. Redeliveries and concurrent workers
  * converge: side effects run under a lease, the issuer's revoke is idempotent, and every notification
  * delivery is recorded by its deterministic id before another is attempted.
  */
@@ -105,6 +106,7 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
   const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
   if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
   if (step === "dry_run") return recordDryRun(deps, leak, policy);
+  if (step === "resolve_alerts") return resolveAlerts(deps, leak);
   const issuer = deps.issuers.forType(leak.tokenType);
   if (!issuer && step === "verify") return recordUnroutable(deps, leak);
   if (!issuer)
@@ -115,7 +117,7 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
     const verification = await withRetries(deps, (signal) =>
       issuer.verify({ token: raw, type: leak.tokenType }, { signal }),
     );
-    const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR, policy.mode);
+    const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR, policy);
     await deps.store.updateLeak(leak, { ...changes, issuer: issuer.name }, [event]);
     return;
   }
@@ -351,7 +353,11 @@ export async function recordFailure(deps: Run, leak: Leak, step: Step, error: un
       : `attempt ${delivery.receiveCount} of ${delivery.maxReceives} failed: ${reason}; will retry`,
   };
   const changes: LeakChanges = { lease: undefined };
-  if (final) {
+  if (final && step === "resolve_alerts") {
+    // GitHub's alerts are all a settled leak still owed: they stay open for a person, while the leak's
+    // status and the failure an admin's retry resumes from are left as they are.
+    changes.alerts = leaveAlertsOpen(current.alerts, { outcome: "failed", reason, at });
+  } else if (final) {
     // An earlier failure (the revocation) stays the one an admin's retry resumes from.
     const failure = current.status === "failed" && current.failure ? current.failure : { step, reason, at };
     if (step === "notify") changes.notification = { status: "failed", at };

@@ -1,3 +1,4 @@
+import type { Policy } from "../config.js";
 import type { Verification } from "../issuers/issuer.js";
 import { boundEvidence } from "../store/bound-evidence.js";
 import { boundKeyDetails, boundOwner } from "../store/field-limits.js";
@@ -18,18 +19,26 @@ const DETAIL_BY_VALIDITY: Record<Verification["status"], string> = {
   unknown: "issuer does not know this token: false positive",
 };
 
+/** The parts of the token type's policy fixed on the leak when it is verified. */
+export type VerifiedPolicy = Pick<Policy, "mode" | "resolve_false_positive_alerts">;
+
 export function applyVerification(
   verification: Verification,
   at: string,
   actor: string,
-  mode: string,
+  policy: VerifiedPolicy,
 ): { changes: LeakChanges; event: TimelineEvent } {
   // Whatever size the issuer's answer, the leak's item must still fit: see store/field-limits.ts.
   const owner = boundOwner(verification.owner);
   const evidence = boundEvidence(verification.evidence);
+  const { mode } = policy;
+  const status = STATUS_BY_VALIDITY[verification.status];
   const changes: LeakChanges = {
     mode,
-    status: STATUS_BY_VALIDITY[verification.status],
+    status,
+    // Fixed now, with the answer it is about; cleared when a later verification answers otherwise.
+    resolveFalsePositiveAlerts:
+      status === "false_positive" && policy.resolve_false_positive_alerts ? true : undefined,
     verifiedAt: at,
     keyId: verification.keyId,
     owner: owner.owner,

@@ -104,6 +104,11 @@ export interface Leak {
   pairedWith?: { leakId: string; tokenType: string } | undefined;
   /** The GitHub App alerts that reported the token, resolved in GitHub once the leak is settled. */
   alerts?: AlertLink[] | undefined;
+  /**
+   * The policy's resolve_false_positive_alerts, fixed when the issuer answered that it does not know
+   * the token (like `mode`, so a config change cannot flip it mid-way); absent otherwise.
+   */
+  resolveFalsePositiveAlerts?: boolean | undefined;
   dismissal?: { reason: string; note?: string | undefined; by: string; at: string } | undefined;
   failure?: { step: string; reason: string; at: string } | undefined;
   lease?: Lease | undefined;
