@@ -47,7 +47,7 @@ describe("tourniquet simulate", () => {
     expect(output).toMatch(/alert example\/demo#\d+ opened in the local fake GitHub/);
     expect(output).toMatch(/webhook [0-9a-f-]{36} accepted \(202\)/);
     expect(output).toContain("reported by GitHub App alert example/demo#");
-    expect(output).toMatch(/alert example\/demo#\d+ in GitHub: /);
+    expect(output).toMatch(/alert example\/demo#\d+ in GitHub: resolved \(revoked\): Tourniquet .*leak lk_/);
     const fetches = t.stack.githubApi.requests.filter((r) => r.path.includes("/secret-scanning/")).length;
     expect(fetches).toBeGreaterThan(fetchesBefore);
   });

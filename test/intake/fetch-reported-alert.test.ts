@@ -171,5 +171,7 @@ describe("fetchReportedAlert (embedded DynamoDB, fake GitHub)", () => {
     const linked = await t.store.getLeak(leakIdFor(fingerprintToken(TOKEN)));
     expect(linked?.alerts?.map((a) => a.repo)).toEqual(["five", "six"]);
     expect(linked?.status).toBe("revoked"); // a new sighting, not a new revocation
+    // It now owes the new alert's resolution: back to the worker.
+    expect(sent).toContainEqual({ leakId: linked?.id, sealedToken: "" });
   });
 });
