@@ -7,6 +7,7 @@ import { leakIdFor } from "../lib/store/leak.js";
 import { loadDevSigningKey, signPartnerReport } from "../local/dev-signing-key.js";
 import { LOCAL_AWS } from "../local/local-aws.js";
 import { startLocalStack } from "../local/local-stack.js";
+import { median, quantile } from "./stats.js";
 
 // `npm run bench` (after bench/azure.ts): a leaked AWS key pair reported to the local stack, whose AWS
 // issuer speaks to the loopback fake STS/IAM through AWS's SDK clients (signatures checked): time from
@@ -18,11 +19,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const ROUNDS = Number(process.env.BENCH_AWS_ROUNDS ?? 5);
 const WARM_PER_ROUND = Number(process.env.BENCH_AWS_WARM ?? 20);
-const quantile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-};
-const median = (values: number[]) => quantile(values, 0.5);
 
 async function round() {
   const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-bench-aws-"));

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { AzureIssuer } from "../lib/issuers/azure/azure-issuer.js";
 import { AZURE_APP, azureManagement, startFakeAzure } from "../test/helpers/fake-azure.js";
+import { median } from "./stats.js";
 
 // `npm run bench` (after bench/run.ts): verification of one Azure key among 300 Cognitive Services
 // accounts in 3 subscriptions, against the loopback fake Azure over HTTPS through Microsoft's SDKs:
@@ -16,7 +17,6 @@ const SUBSCRIPTIONS = [
   "22222222-2222-4222-8222-222222222222",
   "33333333-3333-4333-8333-333333333333",
 ];
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 async function main() {
   // ARM's own page size for this list is 100 accounts.

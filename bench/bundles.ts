@@ -10,6 +10,7 @@ import {
   REPO_ROOT,
   topContributors,
 } from "../test/helpers/bundles.js";
+import { median } from "./stats.js";
 
 // `npm run bench` (second part): builds every Lambda handler exactly as the CDK stack bundles it
 // (infra/function-bundles.ts) and reports, per function, the minified size of what a cold start loads
@@ -29,13 +30,6 @@ const BUDGETS: Record<string, { maxKB: number; maxLoadMs: number }> = {
 };
 const KB = 1024;
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** One fresh Node process: milliseconds spent in `await import(file)`, timed by the child itself. */

@@ -6,6 +6,7 @@ import { silentLog } from "../lib/log.js";
 import { leakIdFor } from "../lib/store/leak.js";
 import { loadDevSigningKey, signPartnerReport } from "../local/dev-signing-key.js";
 import { type LocalStack, startLocalStack } from "../local/local-stack.js";
+import { median, quantile, waitFor } from "./stats.js";
 
 // `npm run bench`: on the local stack (LevelDB-backed dynalite, in-process queue, sandbox issuer over
 // HTTP), measures time from report received to revocation confirmed for single-token reports, and the
@@ -17,22 +18,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REPORTS_PER_ROUND = Number(process.env.BENCH_REPORTS ?? 100);
 const BATCH_SIZE = 1_000;
 const TARGETS = { timeToRevokeP99Ms: 250, batch1000Ms: 5_000 };
-
-const quantile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-};
-const median = (values: number[]) => quantile(values, 0.5);
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 async function post(stack: LocalStack, body: string, key: ReturnType<typeof loadDevSigningKey>) {
   const response = await fetch(`${stack.url}/v1/github/secret-scanning`, {

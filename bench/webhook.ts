@@ -7,6 +7,7 @@ import { fingerprintToken } from "../lib/intake/fingerprint.js";
 import { silentLog } from "../lib/log.js";
 import { leakIdFor } from "../lib/store/leak.js";
 import { type LocalStack, startLocalStack } from "../local/local-stack.js";
+import { median, quantile, waitFor } from "./stats.js";
 
 // `npm run bench` (webhook part): the GitHub App webhook on the local stack. Each delivery is a signed
 // secret_scanning_alert for a live sandbox key held in the stack's fake GitHub; measured: the time to
@@ -19,22 +20,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DELIVERIES_PER_ROUND = Number(process.env.BENCH_DELIVERIES ?? 100);
 const TARGETS = { answerP99Ms: 100 };
-
-const quantile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-};
-const median = (values: number[]) => quantile(values, 0.5);
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 async function round(stack: LocalStack, hooks: Webhooks) {
   const answerMs: number[] = [];

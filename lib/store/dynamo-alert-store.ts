@@ -2,15 +2,14 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
 import { ConflictError, isAwsError } from "../errors.js";
 import { type AlertReceipt, type AlertRecord, alertIdFor } from "../github/alert-record.js";
 import type { AlertChanges, AlertStore } from "../github/alert-store.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
+import { idAt, queryOwesWork } from "./dynamo-owes-work.js";
 import { TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
 
 // GitHub App alerts in the leak table (table-schema.ts): one item per alert, `ALERT#<id>` / `ALERT`.
@@ -126,29 +125,14 @@ export class DynamoAlertStore implements AlertStore {
     limit: number;
     cursor?: string | undefined;
   }): Promise<{ items: AlertRecord[]; nextCursor: string | null }> {
-    const position = query.cursor ? decodeCursor(query.cursor, OWED_LISTING, OWED_POSITION) : undefined;
-    const id = position?.slice(position.lastIndexOf("#") + 1);
-    const output = await awsCall("dynamodb:Query", () =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: "gsi6",
-          KeyConditionExpression: "gsi6pk = :pk AND gsi6sk <= :until",
-          ExpressionAttributeValues: toAttributes({ ":pk": ALERTS_OWED_KEY, ":until": `${query.until}~` }),
-          ScanIndexForward: true,
-          Limit: query.limit,
-          ExclusiveStartKey:
-            position && id
-              ? toAttributes({ pk: alertPk(id), sk: ALERT_SK, gsi6pk: ALERTS_OWED_KEY, gsi6sk: position })
-              : undefined,
-        }),
-      ),
-    );
-    const last = output.LastEvaluatedKey && fromItem(output.LastEvaluatedKey);
-    return {
-      items: (output.Items ?? []).map((item) => toAlert(fromItem(item))),
-      nextCursor: last ? encodeCursor(String(last.gsi6sk), OWED_LISTING) : null,
-    };
+    const page = await queryOwesWork(this.client, this.tableName, {
+      ...query,
+      partition: ALERTS_OWED_KEY,
+      listing: OWED_LISTING,
+      position: OWED_POSITION,
+      tableKey: (position) => ({ pk: alertPk(idAt(position)), sk: ALERT_SK }),
+    });
+    return { items: page.items.map(toAlert), nextCursor: page.nextCursor };
   }
 
   async getSweepMark(installationId: number): Promise<string | undefined> {

@@ -11,9 +11,9 @@ import {
 import { awsCall } from "../aws/aws-call.js";
 import { ConflictError, isAwsError } from "../errors.js";
 import { sleep } from "../util/concurrency.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { listLeakItems } from "./dynamo-leak-listing.js";
+import { idAt, queryOwesWork } from "./dynamo-owes-work.js";
 import { readSightingsPage, toSighting } from "./dynamo-sightings-page.js";
 import {
   CLOSED_STATUSES,
@@ -46,12 +46,6 @@ const KEY_ATTRIBUTES = [
 const OWES_WORK_LISTING = "owes-work";
 /** BatchGetItem takes at most 100 keys a call. */
 const BATCH_GET_MAX = 100;
-
-/** The full index key of the leak at `position` (`<last activity>#<leak id>`) in gsi6. */
-function owesWorkKey(position: string): Record<string, string> {
-  const id = position.slice(position.lastIndexOf("#") + 1);
-  return { pk: leakPk(id), sk: LEAK_SK, gsi6pk: OWES_WORK_KEY, gsi6sk: position };
-}
 
 function toLeak(item: Record<string, unknown>): Leak {
   const leak = { ...item };
@@ -252,27 +246,14 @@ export class DynamoLeakStore implements LeakStore {
     limit: number;
     cursor?: string | undefined;
   }): Promise<LeakPage> {
-    const position = query.cursor ? decodeCursor(query.cursor, OWES_WORK_LISTING, TIME_SORT_KEY) : undefined;
-    const output = await awsCall("dynamodb:Query", () =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: "gsi6",
-          KeyConditionExpression: "gsi6pk = :pk AND gsi6sk <= :until",
-          ExpressionAttributeValues: toAttributes({ ":pk": OWES_WORK_KEY, ":until": `${query.until}~` }),
-          ScanIndexForward: true, // least recently active first
-          Limit: query.limit,
-          // Built from the checked position, never taken from the caller as it is.
-          ExclusiveStartKey: position ? toAttributes(owesWorkKey(position)) : undefined,
-        }),
-      ),
-    );
-    const last = output.LastEvaluatedKey && fromItem(output.LastEvaluatedKey);
-    return {
-      items: (output.Items ?? []).map((item) => toLeak(fromItem(item))),
-      nextCursor: last ? encodeCursor(String(last.gsi6sk), OWES_WORK_LISTING) : null,
-      partial: false,
-    };
+    const page = await queryOwesWork(this.client, this.tableName, {
+      ...query,
+      partition: OWES_WORK_KEY,
+      listing: OWES_WORK_LISTING,
+      position: TIME_SORT_KEY,
+      tableKey: (position) => ({ pk: leakPk(idAt(position)), sk: LEAK_SK }),
+    });
+    return { items: page.items.map(toLeak), nextCursor: page.nextCursor, partial: false };
   }
 
   private async listByFingerprint(query: LeakQuery): Promise<LeakPage> {
