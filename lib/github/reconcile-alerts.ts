@@ -80,6 +80,8 @@ interface Run {
   now: () => number;
   deadline: number;
   result: ReconcileAlertsResult;
+  /** Recording writes under way (across installations), and those waiting for one to end. */
+  writes: { underWay: number; waiting: (() => void)[] };
 }
 
 export async function reconcileAlerts(
@@ -96,7 +98,14 @@ export async function reconcileAlerts(
     requeued: 0,
     failed: [],
   };
-  const run: Run = { deps, options: resolved, now, deadline: now() + resolved.budgetMs, result };
+  const run: Run = {
+    deps,
+    options: resolved,
+    now,
+    deadline: now() + resolved.budgetMs,
+    result,
+    writes: { underWay: 0, waiting: [] },
+  };
 
   // Stuck ones first: an alert recorded below is not stale yet, and is queued there.
   try {
@@ -200,27 +209,30 @@ async function ingest(
   const { deps, options, result } = run;
   const queue: string[] = [];
   let complete = true;
+  // A write under way holds a place under the cap until it is known to be new; a known alert's place
+  // goes to the next one, so known alerts never crowd new ones out, and the cap is never passed.
+  const { writes } = run;
   const outcomes = await mapSettledWithConcurrency(listed, STORE_CONCURRENCY, async (ref) => {
-    // Reserved before the write, so concurrent writes cannot overshoot the cap.
-    if (result.recorded >= options.maxRecordedPerRun) {
-      complete = false;
-      return;
+    while (result.recorded + writes.underWay >= options.maxRecordedPerRun) {
+      if (writes.underWay === 0) {
+        complete = false;
+        return;
+      }
+      await new Promise<void>((resolve) => writes.waiting.push(resolve));
     }
-    result.recorded++;
-    const { alert, duplicate } = await deps.alerts
-      .recordAlert(receiptOf(ref), { at: run.now() })
-      .catch((error: unknown) => {
-        result.recorded--;
-        throw error;
-      });
-    if (!duplicate) {
-      queue.push(alert.id);
-      return;
-    }
-    result.recorded--;
-    if (await resume(deps.alerts, alert, run.now())) {
-      result.resumed++;
-      queue.push(alert.id);
+    writes.underWay++;
+    try {
+      const { alert, duplicate } = await deps.alerts.recordAlert(receiptOf(ref), { at: run.now() });
+      if (!duplicate) {
+        result.recorded++;
+        queue.push(alert.id);
+      } else if (await resume(deps.alerts, alert, run.now())) {
+        result.resumed++;
+        queue.push(alert.id);
+      }
+    } finally {
+      writes.underWay--;
+      for (const wake of writes.waiting.splice(0)) wake();
     }
   });
   const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason] : []));
