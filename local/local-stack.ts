@@ -111,6 +111,8 @@ export interface LocalStack {
   dbEndpoint: string;
   /** One run of the scheduled sweep (it also runs at start and every 5 minutes). */
   sweep(options?: SweepOptions): Promise<SweepResult>;
+  /** The run at start, settled (a failure is logged): tests wait for it so its calls are not theirs. */
+  startupSweep: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -407,6 +409,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,
+    startupSweep: sweeping.then(() => undefined),
     close: async () => {
       clearInterval(sweepTimer);
       await sweeping;

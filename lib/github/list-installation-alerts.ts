@@ -29,7 +29,7 @@ export interface ListInstallationOptions {
 }
 
 /** GitHub asked to wait (a rate limit, primary or secondary, or a Retry-After). */
-export const isRateLimit = (error: unknown): boolean =>
+const isRateLimit = (error: unknown): boolean =>
   error instanceof GithubApiError && error.transient && error.retryAfterSeconds !== undefined;
 
 export async function listInstallationAlerts(
