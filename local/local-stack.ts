@@ -24,10 +24,9 @@ import { loadTemplates } from "../lib/notify/render-leak-message.js";
 import { InProcessQueue } from "../lib/queue/in-process-queue.js";
 import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
 import { subjectOf } from "../lib/queue/remediation-queue.js";
-import type { ReconcileOptions } from "../lib/remediation/reconcile-leaks.js";
 import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
 import { createLogger } from "../lib/runtime/logger.js";
-import { runSweep, type SweepDeps, type SweepResult } from "../lib/schedule/run-sweep.js";
+import { runSweep, type SweepDeps, type SweepOptions, type SweepResult } from "../lib/schedule/run-sweep.js";
 import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
 import { DynamoAlertStore } from "../lib/store/dynamo-alert-store.js";
 import { DynamoLeakStore } from "../lib/store/dynamo-leak-store.js";
@@ -111,7 +110,9 @@ export interface LocalStack {
   githubWebhookSecret: string;
   dbEndpoint: string;
   /** One run of the scheduled sweep (it also runs at start and every 5 minutes). */
-  sweep(options?: ReconcileOptions): Promise<SweepResult>;
+  sweep(options?: SweepOptions): Promise<SweepResult>;
+  /** The run at start, settled (a failure is logged): tests wait for it so its calls are not theirs. */
+  startupSweep: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -299,8 +300,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
     fetchPartnerKeys: partnerKeySetFetcher(keySetSource),
     savedPartnerKeys,
+    // The App's installations' open alerts (the local fake GitHub's), and alert fetches left owed.
+    githubApp,
+    alerts,
   };
-  const sweep = (options?: ReconcileOptions) => runSweep(sweepDeps, options);
+  const sweep = (options?: SweepOptions) => runSweep(sweepDeps, options);
   const sweeping = sweep({ staleAfterMs: 0 }).catch(() => undefined);
   const sweepTimer = setInterval(() => void sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
   sweepTimer.unref();
@@ -396,6 +400,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     githubWebhookSecret,
     dbEndpoint: db.endpoint,
     sweep,
+    startupSweep: sweeping.then(() => undefined),
     close: async () => {
       clearInterval(sweepTimer);
       await sweeping;

@@ -51,3 +51,9 @@ function numbered(apiUrl: string | undefined, pattern: RegExp, pagePrefix: strin
 function samePage(url: string | undefined, repoPage: string): string | undefined {
   return url?.startsWith(`${repoPage}/`) ? url : undefined;
 }
+
+/** https://github.com/o/r from the alert's https://github.com/o/r/security/secret-scanning/3. */
+export function repoPageFrom(alertUrl: string | null | undefined, fullName: string): string {
+  const match = alertUrl ? /^(https:\/\/[^/]+\/[^/]+\/[^/]+)\/security\//.exec(alertUrl) : null;
+  return match?.[1] ?? `https://github.com/${fullName}`;
+}

@@ -30,11 +30,19 @@ export interface AlertRecord extends AlertReceipt {
   notBefore?: number | undefined;
   /** Why the last fetch failed (never a token). */
   lastError?: string | undefined;
+  /**
+   * The fetch was given up because the installation was suspended or removed, or the repository left it,
+   * not because of the alert: when the sweep lists the alert open again, its fetch is owed again.
+   */
+  stoppedBy?: AlertStop | undefined;
   fetchedAt?: string | undefined;
   /** The leak its secret became. */
   leakId?: string | undefined;
   version: number;
 }
+
+export const ALERT_STOPS = ["installation_deleted", "installation_suspended", "repository_removed"] as const;
+export type AlertStop = (typeof ALERT_STOPS)[number];
 
 export const alertIdFor = (ref: AlertRef): string =>
   `al_${createHash("sha256")

@@ -25,5 +25,11 @@ export interface AlertStore {
   }): Promise<{ items: AlertRecord[]; nextCursor: string | null }>;
   /** Where the sweep's listing of an installation's alerts stopped (ISO), and setting it. */
   getSweepMark(installationId: number): Promise<string | undefined>;
+  /** Never moves the mark back, nor sets one from a listing that started before the last clear. */
   setSweepMark(installationId: number, at: string): Promise<void>;
+  /**
+   * Forgets the mark (the installation gained repositories or permissions), so the next sweep lists all
+   * its open alerts; a listing that started before `at` (ISO) and ends after cannot set it again.
+   */
+  clearSweepMark(installationId: number, at: string): Promise<void>;
 }

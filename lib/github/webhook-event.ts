@@ -1,9 +1,11 @@
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import * as z from "zod";
 import { BadRequestError } from "../errors.js";
+import { repoPageFrom } from "./alert-locations.js";
 
 // Routes a GitHub App webhook delivery by its X-GitHub-Event and `action`: `ping` is answered, a
-// secret_scanning_alert that means "this secret is exposed" is acted on, anything else is acknowledged
+// secret_scanning_alert that means "this secret is exposed" is acted on, and so is a change to one of the
+// App's installations (`installation`, `installation_repositories`); anything else is acknowledged
 // and ignored (GitHub wants a 2xx for events an App does not act on). The payload never carries the
 // secret: only where to fetch it. Its shape is @octokit/webhooks' (GitHub's published schema); the fields
 // acted on are still checked at run time, since until then they are only what the sender wrote.
@@ -28,7 +30,38 @@ const ACTIVE: NonNullable<Alert["validity"]> = "active";
 export type WebhookEvent =
   | { kind: "ping" }
   | { kind: "ignored"; name: string }
-  | { kind: "alert"; action: AlertAction; alert: AlertEvent };
+  | { kind: "alert"; action: AlertAction; alert: AlertEvent }
+  | { kind: "installation"; name: string; change: InstallationChange };
+
+type InstallationPayload = EmitterWebhookEvent<"installation">["payload"];
+type RepositoriesPayload = EmitterWebhookEvent<"installation_repositories">["payload"];
+
+/** `installation` actions, all acted on (GitHub's list, as @octokit/webhooks types it). */
+export const INSTALLATION_ACTIONS = [
+  "created",
+  "deleted",
+  "suspend",
+  "unsuspend",
+  "new_permissions_accepted",
+] as const satisfies readonly InstallationPayload["action"][];
+
+/** `installation_repositories` actions: repositories added to or removed from an installation. */
+export const REPOSITORIES_ACTIONS = [
+  "added",
+  "removed",
+] as const satisfies readonly RepositoriesPayload["action"][];
+
+export type InstallationAction =
+  | (typeof INSTALLATION_ACTIONS)[number]
+  | (typeof REPOSITORIES_ACTIONS)[number];
+
+/** What changed about one of the App's installations. */
+export interface InstallationChange {
+  action: InstallationAction;
+  installationId: number;
+  /** `owner/name` of the repositories that left the installation (`removed`); empty otherwise. */
+  repositoriesRemoved: string[];
+}
 
 export type AlertAction = (typeof ALERT_ACTIONS)[number];
 
@@ -60,6 +93,17 @@ interface AlertFields {
   installation: Pick<Installation, "id">;
 }
 
+/** The fields an installation change is acted on by, named and typed as in Octokit's payloads. */
+interface InstallationFields {
+  action: InstallationPayload["action"];
+  installation: Pick<InstallationPayload["installation"], "id">;
+}
+interface RepositoriesFields {
+  action: RepositoriesPayload["action"];
+  installation: Pick<RepositoriesPayload["installation"], "id">;
+  repositories_removed: Required<Pick<RepositoriesPayload["repositories_removed"][number], "full_name">>[];
+}
+
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/);
 
@@ -79,6 +123,25 @@ const alertPayload = z.object({
   installation: z.object({ id: z.int().positive() }),
 }) satisfies z.ZodType<AlertFields>;
 
+const installationId = z.object({ id: z.int().positive() });
+
+const installationPayload = z.object({
+  action: z.enum(INSTALLATION_ACTIONS),
+  installation: installationId,
+}) satisfies z.ZodType<InstallationFields>;
+
+/** An installation may hold thousands of repositories; GitHub lists the ones that changed. */
+const MAX_REPOSITORIES = 10_000;
+
+const repositoriesPayload = z.object({
+  action: z.enum(REPOSITORIES_ACTIONS),
+  installation: installationId,
+  repositories_removed: z
+    .array(z.object({ full_name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/) }))
+    .max(MAX_REPOSITORIES)
+    .default([]),
+}) satisfies z.ZodType<RepositoriesFields>;
+
 export function parseWebhookEvent(event: string, body: Buffer): WebhookEvent {
   if (!EVENT_NAME.test(event)) throw new BadRequestError("malformed X-GitHub-Event header");
   let json: unknown;
@@ -93,6 +156,8 @@ export function parseWebhookEvent(event: string, body: Buffer): WebhookEvent {
   const rawAction = (json as { action?: unknown }).action;
   const action = typeof rawAction === "string" && /^[a-z_]{1,64}$/.test(rawAction) ? rawAction : undefined;
   const eventName = action ? `${event}.${action}` : event;
+  if (event === "installation" || event === "installation_repositories")
+    return parseInstallationEvent(event, action, eventName, json);
   if (event !== "secret_scanning_alert" || !(ALERT_ACTIONS as readonly string[]).includes(action ?? ""))
     return { kind: "ignored", name: eventName };
   // GitHub re-checks validity on its own, and after our revocation reports `inactive`: only a secret
@@ -101,11 +166,7 @@ export function parseWebhookEvent(event: string, body: Buffer): WebhookEvent {
   if (action === "validated" && validity !== ACTIVE) return { kind: "ignored", name: eventName };
 
   const parsed = alertPayload.safeParse(json);
-  if (!parsed.success) {
-    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))];
-    const hint = fields.includes("installation") ? " (is this a GitHub App webhook?)" : "";
-    throw new BadRequestError(`${eventName} payload: invalid or missing fields: ${fields.join(", ")}${hint}`);
-  }
+  if (!parsed.success) throw invalidPayload(eventName, parsed.error);
   const { alert, repository, installation } = parsed.data;
   return {
     kind: "alert",
@@ -123,8 +184,43 @@ export function parseWebhookEvent(event: string, body: Buffer): WebhookEvent {
   };
 }
 
-/** https://github.com/o/r from the alert's https://github.com/o/r/security/secret-scanning/3. */
-function repoPageFrom(alertUrl: string | null | undefined, fullName: string): string {
-  const match = alertUrl ? /^(https:\/\/[^/]+\/[^/]+\/[^/]+)\/security\//.exec(alertUrl) : null;
-  return match?.[1] ?? `https://github.com/${fullName}`;
+function parseInstallationEvent(
+  event: "installation" | "installation_repositories",
+  action: string | undefined,
+  eventName: string,
+  json: unknown,
+): WebhookEvent {
+  const known: readonly string[] = event === "installation" ? INSTALLATION_ACTIONS : REPOSITORIES_ACTIONS;
+  if (!action || !known.includes(action)) return { kind: "ignored", name: eventName };
+  if (event === "installation") {
+    const parsed = installationPayload.safeParse(json);
+    if (!parsed.success) throw invalidPayload(eventName, parsed.error);
+    return {
+      kind: "installation",
+      name: eventName,
+      change: {
+        action: parsed.data.action,
+        installationId: parsed.data.installation.id,
+        repositoriesRemoved: [],
+      },
+    };
+  }
+  const parsed = repositoriesPayload.safeParse(json);
+  if (!parsed.success) throw invalidPayload(eventName, parsed.error);
+  return {
+    kind: "installation",
+    name: eventName,
+    change: {
+      action: parsed.data.action,
+      installationId: parsed.data.installation.id,
+      repositoriesRemoved: parsed.data.repositories_removed.map((r) => r.full_name),
+    },
+  };
+}
+
+/** A 400 naming the fields at fault (never their values). */
+function invalidPayload(eventName: string, error: z.ZodError): BadRequestError {
+  const fields = [...new Set(error.issues.map((i) => i.path.join(".") || "(body)"))];
+  const hint = fields.includes("installation") ? " (is this a GitHub App webhook?)" : "";
+  return new BadRequestError(`${eventName} payload: invalid or missing fields: ${fields.join(", ")}${hint}`);
 }

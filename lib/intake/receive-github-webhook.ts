@@ -2,6 +2,7 @@ import type { TourniquetConfig } from "../config.js";
 import { BadRequestError, NotConfiguredError } from "../errors.js";
 import { describeAlert } from "../github/alert-record.js";
 import type { AlertStore } from "../github/alert-store.js";
+import { applyInstallationChange } from "../github/apply-installation-change.js";
 import type { GithubApp } from "../github/github-app.js";
 import type { AlertRef } from "../github/github-app-client.js";
 import { parseWebhookEvent } from "../github/webhook-event.js";
@@ -37,6 +38,7 @@ export type GithubWebhookRequest = SignedDelivery;
 export type GithubWebhookAnswer =
   | { status: 200; body: { ok: true } }
   | { status: 202; body: { ignored: string } }
+  | { status: 202; body: { installation: number; action: string } }
   | {
       status: 202;
       body: {
@@ -84,6 +86,17 @@ export async function receiveGithubWebhook(
   if (parsed.kind === "ignored") {
     deps.log.info("github webhook ignored", { delivery, event: parsed.name });
     return { status: 202, body: { ignored: parsed.name } };
+  }
+  if (parsed.kind === "installation") {
+    // Store writes only: the sweep lists the installation's alerts (github/apply-installation-change.ts).
+    const { installationId, action } = parsed.change;
+    deps.log.info("github installation webhook", {
+      delivery,
+      event: parsed.name,
+      installation: installationId,
+    });
+    await applyInstallationChange({ alerts: deps.alerts, log: deps.log }, parsed.change, receivedAt);
+    return { status: 202, body: { installation: installationId, action } };
   }
 
   const { alert } = parsed;

@@ -1,5 +1,12 @@
 import { TourniquetError } from "../errors.js";
+import type { AlertStore } from "../github/alert-store.js";
+import type { GithubApp } from "../github/github-app.js";
 import type { PartnerKeySetDocument } from "../github/partner-key-set.js";
+import {
+  type ReconcileAlertsOptions,
+  type ReconcileAlertsResult,
+  reconcileAlerts,
+} from "../github/reconcile-alerts.js";
 import type { SavedPartnerKeysStore } from "../github/saved-partner-keys.js";
 import type { Issuer } from "../issuers/issuer.js";
 import { describeError, type Log } from "../log.js";
@@ -7,9 +14,11 @@ import { type ReconcileDeps, type ReconcileOptions, reconcileLeaks } from "../re
 import { recordUsageAfterRevoke } from "./usage-after-revoke.js";
 
 // The scheduled sweep (EventBridge, every few minutes; locally a timer): the periodic work nothing
-// else triggers. Both jobs run every time, and a failure of one does not skip the other.
+// else triggers. Every job runs every time, and a failure of one does not skip the others.
 //   - partner keys: fetch GitHub's key set and save it, so a cold intake survives a key-endpoint outage;
 //   - reconcile: send leaks whose queue message was lost back to the worker (reconcile-leaks.ts);
+//   - GitHub App alerts (where the App is configured): re-send owed alert fetches, and ingest the open
+//     alerts no webhook brought (github/reconcile-alerts.ts);
 //   - issuers (where given): refresh their caches (Azure's key fingerprints) and record, an hour after
 //     each revocation, how the key's account was used since (usage-after-revoke.ts).
 
@@ -19,21 +28,31 @@ export interface SweepDeps extends ReconcileDeps {
   savedPartnerKeys?: SavedPartnerKeysStore | undefined;
   /** The configured issuers; without them the issuer job is skipped. */
   issuers?: { forType(tokenType: string): Issuer | undefined; all(): Issuer[] } | undefined;
+  /** The GitHub App and its alert records; without both the App job is skipped. */
+  githubApp?: Pick<GithubApp, "alerts"> | undefined;
+  alerts?: AlertStore | undefined;
   log: Log;
+}
+
+export interface SweepOptions extends ReconcileOptions {
+  /** The App job's bounds; its `staleAfterMs` is the leaks' unless given here. */
+  githubAlerts?: ReconcileAlertsOptions | undefined;
 }
 
 export interface SweepResult {
   partnerKeys: { saved: boolean; keys?: number; fetchedAt?: string };
   reconcile: { examined: number; requeued: number; failed: number };
   issuers?: { refreshed: number; usageRecorded: number; usageFailed: number };
+  githubAlerts?: Omit<ReconcileAlertsResult, "failed"> & { failed: number };
 }
 
-export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}): Promise<SweepResult> {
+export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Promise<SweepResult> {
   const now = deps.now ?? Date.now;
-  const [keys, reconcile, issuers] = await Promise.allSettled([
+  const [keys, reconcile, issuers, githubAlerts] = await Promise.allSettled([
     refreshSavedKeys(deps, now),
     reconcileLeaks({ ...deps, now }, options),
     issuerJobs(deps, now),
+    githubAlertsJob(deps, now, options),
   ]);
   const failures = [
     ...(keys.status === "rejected" ? [`partner keys: ${describeError(keys.reason)}`] : []),
@@ -43,6 +62,12 @@ export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}):
     ...(reconcile.status === "fulfilled" && reconcile.value.failed.length > 0
       ? [
           `reconcile: ${reconcile.value.failed.length} stuck leaks could not be re-queued (${reconcile.value.failed[0]?.reason})`,
+        ]
+      : []),
+    ...(githubAlerts.status === "rejected" ? [`github alerts: ${describeError(githubAlerts.reason)}`] : []),
+    ...(githubAlerts.status === "fulfilled" && githubAlerts.value?.failed.length
+      ? [
+          `github alerts: ${githubAlerts.value.failed.length} failures (${githubAlerts.value.failed[0]?.subject}: ${githubAlerts.value.failed[0]?.reason})`,
         ]
       : []),
   ];
@@ -62,9 +87,24 @@ export async function runSweep(deps: SweepDeps, options: ReconcileOptions = {}):
           }
         : { examined: 0, requeued: 0, failed: 0 },
     ...(issuers.status === "fulfilled" && issuers.value.result ? { issuers: issuers.value.result } : {}),
+    ...(githubAlerts.status === "fulfilled" && githubAlerts.value
+      ? { githubAlerts: { ...githubAlerts.value, failed: githubAlerts.value.failed.length } }
+      : {}),
   };
   deps.log.info("sweep done", { ...result });
   return result;
+}
+
+async function githubAlertsJob(
+  deps: SweepDeps,
+  now: () => number,
+  options: SweepOptions,
+): Promise<ReconcileAlertsResult | undefined> {
+  if (!deps.githubApp || !deps.alerts) return undefined;
+  return reconcileAlerts(
+    { alerts: deps.alerts, app: deps.githubApp, queue: deps.queue, log: deps.log, now },
+    { staleAfterMs: options.staleAfterMs, ...options.githubAlerts },
+  );
 }
 
 async function refreshSavedKeys(deps: SweepDeps, now: () => number): Promise<SweepResult["partnerKeys"]> {

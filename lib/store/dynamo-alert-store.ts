@@ -15,7 +15,7 @@ import { TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
 // GitHub App alerts in the leak table (table-schema.ts): one item per alert, `ALERT#<id>` / `ALERT`.
 // An alert whose fetch is owed sits in the sparse gsi6 under its own partition (`ALERTS_OWED`), beside
 // the leaks owing work, so the sweep finds it without reading settled history. The sweep's mark per
-// installation is an item of its own.
+// installation is an item of its own (`at`, and `clearedAt` when an installation webhook cleared it).
 
 const ALERT_SK = "ALERT";
 const alertPk = (id: string) => `ALERT#${id}`;
@@ -88,6 +88,8 @@ export class DynamoAlertStore implements AlertStore {
         deliveries: [...current.deliveries, options.delivery].slice(-DELIVERIES_KEPT),
         fetchOwed: true,
         attempts: 0,
+        // GitHub sees the alert again: no longer stopped by its installation or repository.
+        stoppedBy: undefined,
         lastActivity: at,
         ...(receipt.htmlUrl ? { htmlUrl: receipt.htmlUrl } : {}),
       }).catch((error: unknown) => {
@@ -142,17 +144,35 @@ export class DynamoAlertStore implements AlertStore {
       ConsistentRead: true,
     });
     const { Item } = await awsCall("dynamodb:GetItem", () => this.client.send(get));
-    return Item ? String(fromItem(Item).at) : undefined;
+    const at = Item ? fromItem(Item).at : undefined;
+    return typeof at === "string" ? at : undefined; // a cleared mark keeps only when it was cleared
   }
 
   async setSweepMark(installationId: number, at: string): Promise<void> {
-    // Two sweeps racing: the later mark wins, never an earlier one.
+    // Two sweeps racing: the later mark wins, never an earlier one; and a listing that started before
+    // the mark was cleared may have missed what the clear announced (new repositories): it sets none.
     const update = new UpdateItemCommand({
       TableName: this.tableName,
       Key: toAttributes(sweepMarkKey(installationId)),
       UpdateExpression: "SET #at = :at, entity = :entity",
-      ConditionExpression: "attribute_not_exists(#at) OR #at < :at",
-      ExpressionAttributeNames: { "#at": "at" },
+      ConditionExpression:
+        "(attribute_not_exists(#at) OR #at < :at) AND (attribute_not_exists(#cleared) OR #cleared < :at)",
+      ExpressionAttributeNames: { "#at": "at", "#cleared": "clearedAt" },
+      ExpressionAttributeValues: toAttributes({ ":at": at, ":entity": "github_sweep_mark" }),
+    });
+    await awsCall("dynamodb:UpdateItem", () => this.client.send(update)).catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+  }
+
+  async clearSweepMark(installationId: number, at: string): Promise<void> {
+    const update = new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: toAttributes(sweepMarkKey(installationId)),
+      UpdateExpression: "SET #cleared = :at, entity = :entity REMOVE #at",
+      // A later clear already stands: it removed the mark, and keeps the later bar.
+      ConditionExpression: "attribute_not_exists(#cleared) OR #cleared < :at",
+      ExpressionAttributeNames: { "#at": "at", "#cleared": "clearedAt" },
       ExpressionAttributeValues: toAttributes({ ":at": at, ":entity": "github_sweep_mark" }),
     });
     await awsCall("dynamodb:UpdateItem", () => this.client.send(update)).catch((error: unknown) => {

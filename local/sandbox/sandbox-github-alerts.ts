@@ -51,6 +51,8 @@ export interface SandboxInstallation {
   orgAlerts: boolean;
   /** `owner/name` of repositories with no alert yet (those with one are the installation's anyway). */
   repositories: string[];
+  /** Suspended by the account: listed with `suspended_at`, and refused an installation token. */
+  suspended: boolean;
 }
 
 const repositoryName = z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/);
@@ -75,6 +77,7 @@ export const newInstallationBody = z.object({
   }),
   org_alerts: z.boolean().default(true),
   repositories: z.array(repositoryName).max(1000).default([]),
+  suspended: z.boolean().default(false),
 });
 
 /** PATCH …/alerts/{n}: GitHub's `secret-scanning/update-alert` body (assignee and validity not kept). */
@@ -125,6 +128,7 @@ export class SandboxGithubAlerts {
       account: { login: data.account.login, type: data.account.type },
       orgAlerts: data.org_alerts,
       repositories: data.repositories,
+      suspended: data.suspended,
     };
     this.installations.set(installation.id, installation);
     return installation;
@@ -210,8 +214,8 @@ export class SandboxGithubAlerts {
         created_at: "2024-01-01T00:00:00Z",
         updated_at: "2024-01-01T00:00:00Z",
         single_file_name: null,
-        suspended_at: null,
-        suspended_by: null,
+        suspended_at: i.suspended ? "2024-06-01T00:00:00Z" : null,
+        suspended_by: i.suspended ? this.account(i.account.login, "User") : null,
       })),
     );
   }

@@ -377,6 +377,8 @@ export class SandboxGithubApi {
 
   private installationToken(req: IncomingMessage, res: ServerResponse, installationId: number): void {
     this.checkAppJwt(credential(req, "bearer"));
+    if (this.state.installations.get(installationId)?.suspended)
+      throw new GithubFailure(403, "This installation has been suspended");
     const token = `ghs_${randomToken(36)}`;
     const expiresAt = this.now() + TOKEN_LIFETIME_MS;
     this.tokens.set(token, { installationId, expiresAt });

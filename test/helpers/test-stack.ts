@@ -118,6 +118,8 @@ export async function startTestStack(
     azureTransport: options.azureTransport,
     awsTransport: options.awsTransport,
   });
+  // The sweep the stack runs at start lists the fake GitHub's installations too: done before any test.
+  await stack.startupSweep;
   const sentMessages: RemediationMessage[] = [];
   const send = stack.queue.send.bind(stack.queue);
   vi.spyOn(stack.queue, "send").mockImplementation(async (messages) => {

@@ -1,10 +1,13 @@
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { KeySetUnavailableError, TourniquetError } from "../../lib/errors.js";
+import { GithubApiError, KeySetUnavailableError, TourniquetError } from "../../lib/errors.js";
+import type { AlertReceipt } from "../../lib/github/alert-record.js";
+import type { SecretScanningAlerts } from "../../lib/github/github-app-client.js";
 import { partnerKeySetFetcher } from "../../lib/github/partner-key-set.js";
 import { savedPartnerKeysLoader } from "../../lib/github/saved-partner-keys.js";
 import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { runSweep, type SweepDeps } from "../../lib/schedule/run-sweep.js";
+import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { DynamoSavedPartnerKeys } from "../../lib/store/dynamo-saved-partner-keys.js";
 import { createTestStore, makeLeak, sharedEngine, type TestStore } from "../helpers/dynamo.js";
 import { FakeGitHubKeysServer } from "../helpers/fake-github-keys-server.js";
@@ -119,5 +122,99 @@ describe("runSweep (embedded DynamoDB, fake GitHub key endpoint)", () => {
     );
     const error = await rejection(savedPartnerKeysLoader(saved)(), Error);
     expect(error).not.toBeInstanceOf(KeySetUnavailableError);
+  });
+
+  describe("the GitHub App job", () => {
+    const receipt: AlertReceipt = {
+      installationId: 5,
+      owner: "acme",
+      repo: "app",
+      number: 3,
+      secretType: "x",
+      repoHtmlUrl: "https://github.com/acme/app",
+    };
+    /** An App with one organisation installation and one open alert; `fail` makes its listing fail. */
+    const stubApp = (fail?: Error): SecretScanningAlerts => {
+      const unused = () => Promise.reject(new Error("not called by the sweep"));
+      return {
+        getAlert: unused,
+        listAlertLocations: unused,
+        resolveAlert: unused,
+        listInstallationRepositories: unused,
+        listInstallations: async () => [
+          { id: 5, account: { login: "acme", type: "Organization" }, suspended: false },
+        ],
+        listOpenAlerts: async () => {
+          if (fail) throw fail;
+          return [{ ...receipt, updatedAt: "2026-11-25T11:00:00Z", htmlUrl: undefined }];
+        },
+      };
+    };
+
+    it("runs when the App and the alert store are wired, and reports its counts", async () => {
+      const alerts = new DynamoAlertStore(t.client, t.tableName);
+      const { alert: stuck } = await alerts.recordAlert(
+        { ...receipt, number: 1 },
+        { delivery: "d", at: NOW - 3_600_000 },
+      );
+
+      const result = await runSweep({ ...deps, alerts, githubApp: { alerts: stubApp() } });
+
+      expect(result.githubAlerts).toEqual({
+        installations: 1,
+        listed: 1,
+        recorded: 1,
+        resumed: 0,
+        requeued: 1,
+        failed: 0,
+      });
+      expect(sent.map((m) => ("alertId" in m ? m.alertId : m.leakId))).toEqual([
+        stuck.id,
+        expect.stringMatching(/^al_/),
+      ]);
+      expect(await alerts.getSweepMark(5)).toBe(new Date(NOW).toISOString());
+    });
+
+    it("passes the leaks' staleAfterMs on, unless the App job's own is given", async () => {
+      const alerts = new DynamoAlertStore(t.client, t.tableName);
+      await alerts.recordAlert({ ...receipt, number: 2 }, { delivery: "d", at: NOW - 5 * 60_000 });
+      const app = { alerts: stubApp() };
+
+      const defaults = await runSweep({ ...deps, alerts, githubApp: app });
+      expect(defaults.githubAlerts?.requeued).toBe(0); // 5 minutes idle: not stuck after 15
+      const eager = await runSweep({ ...deps, alerts, githubApp: app }, { staleAfterMs: 60_000 });
+      expect(eager.githubAlerts?.requeued).toBe(1);
+      const own = await runSweep(
+        { ...deps, alerts, githubApp: app, now: () => NOW + 2 * 60_000 },
+        { staleAfterMs: 60_000, githubAlerts: { staleAfterMs: 60 * 60_000 } },
+      );
+      expect(own.githubAlerts?.requeued).toBe(0);
+    });
+
+    it("is skipped without the App", async () => {
+      const result = await runSweep({ ...deps, alerts: new DynamoAlertStore(t.client, t.tableName) });
+      expect(result.githubAlerts).toBeUndefined();
+    });
+
+    it("fails the sweep when an installation fails, after the other jobs ran", async () => {
+      await t.store.createLeak(stuckLeak());
+      const alerts = new DynamoAlertStore(t.client, t.tableName);
+      const outage = new GithubApiError("GitHub API open alerts of organization acme: HTTP 502", {
+        transient: true,
+        httpStatus: 502,
+      });
+
+      const error = await rejection(
+        runSweep({ ...deps, alerts, githubApp: { alerts: stubApp(outage) } }),
+        TourniquetError,
+      );
+
+      expect(error.message).toBe(
+        "sweep failed: github alerts: 1 failures (installation 5 (acme): GitHub API open alerts of organization acme: HTTP 502)",
+      );
+      expect(sent).toHaveLength(1); // the stuck leak went back all the same
+      expect(await saved.load()).toBeDefined();
+      expect(await alerts.getSweepMark(5)).toBeUndefined();
+    });
   });
 });

@@ -100,4 +100,21 @@ describe("DynamoAlertStore (embedded DynamoDB)", () => {
     expect(await alerts.getSweepMark(42)).toBe("2026-11-27T10:00:00.000Z");
     expect(await alerts.getSweepMark(7)).toBeUndefined();
   });
+
+  it("clears the mark; a listing that started before the clear cannot set it again, a later one can", async () => {
+    await alerts.setSweepMark(43, "2026-11-27T10:00:00.000Z");
+    await alerts.clearSweepMark(43, "2026-11-27T10:05:00.000Z");
+    expect(await alerts.getSweepMark(43)).toBeUndefined();
+
+    await alerts.setSweepMark(43, "2026-11-27T10:04:00.000Z"); // started before the clear
+    expect(await alerts.getSweepMark(43)).toBeUndefined();
+    await alerts.clearSweepMark(43, "2026-11-27T10:01:00.000Z"); // an older clear keeps the later bar
+    await alerts.setSweepMark(43, "2026-11-27T10:03:00.000Z");
+    expect(await alerts.getSweepMark(43)).toBeUndefined();
+
+    await alerts.setSweepMark(43, "2026-11-27T10:06:00.000Z");
+    expect(await alerts.getSweepMark(43)).toBe("2026-11-27T10:06:00.000Z");
+    await alerts.clearSweepMark(44, "2026-11-27T10:05:00.000Z"); // no mark yet: nothing to forget
+    expect(await alerts.getSweepMark(44)).toBeUndefined();
+  });
 });
