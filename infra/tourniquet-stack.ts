@@ -276,8 +276,9 @@ export class TourniquetStack extends Stack {
       .queue("QUEUE_URL", remediation.queue, "send")
       .setting("ADMIN_ACCESS", JSON.stringify(settings.adminAccess));
 
-    // Re-sends leaks with their token still sealed: no token key. The config and the issuers' secrets
-    // only to refresh issuers' caches and read usage after revocation; no channel or App secret.
+    // Re-sends leaks with their token still sealed (and App alerts whose fetch is owed): no token key.
+    // The config and the issuers' secrets to refresh issuers' caches and read usage after revocation;
+    // the App's to list its installations' open alerts; no channel secret.
     sweep.access
       .table("TABLE_NAME", leaks.table, "readWrite")
       .queue("QUEUE_URL", remediation.queue, "send")
@@ -287,7 +288,7 @@ export class TourniquetStack extends Stack {
     // A missed run is made up by the next one: no retries, so runs never overlap by design.
     sweep.fn.configureAsyncInvoke({ retryAttempts: 0 });
     new Rule(this, "SweepSchedule", {
-      description: `Tourniquet (${stage}): periodic sweep (partner key set, stuck leaks)`,
+      description: `Tourniquet (${stage}): periodic sweep (partner key set, stuck leaks, GitHub App alerts)`,
       schedule: Schedule.rate(SWEEP_RATE),
       targets: [new LambdaFunction(sweep.fn, { retryAttempts: 0 })],
     });

@@ -9,8 +9,6 @@ import { githubAppFromConfig } from "../../lib/github/github-app.js";
 import { GithubAppClient } from "../../lib/github/github-app-client.js";
 import { reconcileAlerts } from "../../lib/github/reconcile-alerts.js";
 import { type GithubWebhookDeps, receiveGithubWebhook } from "../../lib/intake/receive-github-webhook.js";
-import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
-import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
 import type { AlertFetchMessage, QueueMessage } from "../../lib/queue/remediation-queue.js";
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { createTestStore, sharedEngine } from "../helpers/dynamo.js";
@@ -97,10 +95,7 @@ describe("installation webhooks (receiveGithubWebhook, embedded DynamoDB)", () =
     );
     deps = {
       config,
-      store: t.store,
       queue: { send: async (messages) => void sent.push(...messages) },
-      sealer: new LocalKeySealer(randomBytes(32)),
-      issuers: IssuerRegistry.fromConfig(config),
       log: log.log,
       githubApp: githubAppFromConfig(config),
       alerts,
