@@ -87,6 +87,21 @@ describe("npm start", () => {
     expect(stdout).toMatch(/notify\s+ok\s+owner owner@example.test notified/);
   });
 
+  it("runs `tourniquet simulate --app` against it, signing with the App's webhook secret from the data dir", async () => {
+    const { stdout } = await promisify(execFile)(TSX, ["bin/tourniquet.ts", "simulate", "--app"], {
+      env: {
+        ...process.env,
+        TOURNIQUET_URL: url,
+        TOURNIQUET_DATA_DIR: dataDir,
+        TOURNIQUET_ADMIN_TOKEN: "",
+        TOURNIQUET_GITHUB_WEBHOOK_SECRET: "",
+      },
+    });
+    expect(stdout).toMatch(/webhook [0-9a-f-]{36} accepted \(202\)/);
+    expect(stdout).toMatch(/leak lk_\w+: revoked in \d+ ms/);
+    expect(stdout).toMatch(/in GitHub: resolved \(revoked\)/);
+  });
+
   it("runs `tourniquet simulate --type azure_openai_key` against its own fake Azure", async () => {
     const { stdout } = await promisify(execFile)(
       TSX,
