@@ -1,6 +1,6 @@
 import { ConflictError } from "../errors.js";
 import type { AlertLink } from "../github/alert-record.js";
-import { describeAlert } from "../github/github-app-client.js";
+import { describeAlert } from "../github/alert-record.js";
 import { describeError } from "../log.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
 import { type AlertResolutionOwed, alertResolutionOwed, unresolvedAlerts } from "../store/leak-lifecycle.js";

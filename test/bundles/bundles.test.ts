@@ -580,6 +580,30 @@ describe("handler bundles", () => {
     });
   });
 
+  it("loads the GitHub App's REST client (Octokit, auth-app, bottleneck) only with its first call", () => {
+    const octokit = /node_modules\/(@octokit\/(core|auth-app|plugin-retry|plugin-throttling)|bottleneck)\//;
+    const fromRoot = (file: string) => relative(REPO_ROOT, file);
+    for (const b of bundles) {
+      const cold = outputInputs(b.metafile, b.coldFiles.map(fromRoot)).map(([input]) => input);
+      expect(
+        cold.filter((input) => octokit.test(input)),
+        b.id,
+      ).toEqual([]);
+    }
+    // The worker (fetch, resolve) and the sweep (listings) load it on first use.
+    for (const id of ["Remediate", "Sweep"] as const) {
+      const b = bundles.find((x) => x.id === id) as BuiltBundle;
+      const lazy = outputInputs(
+        b.metafile,
+        b.lazyFiles.map((l) => fromRoot(l.file)),
+      ).map(([input]) => input);
+      expect(
+        lazy.some((input) => octokit.test(input)),
+        id,
+      ).toBe(true);
+    }
+  });
+
   // Vendor SDKs an issuer needs only for its own keys: in a chunk the issuer's first call loads.
   for (const [vendor, sdk, adapter] of [
     [
