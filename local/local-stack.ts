@@ -24,6 +24,7 @@ import { loadTemplates } from "../lib/notify/render-leak-message.js";
 import { InProcessQueue } from "../lib/queue/in-process-queue.js";
 import { LocalKeySealer } from "../lib/queue/local-key-sealer.js";
 import { subjectOf } from "../lib/queue/remediation-queue.js";
+import { GithubWritePace } from "../lib/remediation/github-write-pace.js";
 import { remediateLeak, type WorkerDeps } from "../lib/remediation/remediate-leak.js";
 import { createLogger } from "../lib/runtime/logger.js";
 import { runSweep, type SweepDeps, type SweepOptions, type SweepResult } from "../lib/schedule/run-sweep.js";
@@ -270,6 +271,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     queue,
     githubApp,
     alerts,
+    githubWritePace: new GithubWritePace(),
     channels: createChannels(config, { outboxDir: join(dataDir, "outbox") }),
     templates: loadTemplates(),
     secrets: new LocalSecretStore(join(dataDir, "secrets"), localKey),

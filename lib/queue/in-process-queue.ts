@@ -5,9 +5,11 @@ import {
   type Delivery,
   decodeRemediationMessage,
   encodeRemediationMessage,
+  MAX_DELAY_SECONDS,
   type QueueMessage,
   type RemediationConsumer,
   type RemediationQueue,
+  type SendOptions,
 } from "./remediation-queue.js";
 
 // The local stack's queue. It keeps SQS's contract so the worker behaves the same locally:
@@ -85,16 +87,26 @@ export class InProcessQueue implements RemediationQueue {
     this.schedulePump();
   }
 
-  async send(messages: readonly QueueMessage[]): Promise<void> {
+  async send(messages: readonly QueueMessage[], options: SendOptions = {}): Promise<void> {
     if (this.closed) throw new TourniquetError("the in-process queue is closed");
     // Copies through the wire format, like a real queue: later changes to the caller's objects do not
     // reach the worker, and what SQS would refuse is refused here too.
-    for (const message of messages) {
-      this.ready.push({
-        message: decodeRemediationMessage(encodeRemediationMessage(message)),
-        receiveCount: 1,
-      });
+    const copies = messages.map((message) => ({
+      message: decodeRemediationMessage(encodeRemediationMessage(message)),
+      receiveCount: 1,
+    }));
+    const delayMs = Math.min(options.delaySeconds ?? 0, MAX_DELAY_SECONDS) * 1_000;
+    if (delayMs > 0) {
+      // Waiting like a retry: drain() waits for it too.
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.ready.push(...copies);
+        this.pump();
+      }, delayMs);
+      this.timers.add(timer);
+      return;
     }
+    this.ready.push(...copies);
     // Next tick, as with SQS: the sender finishes its own work before the worker starts.
     this.schedulePump();
   }

@@ -7,12 +7,12 @@ import type { RemediationQueue } from "./remediation-queue.js";
 export function lazyQueue(load: () => Promise<RemediationQueue>): RemediationQueue {
   let loading: Promise<RemediationQueue> | undefined;
   return {
-    async send(messages) {
+    async send(messages, options) {
       loading ??= load().catch((error: unknown) => {
         loading = undefined; // a failed load is tried again with the next send
         throw error;
       });
-      return (await loading).send(messages);
+      return (await loading).send(messages, options);
     },
   };
 }

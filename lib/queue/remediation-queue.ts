@@ -31,8 +31,16 @@ export const subjectOf = (message: QueueMessage): string =>
 /** Leaks one message may carry: GitHub's POST /credentials/revoke takes 1,000 tokens a call. */
 export const MAX_LEAKS_PER_MESSAGE = 1_000;
 
+export interface SendOptions {
+  /** Delivered no sooner than this (SQS's DelaySeconds: at most 900). */
+  delaySeconds?: number | undefined;
+}
+
+/** SQS's longest delay. */
+export const MAX_DELAY_SECONDS = 900;
+
 export interface RemediationQueue {
-  send(messages: readonly QueueMessage[]): Promise<void>;
+  send(messages: readonly QueueMessage[], options?: SendOptions): Promise<void>;
 }
 
 export interface Delivery<M extends QueueMessage = RemediationMessage> {

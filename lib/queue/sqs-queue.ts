@@ -7,8 +7,10 @@ import { awsCall } from "../aws/aws-call.js";
 import { TourniquetError } from "../errors.js";
 import {
   encodeRemediationMessage,
-  type RemediationMessage,
+  MAX_DELAY_SECONDS,
+  type QueueMessage,
   type RemediationQueue,
+  type SendOptions,
 } from "./remediation-queue.js";
 
 // The queue in AWS: intake sends in batches (the SDK checks the MD5 SQS answers for each body, so an
@@ -35,7 +37,10 @@ export class SqsRemediationQueue implements RemediationQueue {
     this.queueUrl = options.queueUrl;
   }
 
-  async send(messages: readonly RemediationMessage[]): Promise<void> {
+  async send(messages: readonly QueueMessage[], options: SendOptions = {}): Promise<void> {
+    const delay = options.delaySeconds
+      ? Math.min(Math.ceil(options.delaySeconds), MAX_DELAY_SECONDS)
+      : undefined;
     const chunks = batchesOf(messages);
 
     let next = 0;
@@ -44,7 +49,7 @@ export class SqsRemediationQueue implements RemediationQueue {
     const worker = async () => {
       while (next < chunks.length) {
         const chunk = chunks[next++] as string[];
-        const result = await this.sendChunk(chunk);
+        const result = await this.sendChunk(chunk, delay);
         failed += result.failed;
         for (const code of result.codes) codes.add(code);
       }
@@ -61,10 +66,14 @@ export class SqsRemediationQueue implements RemediationQueue {
   }
 
   /** Sends one batch, then resends only the entries SQS reported as failed, once. */
-  private async sendChunk(chunk: readonly string[]): Promise<{ failed: number; codes: string[] }> {
+  private async sendChunk(
+    chunk: readonly string[],
+    delaySeconds: number | undefined,
+  ): Promise<{ failed: number; codes: string[] }> {
     let entries: SendMessageBatchRequestEntry[] = chunk.map((body, index) => ({
       Id: String(index),
       MessageBody: body,
+      ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
     }));
     let codes: string[] = [];
     for (let attempt = 0; attempt < 2 && entries.length > 0; attempt++) {
@@ -79,7 +88,7 @@ export class SqsRemediationQueue implements RemediationQueue {
 }
 
 /** Encoded messages in SendMessageBatch-sized groups: 10 a batch, 256 KiB of bodies at most. */
-function batchesOf(messages: readonly RemediationMessage[]): string[][] {
+function batchesOf(messages: readonly QueueMessage[]): string[][] {
   const batches: string[][] = [];
   let batch: string[] = [];
   let bytes = 0;

@@ -70,6 +70,8 @@ export async function remediateLeak(
       );
     }
     if (!step || (step === "revoke" && options.holdRevocation)) return;
+    // GitHub's writes are paced: a resolution whose turn has not come goes back to the queue, delayed.
+    if (step === "resolve_alerts" && (await deferredResolution(deps, leak, sealedToken))) return;
     try {
       await runStep(run, step, leak, token);
     } catch (error) {
@@ -90,6 +92,17 @@ export async function remediateLeak(
   throw new BusyError(`leak ${leakId} kept changing under the worker`);
 }
 
+/** True when the leak's alert resolution was put back on the queue until GitHub's pacing allows it. */
+async function deferredResolution(deps: WorkerDeps, leak: Leak, sealedToken: string): Promise<boolean> {
+  // Without an App nothing is written to GitHub: the step records that at once.
+  if (!deps.githubApp || !deps.githubWritePace) return false;
+  const delaySeconds = deps.githubWritePace.delaySeconds();
+  if (delaySeconds === undefined) return false;
+  await deps.queue.send([{ leakId: leak.id, sealedToken }], { delaySeconds });
+  deps.log.info("alert resolution deferred: GitHub's writes are paced", { leakId: leak.id, delaySeconds });
+  return true;
+}
+
 /** Opens the message's sealed token, else the leak's own copy (the message may be the bad one). */
 export async function openToken(deps: WorkerDeps, sealedToken: string, leakId: string): Promise<string> {
   try {
@@ -106,7 +119,11 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
   const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
   if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
   if (step === "dry_run") return recordDryRun(deps, leak, policy);
-  if (step === "resolve_alerts") return resolveAlerts(deps, leak);
+  if (step === "resolve_alerts") {
+    return deps.githubWritePace
+      ? deps.githubWritePace.run(() => resolveAlerts(deps, leak))
+      : resolveAlerts(deps, leak);
+  }
   const issuer = deps.issuers.forType(leak.tokenType);
   if (!issuer && step === "verify") return recordUnroutable(deps, leak);
   if (!issuer)

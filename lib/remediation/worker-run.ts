@@ -13,6 +13,7 @@ import type { Leak } from "../store/leak.js";
 import type { Step } from "../store/leak-lifecycle.js";
 import type { LeakStore } from "../store/leak-store.js";
 import { retryTransient } from "../util/retry.js";
+import type { GithubWritePace } from "./github-write-pace.js";
 import type { RemediationMetrics } from "./remediation-metrics.js";
 
 // What every remediation step shares: the worker's dependencies, its leases, retries and clock.
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   githubApp?: Pick<GithubApp, "alerts"> | undefined;
   /** The App path's alert records; with `githubApp`. */
   alerts?: AlertStore | undefined;
+  /** GitHub's write pacing, one per process: resolutions whose turn has not come are put off. */
+  githubWritePace?: GithubWritePace | undefined;
   /** Where replacement secrets go when an issuer adapter hands one over (revoke_and_rotate). */
   secrets?: SecretStore | undefined;
   log: Log;

@@ -9,6 +9,7 @@ import type { Log } from "../log.js";
 import { createChannels } from "../notify/channel-registry.js";
 import { loadTemplates } from "../notify/render-leak-message.js";
 import { lazyQueue } from "../queue/lazy-queue.js";
+import { GithubWritePace } from "../remediation/github-write-pace.js";
 import type { WorkerDeps } from "../remediation/remediate-leak.js";
 import { SecretsManagerSecretStore } from "../secrets/secrets-manager-store.js";
 import { awsConfig, derived } from "./aws-config.js";
@@ -53,6 +54,7 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
       return githubApp();
     },
     alerts: awsAlertStore(env),
+    githubWritePace: new GithubWritePace(),
     store: awsStore(env),
     sealer: awsSealer(env),
     // Its own queue, for the next steps of leaks revoked together; the SQS client loads with the first.

@@ -49,6 +49,19 @@ describe("InProcessQueue", () => {
     ).rejects.toThrow(/together/);
   });
 
+  it("holds a message sent with a delay until it is due, and drain waits for it", async () => {
+    const seen: number[] = [];
+    const queue = make({ consumer: async () => void seen.push(Date.now()) });
+    const sentAt = Date.now();
+    await queue.send(messages(1), { delaySeconds: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual([]);
+    expect(queue.stats().waiting).toBe(1);
+    await queue.drain();
+    expect(seen).toHaveLength(1);
+    expect((seen[0] ?? 0) - sentAt).toBeGreaterThanOrEqual(990);
+  });
+
   it("redelivers a failed message after backoff with a growing receiveCount", async () => {
     const counts: number[] = [];
     const backoffAsked: number[] = [];

@@ -79,6 +79,13 @@ describe("SqsRemediationQueue.send", () => {
     expect(sent.every((m) => m.together.length === 999)).toBe(true);
   });
 
+  it("sends a delay as each entry's DelaySeconds, capped at SQS's 900", async () => {
+    await queue().send(messages(2), { delaySeconds: 3 });
+    await queue().send(messages(1), { delaySeconds: 5_000 });
+    expect(entriesOf(0).map((e) => (e as { DelaySeconds?: number }).DelaySeconds)).toEqual([3, 3]);
+    expect(entriesOf(1).map((e) => (e as { DelaySeconds?: number }).DelaySeconds)).toEqual([900]);
+  });
+
   it("sends 25 messages as batches of 10, 10 and 5 with ids local to each batch", async () => {
     await queue().send(messages(25));
     const calls = batches();

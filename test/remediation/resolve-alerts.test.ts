@@ -12,6 +12,7 @@ import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
 import { loadTemplates } from "../../lib/notify/render-leak-message.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
 import { type Delivery, type QueueMessage, subjectOf } from "../../lib/queue/remediation-queue.js";
+import { GithubWritePace } from "../../lib/remediation/github-write-pace.js";
 import { remediateLeak, type WorkerDeps } from "../../lib/remediation/remediate-leak.js";
 import type { Leak } from "../../lib/store/leak.js";
 import { SandboxGithubApi } from "../../local/sandbox/sandbox-github-api.js";
@@ -147,6 +148,39 @@ const stored = async (leak: Leak) => (await t.store.getLeak(leak.id)) as Leak;
 const events = (leak: Leak, step: string) => leak.timeline.filter((e) => e.step === step);
 const owesWork = async (leak: Leak) =>
   (await t.store.listOwingWork({ until: "9999", limit: 100 })).items.some((l) => l.id === leak.id);
+
+describe("GitHub's write pacing", () => {
+  it("puts off a resolution whose turn has not come, back on the queue with a delay, holding no worker slot", async () => {
+    const [first, second] = [await seedLeak(openAlerts(1)), await seedLeak(openAlerts(1))];
+    const sent: { message: QueueMessage; delaySeconds?: number | undefined }[] = [];
+    const paced = deps({
+      githubWritePace: new GithubWritePace(),
+      queue: {
+        send: async (messages, options) =>
+          void sent.push(...messages.map((message) => ({ message, ...options }))),
+      },
+    });
+
+    await Promise.all([
+      remediateLeak(paced, delivery(first as Leak)),
+      remediateLeak(paced, delivery(second as Leak)),
+    ]);
+
+    const [a, b] = [await stored(first as Leak), await stored(second as Leak)];
+    const resolvedNow = [a, b].filter((l) => l.alerts?.[0]?.resolved);
+    const putOff = [a, b].filter((l) => !l.alerts?.[0]?.resolved);
+    expect(resolvedNow).toHaveLength(1);
+    expect(putOff).toHaveLength(1);
+    expect(putOff[0]?.lease).toBeUndefined();
+    expect(events(putOff[0] as Leak, "resolve_alert")).toEqual([]);
+    expect(sent).toEqual([{ message: expect.objectContaining({ leakId: putOff[0]?.id }), delaySeconds: 1 }]);
+
+    // Its turn come, the message resolves it.
+    await new Promise((r) => setTimeout(r, 1_000));
+    await remediateLeak(paced, delivery(putOff[0] as Leak));
+    expect((await stored(putOff[0] as Leak)).alerts?.[0]?.resolved?.resolution).toBe("revoked");
+  });
+});
 
 describe("a revoked leak's alerts", () => {
   it("are resolved in GitHub as revoked, with a comment naming the leak, one timeline event each", async () => {
