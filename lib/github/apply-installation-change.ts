@@ -1,8 +1,8 @@
-import { ConflictError } from "../errors.js";
 import type { Log } from "../log.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
 import type { AlertRecord, AlertStop } from "./alert-record.js";
 import type { AlertStore } from "./alert-store.js";
+import { updateAlertWhile } from "./update-alert-while.js";
 import type { InstallationChange } from "./webhook-event.js";
 
 // What an `installation` or `installation_repositories` webhook changes, with no GitHub API call (the
@@ -30,8 +30,6 @@ const MAX_EXAMINED = 2_000;
 const PAGE_SIZE = 100;
 /** Conditional writes at once. */
 const CONCURRENCY = 8;
-/** A worker moving the alert meanwhile: read it again and give it up, this many times. */
-const RACES = 3;
 
 export async function applyInstallationChange(
   deps: InstallationChangeDeps,
@@ -105,23 +103,18 @@ async function stopFetch(
   stop: AlertStop,
   at: number,
 ): Promise<boolean> {
-  let current: AlertRecord | undefined = alert;
-  for (let race = 0; current?.fetchOwed && race < RACES; race++) {
-    try {
-      await alerts.updateAlert(current, {
-        fetchOwed: false,
-        stoppedBy: stop,
-        lastError: `given up: ${reason(current, stop)}`,
-        notBefore: undefined,
-        lastActivity: new Date(at).toISOString(),
-      });
-      return true;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      current = await alerts.getAlert(alert.id);
-    }
-  }
-  return false;
+  return updateAlertWhile(
+    alerts,
+    alert,
+    (current) => current.fetchOwed,
+    (current) => ({
+      fetchOwed: false,
+      stoppedBy: stop,
+      lastError: `given up: ${reason(current, stop)}`,
+      notBefore: undefined,
+      lastActivity: new Date(at).toISOString(),
+    }),
+  );
 }
 
 function reason(alert: AlertRecord, stop: AlertStop): string {

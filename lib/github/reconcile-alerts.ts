@@ -1,4 +1,3 @@
-import { ConflictError } from "../errors.js";
 import { describeError, type Log } from "../log.js";
 import type { RemediationQueue } from "../queue/remediation-queue.js";
 import { mapSettledWithConcurrency, mapWithConcurrency } from "../util/concurrency.js";
@@ -8,6 +7,7 @@ import type { AlertStore } from "./alert-store.js";
 import type { Installation, OpenAlertRef, SecretScanningAlerts } from "./github-app-client.js";
 import { listInstallationAlerts } from "./list-installation-alerts.js";
 import { requeueOwedAlerts } from "./requeue-owed-alerts.js";
+import { updateAlertWhile } from "./update-alert-while.js";
 
 // The sweep's GitHub App job. GitHub does not redeliver a webhook that failed, and some never arrive,
 // so each run:
@@ -71,8 +71,6 @@ const DEFAULTS = {
 const INSTALLATION_CONCURRENCY = 4;
 /** Store calls at once. */
 const STORE_CONCURRENCY = 8;
-/** A concurrent write to an alert being resumed: read it again, this many times. */
-const RACES = 3;
 
 interface Run {
   deps: ReconcileAlertsDeps;
@@ -241,25 +239,19 @@ async function ingest(
 
 /** A known alert the installation stopped, which GitHub lists open again: its fetch is owed again. */
 async function resume(alerts: AlertStore, alert: AlertRecord, at: number): Promise<boolean> {
-  let current: AlertRecord | undefined = alert;
-  for (let race = 0; race < RACES; race++) {
-    if (!current || current.fetchOwed || !current.stoppedBy) return false;
-    try {
-      await alerts.updateAlert(current, {
-        fetchOwed: true,
-        attempts: 0,
-        stoppedBy: undefined,
-        lastError: undefined,
-        notBefore: undefined,
-        lastActivity: new Date(at).toISOString(),
-      });
-      return true;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      current = await alerts.getAlert(alert.id);
-    }
-  }
-  return false;
+  return updateAlertWhile(
+    alerts,
+    alert,
+    (current) => !current.fetchOwed && current.stoppedBy !== undefined,
+    () => ({
+      fetchOwed: true,
+      attempts: 0,
+      stoppedBy: undefined,
+      lastError: undefined,
+      notBefore: undefined,
+      lastActivity: new Date(at).toISOString(),
+    }),
+  );
 }
 
 function receiptOf(ref: OpenAlertRef): AlertReceipt {

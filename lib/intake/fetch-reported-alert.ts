@@ -3,6 +3,7 @@ import { locationUrl } from "../github/alert-locations.js";
 import type { AlertLink, AlertRecord } from "../github/alert-record.js";
 import { describeAlert } from "../github/alert-record.js";
 import type { AlertStore } from "../github/alert-store.js";
+import { updateAlertWhile } from "../github/update-alert-while.js";
 import { describeError } from "../log.js";
 import type { AlertFetchMessage, Delivery } from "../queue/remediation-queue.js";
 import type { WorkerDeps } from "../remediation/worker-run.js";
@@ -170,24 +171,20 @@ async function giveUp(alerts: AlertStore, record: AlertRecord, error: unknown, a
 
 /** The fetch done; a concurrent delivery that settled it first is as good. */
 async function settleFetch(alerts: AlertStore, record: AlertRecord, leakId: string | undefined, at: number) {
-  let current: AlertRecord | undefined = record;
-  for (let race = 0; current?.fetchOwed && race < LINK_RACES; race++) {
-    try {
-      await alerts.updateAlert(current, {
-        fetchOwed: false,
-        fetchedAt: new Date(at).toISOString(),
-        leakId: leakId ?? current.leakId,
-        attempts: 0,
-        lastError: undefined,
-        notBefore: undefined,
-        lastActivity: new Date(at).toISOString(),
-      });
-      return;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      current = await alerts.getAlert(record.id);
-    }
-  }
+  await updateAlertWhile(
+    alerts,
+    record,
+    (current) => current.fetchOwed,
+    (current) => ({
+      fetchOwed: false,
+      fetchedAt: new Date(at).toISOString(),
+      leakId: leakId ?? current.leakId,
+      attempts: 0,
+      lastError: undefined,
+      notBefore: undefined,
+      lastActivity: new Date(at).toISOString(),
+    }),
+  );
 }
 
 /**
