@@ -192,28 +192,16 @@ function parseInstallationEvent(
 ): WebhookEvent {
   const known: readonly string[] = event === "installation" ? INSTALLATION_ACTIONS : REPOSITORIES_ACTIONS;
   if (!action || !known.includes(action)) return { kind: "ignored", name: eventName };
-  if (event === "installation") {
-    const parsed = installationPayload.safeParse(json);
-    if (!parsed.success) throw invalidPayload(eventName, parsed.error);
-    return {
-      kind: "installation",
-      name: eventName,
-      change: {
-        action: parsed.data.action,
-        installationId: parsed.data.installation.id,
-        repositoriesRemoved: [],
-      },
-    };
-  }
-  const parsed = repositoriesPayload.safeParse(json);
+  const parsed = (event === "installation" ? installationPayload : repositoriesPayload).safeParse(json);
   if (!parsed.success) throw invalidPayload(eventName, parsed.error);
+  const removed = "repositories_removed" in parsed.data ? parsed.data.repositories_removed : [];
   return {
     kind: "installation",
     name: eventName,
     change: {
       action: parsed.data.action,
       installationId: parsed.data.installation.id,
-      repositoriesRemoved: parsed.data.repositories_removed.map((r) => r.full_name),
+      repositoriesRemoved: removed.map((r) => r.full_name),
     },
   };
 }

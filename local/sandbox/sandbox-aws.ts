@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readBody } from "../api-gateway-adapter.js";
 import { type AwsFault, AwsFaultPlan } from "./sandbox-aws-faults.js";
 import { type AwsCall, answerQuery } from "./sandbox-aws-query.js";
 import {
@@ -11,6 +10,7 @@ import {
   type AwsUser,
   AwsWorld,
 } from "./sandbox-aws-state.js";
+import { closeServer, readTextOr413 } from "./sandbox-server.js";
 
 // A loopback fake of AWS STS and IAM speaking their query protocol (form-encoded POST of Action and
 // Version, XML answers and XML errors), for the AWS issuer's tests and the local stack. One plain-HTTP
@@ -24,7 +24,6 @@ export { AWS_FAULTS } from "./sandbox-aws-faults.js";
 export type { AwsCall } from "./sandbox-aws-query.js";
 export type { AwsAccessKey, AwsKeyLastUse, AwsRole, AwsUser } from "./sandbox-aws-state.js";
 
-const BODY_LIMIT_BYTES = 64 * 1024;
 /** Whom a demo user's tags name as its owner. */
 export const DEMO_OWNER = "platform-team@example.test";
 
@@ -93,11 +92,7 @@ export class SandboxAws {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server?.listening) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   // Seeding.
@@ -175,13 +170,8 @@ export class SandboxAws {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
-    let body: string;
-    try {
-      body = (await readBody(req, BODY_LIMIT_BYTES)).toString("utf8");
-    } catch {
-      res.writeHead(413).end();
-      return;
-    }
+    const body = await readTextOr413(req, res);
+    if (body === undefined) return;
     if (url.pathname === "/sandbox/aws/keys" && req.method === "POST") {
       const answer = this.mintKey(body);
       res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);

@@ -18,6 +18,7 @@ import {
 } from "./sandbox-azure-faults.js";
 import { type KeyFormat, newAccountKey } from "./sandbox-azure-keys.js";
 import { type MetricPoint, SandboxMetrics } from "./sandbox-azure-metrics.js";
+import { closeServer } from "./sandbox-server.js";
 
 // A loopback fake of the Azure a leaked Azure AI key lives in: Entra ID's v2.0 token endpoint and OpenID
 // metadata, Azure Resource Manager's Cognitive Services accounts (list with nextLink paging, listKeys,
@@ -124,11 +125,7 @@ export class SandboxAzure {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server?.listening) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   /** A subscription the service principal can read, even with no accounts in it. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readBody } from "../api-gateway-adapter.js";
 import { type FakeApiKey, newKeyValue, OpenaiWorld, randomChars } from "./sandbox-openai-state.js";
+import { closeServer, readTextOr413 } from "./sandbox-server.js";
 
 // A loopback fake of OpenAI's API for the OpenAI issuer's tests and the local stack: GET /v1/models with
 // a project key, and the admin API with the organisation's admin key (projects and their API keys,
@@ -87,7 +87,6 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
-const BODY_LIMIT_BYTES = 64 * 1024;
 const HOUR_S = 3_600;
 
 export class SandboxOpenai {
@@ -129,11 +128,7 @@ export class SandboxOpenai {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server?.listening) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   // Seeding.
@@ -196,13 +191,8 @@ export class SandboxOpenai {
   /** One request; `path` is relative to the mount (`/v1/models`, `/keys`). */
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
-    let body: string;
-    try {
-      body = (await readBody(req, BODY_LIMIT_BYTES)).toString("utf8");
-    } catch {
-      res.writeHead(413).end();
-      return;
-    }
+    const body = await readTextOr413(req, res);
+    if (body === undefined) return;
     if (path === "/keys") {
       const answer = req.method === "POST" ? this.mint(body) : { status: 405, body: { error: "POST only" } };
       return send(res, answer);

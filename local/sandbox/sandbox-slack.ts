@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { readBody } from "../api-gateway-adapter.js";
+import { readTextOr413 } from "./sandbox-server.js";
 import {
   type SlackHook,
   type SlackTeam,
@@ -25,7 +25,6 @@ import {
 
 export type { SlackHook, SlackTeam, SlackToken, SlackTokenKind } from "./sandbox-slack-state.js";
 
-const BODY_LIMIT_BYTES = 64 * 1024;
 export const DEMO_SLACK_OWNER = "grace@acme.example";
 
 export interface SlackFault {
@@ -161,13 +160,8 @@ export class SandboxSlack {
 
   /** Answers a request; `path` is below the mount (`/api/auth.test`, `/services/…`, `/tokens`). */
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    let body: string;
-    try {
-      body = (await readBody(req, BODY_LIMIT_BYTES)).toString("utf8");
-    } catch {
-      res.writeHead(413).end();
-      return;
-    }
+    const body = await readTextOr413(req, res);
+    if (body === undefined) return;
     const url = new URL(req.url ?? "/", "http://fake");
     const reply = await this.answer(req, path, url, body);
     if (res.destroyed) return;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type AlertReceipt, alertIdFor } from "../../lib/github/alert-record.js";
+import { alertIdFor } from "../../lib/github/alert-record.js";
 import { appPrivateKey } from "../../lib/github/app-private-key.js";
 import {
   type AlertScope,
@@ -10,6 +10,7 @@ import {
 import { type ReconcileAlertsDeps, reconcileAlerts } from "../../lib/github/reconcile-alerts.js";
 import type { AlertFetchMessage, QueueMessage, RemediationQueue } from "../../lib/queue/remediation-queue.js";
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
+import { alertReceipt } from "../helpers/alert-receipt.js";
 import { createTestStore, sharedEngine } from "../helpers/dynamo.js";
 import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
 import { recordingLog } from "../helpers/recording-log.js";
@@ -57,17 +58,8 @@ function recordingApp(client: SecretScanningAlerts) {
   return { alerts, listings };
 }
 
-const receipt = (installationId: number, repository: string, number: number): AlertReceipt => {
-  const [owner = "", repo = ""] = repository.split("/");
-  return {
-    installationId,
-    owner,
-    repo,
-    number,
-    secretType: "github_personal_access_token",
-    repoHtmlUrl: `https://github.com/${repository}`,
-  };
-};
+const receipt = (installationId: number, repository: string, number: number) =>
+  alertReceipt(installationId, repository, number);
 const idOf = (installationId: number, repository: string, number: number) =>
   alertIdFor(receipt(installationId, repository, number));
 

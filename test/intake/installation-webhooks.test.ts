@@ -3,7 +3,6 @@ import { Webhooks } from "@octokit/webhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config.js";
 import { BadRequestError } from "../../lib/errors.js";
-import type { AlertReceipt } from "../../lib/github/alert-record.js";
 import { appPrivateKey } from "../../lib/github/app-private-key.js";
 import { githubAppFromConfig } from "../../lib/github/github-app.js";
 import { GithubAppClient } from "../../lib/github/github-app-client.js";
@@ -11,6 +10,7 @@ import { reconcileAlerts } from "../../lib/github/reconcile-alerts.js";
 import { type GithubWebhookDeps, receiveGithubWebhook } from "../../lib/intake/receive-github-webhook.js";
 import type { AlertFetchMessage, QueueMessage } from "../../lib/queue/remediation-queue.js";
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
+import { alertReceipt } from "../helpers/alert-receipt.js";
 import { createTestStore, sharedEngine } from "../helpers/dynamo.js";
 import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
 import { recordingLog } from "../helpers/recording-log.js";
@@ -24,17 +24,8 @@ const HOOK_SECRET = randomBytes(16).toString("hex");
 const hooks = new Webhooks({ secret: HOOK_SECRET });
 const T0 = Date.parse("2026-06-01T09:00:00.000Z");
 
-const receipt = (installationId: number, repository: string, number: number): AlertReceipt => {
-  const [owner = "", repo = ""] = repository.split("/");
-  return {
-    installationId,
-    owner,
-    repo,
-    number,
-    secretType: "x",
-    repoHtmlUrl: `https://github.com/${repository}`,
-  };
-};
+const receipt = (installationId: number, repository: string, number: number) =>
+  alertReceipt(installationId, repository, number, "x");
 
 /** GitHub's payloads, trimmed to what a reader would look for (the fields used, and a few more). */
 const installationPayload = (action: string, id: number) => ({
