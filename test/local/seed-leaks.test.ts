@@ -34,7 +34,7 @@ describe("seedLeaks", () => {
     }
     const some = leaks[42];
     expect(await t.store.getLeak(some?.id ?? "")).toEqual(some);
-    const page = await t.store.listLeaks({ status: "revoked", limit: 100 });
+    const page = await t.store.listLeaks({ statuses: ["revoked"], limit: 100 });
     expect(page.items.length).toBe(Math.min(100, leaks.filter((l) => l.status === "revoked").length));
   });
 
