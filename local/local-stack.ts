@@ -8,6 +8,7 @@ import { createAdminApiHandler } from "../functions/admin-api.js";
 import { createGithubWebhookHandler } from "../functions/github-webhook.js";
 import { handler as healthzHandler } from "../functions/healthz.js";
 import { createPartnerReportHandler } from "../functions/partner-report.js";
+import type { ExportLimits } from "../lib/admin/leak-export.js";
 import { loadConfig, type TourniquetConfig } from "../lib/config.js";
 import { type GithubApp, githubAppFromConfig } from "../lib/github/github-app.js";
 import { PartnerKeyCache } from "../lib/github/partner-key-cache.js";
@@ -85,6 +86,8 @@ export interface LocalStackOptions {
   azureTransport?: AzureTransportOptions | undefined;
   /** For AWS issuers: a test's own fake STS/IAM instead of the stack's (endpoints, credentials, timeout). */
   awsTransport?: AwsTransportOptions | undefined;
+  /** The admin export's page bounds (tests lower them to page through a few leaks). */
+  adminExportLimits?: Partial<ExportLimits> | undefined;
 }
 
 export interface LocalStack {
@@ -316,7 +319,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
   const githubWebhook = createGithubWebhookHandler(async () => githubWebhookDeps, log);
-  const adminApi = createAdminApiHandler(async () => ({ store, queue, adminToken }), log);
+  const adminApi = createAdminApiHandler(
+    async () => ({ store, queue, adminToken, exportLimits: options.adminExportLimits }),
+    log,
+  );
   // The same route keys API Gateway uses, so the handlers see the events they will see deployed.
   const routes: Route[] = [
     apiRoute("POST /v1/github/secret-scanning", partnerReport),
