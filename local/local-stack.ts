@@ -42,7 +42,7 @@ import {
   writeApiResult,
   writeJson,
 } from "./api-gateway-adapter.js";
-import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
+import { DEV_SIGNING_KEY_FILE, devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
 import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import { startLocalAws } from "./local-aws.js";
 import { startLocalAzure } from "./local-azure.js";
@@ -224,7 +224,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     azureTransport: { ...options.azureTransport, trustedCaPem },
     awsTransport: options.awsTransport ?? localAws.transport,
   });
-  const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
+  const signingKey = loadDevSigningKey(join(dataDir, DEV_SIGNING_KEY_FILE));
   const sandbox = new SandboxKeyService({
     file: join(dataDir, "sandbox-keys.json"),
     // The sandbox issuer's own mail to the owner: the replacement's secret never passes through Tourniquet.
