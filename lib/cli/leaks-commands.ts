@@ -2,9 +2,10 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { DISMISS_REASONS } from "../admin/leak-actions.js";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError, TourniquetError } from "../errors.js";
 import type { ExportFormat, LeakItem } from "./admin-client.js";
 import { type CliContext, printJson, printLines } from "./cli-context.js";
 import { addFilterOptions, type FilterFlags, filtersOf } from "./leak-filters.js";
@@ -154,8 +155,19 @@ async function exportTo(
   return { pages, bytes };
 }
 
+/** Writes `chunk`, waiting while `out` is full; a failed or closed output fails the export. */
 async function write(out: Writable, chunk: Uint8Array): Promise<void> {
-  if (!out.write(chunk)) await once(out, "drain");
+  if (out.errored) throw out.errored;
+  if (out.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = () => {
+      out.off("drain", settle).off("close", settle);
+      if (out.writableNeedDrain || out.destroyed) {
+        reject(out.errored ?? new TourniquetError("the output was closed before the export ended"));
+      } else resolve();
+    };
+    out.on("drain", settle).on("close", settle);
+  });
 }
 
 /** The export into `file`, whole or not at all: written beside it, renamed once the last page is in. */
@@ -166,15 +178,18 @@ async function exportToFile(
 ): Promise<{ pages: number; bytes: number }> {
   const partial = `${file}.part`;
   const out = createWriteStream(partial, { mode: 0o600 });
+  // Write errors surface through `write` and `finished`; this keeps one from escaping as well.
+  out.on("error", () => {});
   try {
     await once(out, "open");
     const exported = await exportTo(context, flags, out);
     out.end();
-    await once(out, "finish");
+    await finished(out);
     await rename(partial, file);
     return exported;
   } catch (error) {
     out.destroy();
+    await finished(out).catch(() => {});
     await rm(partial, { force: true });
     throw error;
   }
