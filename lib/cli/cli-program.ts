@@ -26,6 +26,7 @@ export function cliProgram(io: CliIo, args: readonly string[]): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText("after", `\n${ENVIRONMENT_HELP}`)
     .addHelpText("afterAll", `\n${EXIT_CODES_HELP}`)
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
