@@ -1,17 +1,8 @@
 import { evidenceLines } from "../../local/simulate-evidence.js";
+import { durationText } from "../util/duration-text.js";
 import type { LeakDetail, LeakItem } from "./admin-client.js";
 
 // How the CLI shows leaks to a person: a table for a list, and one leak with its timeline as text.
-
-/** 216 ms, 3.2 s, 4 min 5 s, 2 h 3 min, 3 d 4 h. */
-export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
-  const s = Math.floor(ms / 1_000);
-  if (s < 3_600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  if (s < 86_400) return `${Math.floor(s / 3_600)} h ${Math.floor((s % 3_600) / 60)} min`;
-  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3_600)} h`;
-}
 
 /** An ISO time as `2026-11-27 10:31:02Z`: to the second, still UTC. */
 export const formatTime = (iso: string | null | undefined) =>
@@ -41,7 +32,7 @@ export function leakTable(items: readonly LeakItem[]): string[] {
       leak.status,
       leak.preview,
       ownerText(leak.owner),
-      leak.time_to_revoke_ms === null ? "-" : formatDuration(leak.time_to_revoke_ms),
+      leak.time_to_revoke_ms === null ? "-" : durationText(leak.time_to_revoke_ms),
     ]),
   ]);
 }
@@ -49,7 +40,7 @@ export function leakTable(items: readonly LeakItem[]): string[] {
 /** `+216 ms` after the report: when a timeline event happened, counted from the leak's first report. */
 function sinceReport(firstSeen: string, at: string): string {
   const ms = Date.parse(at) - Date.parse(firstSeen);
-  return Number.isNaN(ms) ? at : `+${formatDuration(Math.max(0, ms))}`;
+  return Number.isNaN(ms) ? at : `+${durationText(Math.max(0, ms))}`;
 }
 
 export function leakDetailText(leak: LeakDetail): string[] {
@@ -68,7 +59,7 @@ export function leakDetailText(leak: LeakDetail): string[] {
     [
       "revoked",
       leak.revoked_at &&
-        `${formatTime(leak.revoked_at)}${leak.time_to_revoke_ms !== null ? ` (${formatDuration(leak.time_to_revoke_ms)} after the report)` : ""}`,
+        `${formatTime(leak.revoked_at)}${leak.time_to_revoke_ms !== null ? ` (${durationText(leak.time_to_revoke_ms)} after the report)` : ""}`,
     ],
     [
       "replacement",

@@ -6,10 +6,11 @@ import { finished } from "node:stream/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { DISMISS_REASONS } from "../admin/leak-actions.js";
 import { NotFoundError, TourniquetError } from "../errors.js";
+import { durationText } from "../util/duration-text.js";
 import type { ExportFormat, LeakItem } from "./admin-client.js";
 import { type CliContext, printJson, printLines } from "./cli-context.js";
 import { addFilterOptions, type FilterFlags, filtersOf } from "./leak-filters.js";
-import { formatDuration, leakDetailText, leakTable } from "./leak-text.js";
+import { leakDetailText, leakTable } from "./leak-text.js";
 
 // `tourniquet leaks …`: the admin API's list, detail, export, retry and dismiss.
 
@@ -79,7 +80,7 @@ export function registerLeakCommands(program: Command, context: CliContext): voi
       ? await exportToFile(context, flags, flags.output)
       : await exportTo(context, flags, context.io.stdout);
     context.io.stderr.write(
-      `exported ${exported.pages} page${exported.pages === 1 ? "" : "s"} (${exported.bytes} bytes) to ${flags.output ?? "standard output"} in ${formatDuration(Date.now() - started)}\n`,
+      `exported ${exported.pages} page${exported.pages === 1 ? "" : "s"} (${exported.bytes} bytes) to ${flags.output ?? "standard output"} in ${durationText(Date.now() - started)}\n`,
     );
   });
 
