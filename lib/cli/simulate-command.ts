@@ -1,5 +1,4 @@
 import { type Command, Option } from "commander";
-import { simulate } from "../../local/simulate.js";
 import { SANDBOX_TOKEN_TYPE, SIMULATE_TYPES } from "../../local/simulate-keys.js";
 import type { CliContext } from "./cli-context.js";
 
@@ -20,6 +19,8 @@ export function registerSimulateCommand(program: Command, context: CliContext): 
     .option("--app", "through the GitHub App path instead of a partner report")
     .action(async (flags: { type: string; app?: boolean }) => {
       const { apiUrl, dataDir } = context.settings();
+      // Loaded when used: it brings the GitHub App's webhook signing.
+      const { simulate } = await import("../../local/simulate.js");
       await simulate({
         type: flags.type,
         app: flags.app,
