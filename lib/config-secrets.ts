@@ -61,6 +61,33 @@ export function secretRefs(config: TourniquetConfigFile): SecretRefAt[] {
   return refs;
 }
 
+const GROUP_OF_SECTION: Record<string, SecretGroup> = {
+  issuers: "issuers",
+  notifications: "channels",
+  github_app: "github_app",
+};
+
+/**
+ * The secret references (`{"env": NAME}` objects) of a config that did not pass its schema, found by
+ * their shape, so that a check can name unset variables beside the schema's problems.
+ */
+export function looseSecretRefs(raw: unknown): Omit<SecretRefAt, "owner">[] {
+  const refs: Omit<SecretRefAt, "owner">[] = [];
+  const visit = (value: unknown, path: string[]) => {
+    if (!value || typeof value !== "object") return;
+    const entries = Object.entries(value);
+    const [only] = entries;
+    const group = GROUP_OF_SECTION[path[0] ?? ""];
+    if (entries.length === 1 && only?.[0] === "env" && typeof only[1] === "string") {
+      if (group) refs.push({ group, path: path.join("."), name: only[1] });
+      return;
+    }
+    for (const [key, child] of entries) visit(child, [...path, key]);
+  };
+  visit(raw, []);
+  return refs;
+}
+
 type IssuerSettings = TourniquetConfigFile["issuers"][string];
 
 /**

@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
-import { SECRET_GROUPS, type SecretGroup, secretRefs } from "./config-secrets.js";
+import {
+  looseSecretRefs,
+  SECRET_GROUPS,
+  type SecretGroup,
+  type SecretRefAt,
+  secretRefs,
+} from "./config-secrets.js";
 import { ConfigError } from "./errors.js";
 import { DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES } from "./http/body-limit.js";
 import { isLoopbackHost, outboundUrlProblem } from "./http/outbound.js";
@@ -12,7 +18,16 @@ import { unrevocableType } from "./issuers/unrevocable-types.js";
 // the field. Strings may use ${VAR} or ${VAR:-default} to take values from the environment.
 
 const secretRef = z
-  .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name") })
+  .object(
+    { env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name") },
+    {
+      // The value itself is never repeated: it may be the secret.
+      error: (issue) =>
+        issue.code === "invalid_type" && typeof issue.input === "string"
+          ? 'is a literal string where a secret belongs: write { "env": "NAME" } and set the variable NAME instead'
+          : undefined,
+    },
+  )
   .strict()
   .describe("Where the secret comes from; secrets never sit in the config file itself");
 
@@ -376,60 +391,82 @@ export const configSchema = z
       .prefault({}),
   })
   .strict()
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, string>();
-    for (const [type, route] of Object.entries(config.token_types)) {
-      const key = type.toLowerCase();
-      if (seen.has(key)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["token_types", type],
-          message: `duplicates "${seen.get(key)}" (token types are matched case-insensitively)`,
-        });
-      }
-      seen.set(key, type);
-      const keyHalf = keyHalfOf(type);
-      if (keyHalf) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["token_types", type],
-          message: `is the secret half of a pair: it names no key by itself, so it is never verified or revoked alone; route "${keyHalf}" instead (its secret is linked to it)`,
-        });
-      }
-      const unrevocable = unrevocableType(type);
-      if (unrevocable && (route.mode === "revoke" || route.mode === "revoke_and_rotate")) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["token_types", type, "mode"],
-          message: `cannot be ${route.mode}: ${unrevocable.service} offers no API to revoke it; use notify_only (its default) or dry_run`,
-        });
-      }
-      if (!(route.issuer in config.issuers)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["token_types", type, "issuer"],
-          message: `names issuer "${route.issuer}", which is not defined under "issuers"`,
-        });
-      }
-    }
-    const channelLists: [string[], (string | number)[]][] = [
-      [config.defaults.channels, ["defaults", "channels"]],
-    ];
-    for (const [type, route] of Object.entries(config.token_types)) {
-      if (route.channels) channelLists.push([route.channels, ["token_types", type, "channels"]]);
-    }
-    for (const [names, path] of channelLists) {
-      for (const name of names) {
-        if (!(name in config.notifications.channels)) {
+  .superRefine(
+    (config, ctx) => {
+      const seen = new Map<string, string>();
+      for (const [type, route] of Object.entries(config.token_types)) {
+        const key = type.toLowerCase();
+        if (seen.has(key)) {
           ctx.addIssue({
             code: "custom",
-            path,
-            message: `names channel "${name}", which is not defined under "notifications.channels"`,
+            path: ["token_types", type],
+            message: `duplicates "${seen.get(key)}" (token types are matched case-insensitively)`,
+          });
+        }
+        seen.set(key, type);
+        const keyHalf = keyHalfOf(type);
+        if (keyHalf) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["token_types", type],
+            message: `is the secret half of a pair: it names no key by itself, so it is never verified or revoked alone; route "${keyHalf}" instead (its secret is linked to it)`,
+          });
+        }
+        const unrevocable = unrevocableType(type);
+        if (unrevocable && (route.mode === "revoke" || route.mode === "revoke_and_rotate")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["token_types", type, "mode"],
+            message: `cannot be ${route.mode}: ${unrevocable.service} offers no API to revoke it; use notify_only (its default) or dry_run`,
+          });
+        }
+        if (!(route.issuer in config.issuers)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["token_types", type, "issuer"],
+            message: `names issuer "${route.issuer}", which is not defined under "issuers"`,
           });
         }
       }
-    }
-  });
+      const channelLists: [string[], (string | number)[]][] = [
+        [config.defaults.channels, ["defaults", "channels"]],
+      ];
+      for (const [type, route] of Object.entries(config.token_types)) {
+        if (Array.isArray(route.channels))
+          channelLists.push([route.channels, ["token_types", type, "channels"]]);
+      }
+      for (const [names, path] of channelLists) {
+        for (const name of names) {
+          if (!(name in config.notifications.channels)) {
+            ctx.addIssue({
+              code: "custom",
+              path,
+              message: `names channel "${name}", which is not defined under "notifications.channels"`,
+            });
+          }
+        }
+      }
+    },
+    // Also when other fields are wrong, so that one check names every problem; the sections read
+    // here must have their shape, though.
+    { when: ({ value }) => crossCheckable(value) },
+  );
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** True when the sections the cross-field checks read (types, issuers, channels) have their shape. */
+function crossCheckable(value: unknown): boolean {
+  if (!isRecord(value) || !isRecord(value.token_types) || !isRecord(value.issuers)) return false;
+  if (!Object.values(value.token_types).every(isRecord)) return false;
+  const { defaults, notifications } = value;
+  return (
+    isRecord(defaults) &&
+    Array.isArray(defaults.channels) &&
+    isRecord(notifications) &&
+    isRecord(notifications.channels)
+  );
+}
 
 export type TourniquetConfigFile = z.infer<typeof configSchema>;
 export type HttpIssuerConfig = z.infer<typeof httpIssuer>;
@@ -483,58 +520,84 @@ export function policyFor(config: TourniquetConfigFile, tokenType: string): Poli
 }
 
 type Env = Record<string, string | undefined>;
+type ConfigPath = (string | number)[];
 
-export function interpolateEnv(value: unknown, env: Env, path = "$"): unknown {
+const formatPath = (path: readonly PropertyKey[]) => path.map(String).join(".") || "(root)";
+
+const missingVariable = (path: string, name: string) =>
+  new ConfigError(`${path}: environment variable ${name} is not set`);
+
+/**
+ * `value` with every `${VAR}` and `${VAR:-default}` replaced from `env`. A placeholder whose variable is
+ * unset (and has no default) is told to `onMissing` and left empty; by default the first one throws.
+ */
+export function interpolateEnv(
+  value: unknown,
+  env: Env,
+  onMissing: (path: ConfigPath, name: string) => void = (path, name) => {
+    throw missingVariable(formatPath(path), name);
+  },
+  path: ConfigPath = [],
+): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
       // Like the shell's ${VAR:-default}: an empty variable takes the default too.
       const resolved = env[name] || fallback;
-      if (resolved === undefined) throw new ConfigError(`${path}: environment variable ${name} is not set`);
-      return resolved;
+      if (resolved === undefined) onMissing(path, name);
+      return resolved ?? "";
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i]));
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, `${path}.${k}`)]),
+      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, onMissing, [...path, k])]),
     );
   }
   return value;
 }
 
+/** What checking a config found: the config when it is valid, else every problem (`path: what`). */
+export interface ConfigCheck {
+  config?: TourniquetConfig | undefined;
+  problems: string[];
+}
+
 /**
- * Validates the config and resolves the secret references of `groups` (default: all) from `env`; the
- * other groups' references are not looked up, so a function need not, and cannot, hold their values.
+ * Checks the config and resolves the secret references of `groups` from `env`, collecting every
+ * problem in one pass: the schema's, `${VAR}` placeholders and secret variables that are not set.
+ * The other groups' references are not looked up, so a function need not, and cannot, hold their values.
  */
-export function parseConfig(
+export function checkConfig(
   raw: unknown,
   env: Env = process.env,
-  source = "config",
   groups: readonly SecretGroup[] = SECRET_GROUPS,
-): TourniquetConfig {
-  let interpolated: unknown;
-  try {
-    interpolated = interpolateEnv(raw, env);
-  } catch (error) {
-    throw new ConfigError(`${source} is invalid:\n  - ${(error as Error).message}`, { cause: error });
-  }
+): ConfigCheck {
+  const problems: string[] = [];
+  // A placeholder left empty would also fail the field's own rule: its variable is the problem to name.
+  const unset = new Set<string>();
+  const interpolated = interpolateEnv(raw, env, (path, name) => {
+    unset.add(formatPath(path));
+    problems.push(missingVariable(formatPath(path), name).message);
+  });
   const result = configSchema.safeParse(interpolated);
   if (!result.success) {
-    const problems = result.error.issues.map(
-      (issue) => `  - ${issue.path.join(".") || "(root)"}: ${issue.message}`,
-    );
-    throw new ConfigError(`${source} is invalid:\n${problems.join("\n")}`);
+    for (const issue of result.error.issues) {
+      const path = formatPath(issue.path);
+      if (!unset.has(path)) problems.push(`${path}: ${issue.message}`);
+    }
   }
-  const config = result.data;
+  const refs: (Omit<SecretRefAt, "owner"> & { owner?: string })[] = result.success
+    ? secretRefs(result.data)
+    : looseSecretRefs(interpolated);
   const resolved: Record<SecretGroup, Record<string, string>> = { issuers: {}, channels: {}, github_app: {} };
-  const missing: string[] = [];
-  for (const ref of secretRefs(config)) {
+  for (const ref of refs) {
     if (!groups.includes(ref.group)) continue;
     const value = env[ref.name];
-    if (value) resolved[ref.group][ref.owner] = value;
-    else missing.push(`  - ${ref.path}: environment variable ${ref.name} is not set`);
+    if (!value) problems.push(`${ref.path}: environment variable ${ref.name} is not set`);
+    else if (ref.owner !== undefined) resolved[ref.group][ref.owner] = value;
   }
-  if (missing.length > 0) throw new ConfigError(`${source} is invalid:\n${missing.join("\n")}`);
+  if (!result.success || problems.length > 0) return { problems };
+  const config = result.data;
   const app = resolved.github_app;
   const githubAppSecrets =
     config.github_app && groups.includes("github_app")
@@ -544,7 +607,69 @@ export function parseConfig(
           ...(app.previousWebhookSecret ? { previousWebhookSecret: app.previousWebhookSecret } : {}),
         }
       : undefined;
-  return { ...config, secrets: resolved.issuers, channelSecrets: resolved.channels, githubAppSecrets };
+  return {
+    config: { ...config, secrets: resolved.issuers, channelSecrets: resolved.channels, githubAppSecrets },
+    problems: [],
+  };
+}
+
+/** The problems of a config that failed its check, as one message under `source` (a file, a parameter). */
+export function configProblemsMessage(source: string, problems: readonly string[]): string {
+  const count = problems.length > 1 ? ` (${problems.length} problems)` : "";
+  return `${source} is invalid${count}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`;
+}
+
+/** The config (see checkConfig), or a ConfigError under `source` listing every problem. */
+export function parseConfig(
+  raw: unknown,
+  env: Env = process.env,
+  source = "config",
+  groups: readonly SecretGroup[] = SECRET_GROUPS,
+): TourniquetConfig {
+  const { config, problems } = checkConfig(raw, env, groups);
+  if (!config) throw new ConfigError(configProblemsMessage(source, problems));
+  return config;
+}
+
+/** The JSON in `text`, or a ConfigError under `source` naming the line and column of the syntax error. */
+export function parseConfigJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`${source} is not valid JSON: ${jsonSyntaxError(text, cause as Error)}`, { cause });
+  }
+}
+
+/** JSON.parse's complaint with the line and column it found it at (Node 20 gives an offset only). */
+function jsonSyntaxError(text: string, error: Error): string {
+  const message = error.message.replace(/\s*\(line \d+ column \d+\)/, "");
+  const at = /at position (\d+)/.exec(message);
+  const offset = at ? Number(at[1]) : text.length;
+  const before = text.slice(0, offset).split(/\r?\n/);
+  const line = before.length;
+  const column = (before.at(-1)?.length ?? 0) + 1;
+  return `line ${line}, column ${column}: ${message.replace(/\s*in JSON at position \d+/, "")}`;
+}
+
+/** The config file at `path`, checked (see checkConfig); throws a ConfigError when it cannot be read or is not JSON. */
+export function checkConfigFile(
+  path: string,
+  env: Env = process.env,
+  groups: readonly SecretGroup[] = SECRET_GROUPS,
+): ConfigCheck {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    throw new ConfigError(
+      `cannot read config file ${path}${code ? ` (${code})` : ""} (set TOURNIQUET_CONFIG)`,
+      {
+        cause,
+      },
+    );
+  }
+  return checkConfig(parseConfigJson(text, `config file ${path}`), env, groups);
 }
 
 export function loadConfig(
@@ -552,19 +677,9 @@ export function loadConfig(
   env: Env = process.env,
   groups: readonly SecretGroup[] = SECRET_GROUPS,
 ): TourniquetConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (cause) {
-    throw new ConfigError(`cannot read config file ${path} (set TOURNIQUET_CONFIG)`, { cause });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-  return parseConfig(raw, env, `config file ${path}`, groups);
+  const { config, problems } = checkConfigFile(path, env, groups);
+  if (!config) throw new ConfigError(configProblemsMessage(`config file ${path}`, problems));
+  return config;
 }
 
 /** The JSON Schema editors use to check a config file (config/tourniquet.schema.json). */

@@ -232,3 +232,21 @@ export class DeadLetterError extends TourniquetError {
   override readonly errorCode: string = "dead_letter";
   override readonly transient = true;
 }
+
+/** A command line used wrongly: an unknown flag, a missing or malformed argument. */
+export class UsageError extends TourniquetError {
+  override readonly name: string = "UsageError";
+  override readonly errorCode: string = "usage";
+  override readonly status = 400;
+}
+
+/** A service could not be reached at all (connection refused, no such host): nothing was sent. */
+export class UnreachableError extends ExternalCallError {
+  override readonly name: string = "UnreachableError";
+  override readonly errorCode: string = "unreachable";
+  override readonly status = 502;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { transient: true, cause: options?.cause });
+  }
+}

@@ -12,6 +12,9 @@ import { dirname } from "node:path";
 // The local stack's stand-in for GitHub's partner signing key: generated once per data dir, so
 // `tourniquet simulate` can sign reports exactly as GitHub does (ECDSA P-256, SHA-256, base64 DER).
 
+/** The key's file in the data dir: the stack and the CLI (simulate, report) read the same one. */
+export const DEV_SIGNING_KEY_FILE = "dev-github-signing-key.pem";
+
 export interface DevSigningKey {
   keyId: string;
   privateKey: KeyObject;
@@ -47,4 +50,20 @@ export function signPartnerReport(key: DevSigningKey, body: string | Buffer): Re
     "Github-Public-Key-Identifier": key.keyId,
     "Github-Public-Key-Signature": signature.toString("base64"),
   };
+}
+
+export interface ReportedMatch {
+  token: string;
+  type: string;
+  url: string;
+  source: string;
+}
+
+/** A partner report of `matches` as GitHub POSTs it: the JSON body and its headers, signed with `key`. */
+export function signedPartnerReport(
+  key: DevSigningKey,
+  matches: readonly ReportedMatch[],
+): { headers: Record<string, string>; body: string } {
+  const body = JSON.stringify(matches);
+  return { body, headers: { "content-type": "application/json", ...signPartnerReport(key, body) } };
 }

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { createAdminApiHandler } from "../functions/admin-api.js";
 import { createGithubWebhookHandler } from "../functions/github-webhook.js";
 import { handler as healthzHandler } from "../functions/healthz.js";
@@ -44,10 +43,11 @@ import {
   writeApiResult,
   writeJson,
 } from "./api-gateway-adapter.js";
-import { devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
+import { DEV_SIGNING_KEY_FILE, devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
 import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import { startLocalAws } from "./local-aws.js";
 import { startLocalAzure } from "./local-azure.js";
+import { DEFAULT_CONFIG_PATH } from "./local-config-path.js";
 import { localOpenaiAdminKey, OPENAI_MOUNT, startLocalOpenai } from "./local-openai.js";
 import { SLACK_BOT_TOKEN_ENV, slackPath, startLocalSlack } from "./local-slack.js";
 import type { SandboxAws } from "./sandbox/sandbox-aws.js";
@@ -62,7 +62,7 @@ import type { SandboxSlack } from "./sandbox/sandbox-slack.js";
 // The local stack: the Lambda handlers behind a node:http server that speaks API Gateway v2 events,
 // dynalite for DynamoDB, an in-process queue for SQS, the outbox for email, and the sandbox issuer.
 
-export const DEFAULT_CONFIG_PATH = resolve(dirname(fileURLToPath(import.meta.url)), "../config/local.json");
+export { DEFAULT_CONFIG_PATH };
 export const LOCAL_TABLE_NAME = "tourniquet-local";
 /** The deployed schedule's rate (infra/tourniquet-stack.ts SWEEP_RATE). */
 const SWEEP_INTERVAL_MS = 5 * 60_000;
@@ -228,7 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     azureTransport: { ...options.azureTransport, trustedCaPem },
     awsTransport: options.awsTransport ?? localAws.transport,
   });
-  const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
+  const signingKey = loadDevSigningKey(join(dataDir, DEV_SIGNING_KEY_FILE));
   const sandbox = new SandboxKeyService({
     file: join(dataDir, "sandbox-keys.json"),
     // The sandbox issuer's own mail to the owner: the replacement's secret never passes through Tourniquet.

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { Webhooks } from "@octokit/webhooks";
 import { fingerprintToken } from "../lib/intake/fingerprint.js";
 import { type LeakStatus, SETTLED_STATUSES } from "../lib/store/leak.js";
-import { loadDevSigningKey, signPartnerReport } from "./dev-signing-key.js";
+import { DEV_SIGNING_KEY_FILE, loadDevSigningKey, signedPartnerReport } from "./dev-signing-key.js";
 import { evidenceLines } from "./simulate-evidence.js";
 import { issueKey, SANDBOX_TOKEN_TYPE } from "./simulate-keys.js";
 
@@ -102,21 +102,18 @@ async function reportAsPartner(
   matches: { token: string; type: string }[],
   out: (line: string) => void,
 ): Promise<undefined> {
-  const body = JSON.stringify(
+  const signingKey = loadDevSigningKey(join(dataDir, DEV_SIGNING_KEY_FILE));
+  const report = signedPartnerReport(
+    signingKey,
     matches.map((match) => ({
       ...match,
       url: "https://github.com/example/demo/blob/main/.env",
       source: "content",
     })),
   );
-  const signingKey = loadDevSigningKey(join(dataDir, "dev-github-signing-key.pem"));
   const feedback = await request<{ token_hash: string; label: string }[]>(
     `${url}/v1/github/secret-scanning`,
-    {
-      method: "POST",
-      headers: { "content-type": "application/json", ...signPartnerReport(signingKey, body) },
-      body,
-    },
+    { method: "POST", ...report },
   );
   // No label when verification outlasts the intake's time box (a first Azure call loads its SDKs): the
   // worker finishes it, so the leak is followed by the token's fingerprint, not by the feedback.

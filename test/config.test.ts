@@ -1,10 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { interpolateEnv, loadConfig, parseConfig, policyFor } from "../lib/config.js";
+import {
+  checkConfig,
+  checkConfigFile,
+  configJsonSchema,
+  interpolateEnv,
+  loadConfig,
+  parseConfig,
+  policyFor,
+} from "../lib/config.js";
 import { ConfigError } from "../lib/errors.js";
+import { EXAMPLE_CONFIG_ENV } from "./helpers/example-config-env.js";
+import { fieldsNotShown } from "./helpers/schema-fields.js";
 
 // The config file: the shipped files parse, defaults apply, ${VAR} interpolation, and every mistake
 // stops the service with a ConfigError naming the field.
@@ -105,23 +115,32 @@ describe("shipped config files", () => {
     expect(config.notifications.admin_url).toBe("http://127.0.0.1:4123/v1/admin/leaks");
   });
 
-  it("config/tourniquet.example.json parses with its secret set", () => {
-    const config = loadConfig(repoFile("config/tourniquet.example.json"), {
-      ACME_ISSUER_HMAC_SECRET: "h",
-      AZURE_CLIENT_SECRET: "a",
-      GITHUB_APP_PRIVATE_KEY: "k",
-      GITHUB_APP_WEBHOOK_SECRET: "w",
-    });
+  it("config/tourniquet.example.json parses with its documented variables set", () => {
+    const config = loadConfig(repoFile("config/tourniquet.example.json"), EXAMPLE_CONFIG_ENV);
     expect(config.github_app).toMatchObject({ app_id: "123456", api_url: "https://api.github.com" });
-    expect(Object.keys(config.token_types).sort()).toEqual([
-      "acme_admin_key",
-      "acme_api_key",
-      "azure_ai_services_key",
-      "azure_cognitive_services_key",
-      "azure_openai_key",
-    ]);
+    expect(config.issuers.github).toMatchObject({ api_url: "https://api.github.com" });
     expect(config.issuers["acme-keys"]).toMatchObject({ timeout_ms: 4_000 });
-    expect(config.secrets).toEqual({ "acme-keys": "h", azure: "a" });
+    expect(config.secrets).toEqual({
+      "acme-keys": "acme-hmac",
+      azure: "azure-client-secret",
+      slack: "xoxb-example",
+      openai: "sk-admin-example",
+    });
+    expect(Object.keys(config.channelSecrets).sort()).toEqual(["owner-webhook", "relay", "team-slack"]);
+    expect(config.githubAppSecrets?.previousWebhookSecret).toBe("old-hook");
+  });
+
+  it("config/tourniquet.example.json shows every field of the schema, and every kind of issuer and channel", () => {
+    const example = JSON.parse(readFileSync(repoFile("config/tourniquet.example.json"), "utf8"));
+    expect(fieldsNotShown(configJsonSchema(), example)).toEqual([]);
+    // The walk does see a field left out, and a kind no entry shows.
+    delete example.intake.max_matches;
+    example.issuers.openai.kind = "github";
+    delete example.issuers.openai.admin_key;
+    expect(fieldsNotShown(configJsonSchema(), example)).toEqual([
+      "$.intake.max_matches",
+      "$.issuers.*[openai]",
+    ]);
   });
 
   it("config/local.json without its secret names the missing variable", () => {
@@ -547,5 +566,63 @@ describe("secret groups", () => {
     expect(message).toContain("notifications.channels.slack.webhook_url: environment variable SLACK_URL");
     expect(message).toContain("notifications.channels.hook.secret: environment variable HOOK_HMAC");
     expect(message).not.toContain("github_app");
+  });
+});
+
+describe("checking a config collects every problem", () => {
+  it("names fields, cross-references and unset variables together, in one pass", () => {
+    const raw = {
+      issuers: {
+        acme: { kind: "http", url: `https://\${ACME_HOST}/t`, secret: { env: "ACME_SECRET" } },
+      },
+      token_types: { acme_api_key: { issuer: "nope", mode: "obliterate" } },
+      intake: { concurrency: 0 },
+      github_app: { app_id: 1, private_key: { env: "APP_KEY" }, webhook_secret: { env: "HOOK" } },
+    };
+    const { config, problems } = checkConfig(raw, {});
+    expect(config).toBeUndefined();
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "issuers.acme.url: environment variable ACME_HOST is not set",
+        expect.stringMatching(/^token_types\.acme_api_key\.mode: /),
+        'token_types.acme_api_key.issuer: names issuer "nope", which is not defined under "issuers"',
+        expect.stringMatching(/^intake\.concurrency: /),
+        "issuers.acme.secret: environment variable ACME_SECRET is not set",
+        "github_app.private_key: environment variable APP_KEY is not set",
+        "github_app.webhook_secret: environment variable HOOK is not set",
+      ]),
+    );
+    // The unset placeholder is the url's one problem: not also "not a URL".
+    expect(problems.filter((p) => p.startsWith("issuers.acme.url"))).toHaveLength(1);
+    expect(problems).toHaveLength(7);
+    expect(configError(() => parseConfig(raw, {})).message).toMatch(
+      /^config is invalid \(7 problems\):\n {2}- /,
+    );
+  });
+
+  it("hints a literal string where a secret belongs towards an env reference, without repeating it", () => {
+    const raw = minimal();
+    (raw.issuers.sandbox as { secret: unknown }).secret = "hunter2-plain-text";
+    const { problems } = checkConfig(raw, ENV);
+    expect(problems).toEqual([
+      'issuers.sandbox.secret: is a literal string where a secret belongs: write { "env": "NAME" } and set the variable NAME instead',
+    ]);
+    expect(problems.join("\n")).not.toContain("hunter2");
+  });
+
+  it("names the line and column of a JSON syntax error, and the file", () => {
+    const path = writeTmp("syntax.json", '{\n  "issuers": {\n    "a": 1,\n  }\n}\n');
+    const error = configError(() => checkConfigFile(path, ENV));
+    expect(error.message).toContain(path);
+    expect(error.message).toMatch(/is not valid JSON: line 4, column 3: /);
+    const truncated = writeTmp("truncated.json", '{\n  "issuers": {');
+    expect(configError(() => checkConfigFile(truncated, ENV)).message).toMatch(/line 2, column 15/);
+  });
+
+  it("answers the config with no problems when it is valid", () => {
+    expect(checkConfig(minimal(), ENV)).toMatchObject({
+      problems: [],
+      config: { secrets: { sandbox: "s3cret" } },
+    });
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
 import { unrevocableType } from "../issuers/unrevocable-types.js";
+import { durationText } from "../util/duration-text.js";
 import type { LeakFacts, LeakMessage, Recipient } from "./leak-message.js";
 import { compileTemplate, type RenderTemplate } from "./template.js";
 
@@ -51,9 +52,7 @@ export function messageId(facts: LeakFacts, channel: string, recipient: Recipien
 function headline(facts: LeakFacts): { subject: string; intro: string; statusLine: string } {
   const key = `${facts.tokenType} key ${facts.preview}`;
   const took =
-    facts.timeToRevokeMs === undefined
-      ? ""
-      : ` ${formatDuration(facts.timeToRevokeMs)} after it was reported`;
+    facts.timeToRevokeMs === undefined ? "" : ` ${durationText(facts.timeToRevokeMs)} after it was reported`;
   switch (facts.status) {
     case "revoked":
       return {
@@ -133,10 +132,6 @@ export function renderLeakMessage(
     html: templates.html(values),
     facts,
   };
-}
-
-function formatDuration(ms: number): string {
-  return ms < 1_000 ? `${ms} ms` : `${(ms / 1_000).toFixed(1)} s`;
 }
 
 /** `url` when it is an http(s) address a mail client may open; undefined for anything else. */

@@ -1,7 +1,7 @@
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import { toAwsError } from "../aws/aws-call.js";
-import { parseConfig, type TourniquetConfig } from "../config.js";
+import { parseConfig, parseConfigJson, type TourniquetConfig } from "../config.js";
 import { SECRET_GROUPS, type SecretGroup, type SecretRefAt, secretRefs } from "../config-secrets.js";
 import { ConfigError, isAwsError } from "../errors.js";
 
@@ -77,12 +77,7 @@ async function readInputs(options: AwsConfigSourceOptions): Promise<ConfigInputs
 
 function parseInputs({ text, secrets }: ConfigInputs, options: AwsConfigSourceOptions): TourniquetConfig {
   const source = `SSM parameter ${options.parameterName}`;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
+  const raw = parseConfigJson(text, source);
   // The issuers' secret first: a group's own secret wins over it.
   const env = {
     ...(options.env ?? process.env),

@@ -1,4 +1,5 @@
 import { NotificationError } from "../../errors.js";
+import { durationText } from "../../util/duration-text.js";
 import type { DeliveryResult, LeakFacts, LeakMessage, NotificationChannel } from "../leak-message.js";
 import { errorCodeIn, parseChannelUrl, postOnce } from "./http-delivery.js";
 
@@ -84,7 +85,7 @@ export function slackPayload(message: LeakMessage): SlackPayload {
         field("Preview", code(f.preview)),
         field("Key id", f.keyId ? code(f.keyId) : "—"),
         field("Status", slackEscape(f.status)),
-        field("Time to revoke", f.timeToRevokeMs === undefined ? "—" : formatDuration(f.timeToRevokeMs)),
+        field("Time to revoke", f.timeToRevokeMs === undefined ? "—" : durationText(f.timeToRevokeMs)),
       ],
     },
     ...(f.details.length > 0
@@ -211,10 +212,4 @@ function clip(text: string, max: number): string {
     out += char;
   }
   return `${out}…`;
-}
-
-function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${ms} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`;
 }
