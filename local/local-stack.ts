@@ -65,7 +65,7 @@ import type { SandboxSlack } from "./sandbox/sandbox-slack.js";
 // dynalite for DynamoDB, an in-process queue for SQS, the outbox for email, and the sandbox issuer.
 
 export const DEFAULT_CONFIG_PATH = resolve(dirname(fileURLToPath(import.meta.url)), "../config/local.json");
-const TABLE_NAME = "tourniquet-local";
+export const LOCAL_TABLE_NAME = "tourniquet-local";
 /** The deployed schedule's rate (infra/tourniquet-stack.ts SWEEP_RATE). */
 const SWEEP_INTERVAL_MS = 5 * 60_000;
 
@@ -215,14 +215,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       throw error;
     },
   );
-  await ensureLeakTable(db.client, TABLE_NAME).catch(async (error: unknown) => {
+  await ensureLeakTable(db.client, LOCAL_TABLE_NAME).catch(async (error: unknown) => {
     await stopListening();
     await db.close();
     throw error;
   });
-  const store = new DynamoLeakStore(db.client, TABLE_NAME);
-  const alerts = new DynamoAlertStore(db.client, TABLE_NAME);
-  const savedPartnerKeys = new DynamoSavedPartnerKeys(db.client, TABLE_NAME);
+  const store = new DynamoLeakStore(db.client, LOCAL_TABLE_NAME);
+  const alerts = new DynamoAlertStore(db.client, LOCAL_TABLE_NAME);
+  const savedPartnerKeys = new DynamoSavedPartnerKeys(db.client, LOCAL_TABLE_NAME);
   const keySetSource = { url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` };
   const localKey = LocalKeySealer.loadKey(join(dataDir, "queue.key"));
   const sealer = new LocalKeySealer(localKey);

@@ -45,7 +45,7 @@ export async function recordUsageAfterRevoke(
   do {
     // Newest first: recently revoked leaks come first, and the cap bounds the rest.
     const page = await deps.store.listLeaks({
-      status: "revoked",
+      statuses: ["revoked"],
       limit: Math.min(100, maxPerRun - examined),
       cursor,
     });

@@ -13,7 +13,7 @@ import type { LeakQuery } from "./leak-store.js";
 import type { IndexName } from "./table-schema.js";
 
 // Leaks newest first from the indexes: one index partition per listing (two for an owner, found by
-// email or by id), with the filters the partition does not cover applied by DynamoDB as it reads.
+// email or by id; one per status when several are asked for), merged newest first, with the filters the partition does not cover applied by DynamoDB as it reads.
 // DynamoDB's Limit counts the items it reads, not the matches, so a page is read in rounds until it
 // holds `limit` matches plus one (to know that a next page exists) or its search budget is spent;
 // then it says it is partial and its cursor resumes the search where it stopped.
@@ -39,6 +39,13 @@ interface Source {
   partition: string;
 }
 
+/** The statuses asked for, once each and in a fixed order (none: any status). */
+const statusesOf = (query: LeakQuery) => [...new Set(query.statuses ?? [])].sort();
+
+/**
+ * Where a listing reads: an owner's two partitions; else one status partition per status asked for
+ * (merged newest first); else the token type's; else the whole time index.
+ */
 function sourcesFor(query: LeakQuery): Source[] {
   if (query.owner) {
     const partition = ownerKey(query.owner);
@@ -47,15 +54,48 @@ function sourcesFor(query: LeakQuery): Source[] {
       { index: "gsi5", partition },
     ];
   }
-  if (query.status) return [{ index: "gsi1", partition: statusKey(query.status) }];
+  const statuses = statusesOf(query);
+  if (statuses.length > 0) return statuses.map((status) => ({ index: "gsi1", partition: statusKey(status) }));
   if (query.tokenType) return [{ index: "gsi2", partition: typeKey(query.tokenType) }];
   return [{ index: "gsi3", partition: ALL_LEAKS_KEY }];
 }
 
 /** Names the filters, so a cursor is only taken back by the listing that returned it. */
 function listingId(query: LeakQuery): string {
-  const filters = [query.status, query.tokenType, query.owner?.toLowerCase(), query.since, query.until];
+  const filters = [
+    statusesOf(query).join(","),
+    query.tokenType,
+    query.owner?.toLowerCase(),
+    query.since,
+    query.until,
+    query.preview,
+  ];
   return createHash("sha256").update(JSON.stringify(filters)).digest("base64url").slice(0, 16);
+}
+
+/** The filters DynamoDB applies as it reads a partition: those its key does not cover. */
+function filtersFor(query: LeakQuery, index: IndexName) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const conditions: string[] = [];
+  const statuses = statusesOf(query);
+  if (statuses.length > 0 && index !== "gsi1") {
+    names["#status"] = "status";
+    statuses.forEach((status, i) => {
+      values[`:status${i}`] = status;
+    });
+    conditions.push(`#status IN (${statuses.map((_, i) => `:status${i}`).join(", ")})`);
+  }
+  if (query.tokenType && index !== "gsi2") {
+    conditions.push("tokenType = :type");
+    values[":type"] = query.tokenType;
+  }
+  if (query.preview !== undefined) {
+    names["#preview"] = "preview";
+    conditions.push("#preview = :preview");
+    values[":preview"] = query.preview;
+  }
+  return { names, values, expression: conditions.length > 0 ? conditions.join(" AND ") : undefined };
 }
 
 /** The sort-key range a listing reads: first seen within since/until, and after the cursor. */
@@ -85,8 +125,7 @@ class SourceReader {
 
   /** True when DynamoDB filters what this partition holds, so reads may find few matches. */
   get filtered(): boolean {
-    const { index } = this.source;
-    return Boolean((this.query.status && index !== "gsi1") || (this.query.tokenType && index !== "gsi2"));
+    return filtersFor(this.query, this.source.index).expression !== undefined;
   }
 
   /** Reads up to `limit` items; returns how many it read. */
@@ -135,23 +174,14 @@ class SourceReader {
       keyCondition += ` AND #sk ${upper.exclusive ? "<" : "<="} :hi`;
       values[":hi"] = upper.value;
     }
-    const filters: string[] = [];
-    if (this.query.status && index !== "gsi1") {
-      filters.push("#status = :status");
-      names["#status"] = "status";
-      values[":status"] = this.query.status;
-    }
-    if (this.query.tokenType && index !== "gsi2") {
-      filters.push("tokenType = :type");
-      values[":type"] = this.query.tokenType;
-    }
+    const filter = filtersFor(this.query, index);
     return {
       TableName: this.tableName,
       IndexName: index,
       KeyConditionExpression: keyCondition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: toAttributes(values),
-      FilterExpression: filters.length > 0 ? filters.join(" AND ") : undefined,
+      ExpressionAttributeNames: { ...names, ...filter.names },
+      ExpressionAttributeValues: toAttributes({ ...values, ...filter.values }),
+      FilterExpression: filter.expression,
       ScanIndexForward: false, // newest first
       Limit: limit,
       ExclusiveStartKey: this.startKey,

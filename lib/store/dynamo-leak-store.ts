@@ -260,7 +260,8 @@ export class DynamoLeakStore implements LeakStore {
     const leak = await this.getLeak(leakIdFor(query.fingerprint ?? ""));
     const matches =
       leak &&
-      (!query.status || leak.status === query.status) &&
+      (!query.statuses?.length || query.statuses.includes(leak.status)) &&
+      (query.preview === undefined || leak.preview === query.preview) &&
       (!query.tokenType || leak.tokenType === query.tokenType) &&
       (!query.owner ||
         [leak.owner?.email, leak.owner?.id].some((o) => o?.toLowerCase() === query.owner?.toLowerCase())) &&

@@ -9,10 +9,13 @@ export interface NewSighting {
 }
 
 export interface LeakQuery {
-  status?: LeakStatus | undefined;
+  /** Any of these statuses (none or empty: any status). */
+  statuses?: readonly LeakStatus[] | undefined;
   tokenType?: string | undefined;
   fingerprint?: string | undefined;
   owner?: string | undefined;
+  /** The redacted preview exactly as stored and shown (`ghp_…wxyz`). */
+  preview?: string | undefined;
   /** Inclusive ISO-8601 bounds on first seen. */
   since?: string | undefined;
   until?: string | undefined;

@@ -18,6 +18,7 @@ describe("admin leak queries (embedded DynamoDB)", () => {
     revoked = makeLeak({
       firstSeen: "2025-03-02T10:00:00.000Z",
       tokenType: "cloud_key",
+      preview: "ghp_…Wxyz",
       issuer: "cloud",
       status: "revoked",
       keyId: "key-7",
@@ -109,6 +110,39 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       expect(await ids({ status: "active", token_type: "cloud_key" })).toEqual([active.id]);
     });
 
+    it("takes several statuses, repeated (joined with commas) or comma-separated, once each", async () => {
+      const ids = async (params: Record<string, string>) =>
+        (await listLeaks(t.store, params)).items.map((item) => item.id);
+      expect(await ids({ status: "revoked,pending" })).toEqual([revoked.id, pending.id]);
+      expect(await ids({ status: "pending, revoked,pending" })).toEqual([revoked.id, pending.id]);
+      expect(await ids({ status: "revoked,active", token_type: "cloud_key" })).toEqual([
+        active.id,
+        revoked.id,
+      ]);
+      expect(await ids({ status: "revoked,failed", owner: "dev@acme.test" })).toEqual([revoked.id]);
+      expect(await ids({ status: "failed,dismissed" })).toEqual([]);
+    });
+
+    it("takes a date alone as since (that day's start) and until (that day's end, inclusive)", async () => {
+      const ids = async (params: Record<string, string>) =>
+        (await listLeaks(t.store, params)).items.map((item) => item.id);
+      expect(await ids({ since: "2025-03-02", until: "2025-03-02" })).toEqual([revoked.id]);
+      expect(await ids({ until: "2025-03-01" })).toEqual([pending.id]);
+      expect(await ids({ since: "2025-03-03" })).toEqual([active.id]);
+      expect(await ids({ since: "2025-03-02", until: "2025-03-03T09:59:59Z" })).toEqual([revoked.id]);
+    });
+
+    it("filters on the exact preview, case and all", async () => {
+      const ids = async (params: Record<string, string>) =>
+        (await listLeaks(t.store, params)).items.map((item) => item.id);
+      expect(await ids({ preview: revoked.preview })).toEqual([revoked.id]);
+      expect(await ids({ preview: revoked.preview.toUpperCase() })).toEqual([]);
+      expect(await ids({ preview: revoked.preview, status: "revoked,active" })).toEqual([revoked.id]);
+      expect(await ids({ preview: revoked.preview, status: "active" })).toEqual([]);
+      expect(await ids({ preview: revoked.preview, fingerprint: revoked.fingerprint })).toEqual([revoked.id]);
+      expect(await ids({ preview: "ghp_…none", fingerprint: revoked.fingerprint })).toEqual([]);
+    });
+
     it("normalises since and until to UTC and keeps them inclusive", async () => {
       const ids = async (params: Record<string, string>) =>
         (await listLeaks(t.store, params)).items.map((item) => item.id);
@@ -172,7 +206,12 @@ describe("admin leak queries (embedded DynamoDB)", () => {
       ["fingerprint", { fingerprint: "g".repeat(64) }],
       ["fingerprint", { fingerprint: "a".repeat(65) }],
       ["since", { since: "yesterday" }],
-      ["since", { since: "2025-03-02" }],
+      ["since", { since: "2025-02-30" }],
+      ["since", { since: "2025-3-2" }],
+      ["until", { until: "2025-03-02T25:00" }],
+      ["status", { status: "revoked,exploded" }],
+      ["status", { status: "revoked," }],
+      ["preview", { preview: "" }],
       ["until", { until: "2025-13-02T10:00:00Z" }],
       ["limit", { limit: "0" }],
       ["limit", { limit: "101" }],

@@ -301,17 +301,17 @@ describe("DynamoLeakStore (embedded DynamoDB)", () => {
 
     it("moves the index keys with the status", async () => {
       const { leak } = await t.store.createLeak(makeLeak({ status: "pending" }));
-      expect((await t.store.listLeaks({ status: "pending", limit: 10 })).items.map((l) => l.id)).toEqual([
+      expect((await t.store.listLeaks({ statuses: ["pending"], limit: 10 })).items.map((l) => l.id)).toEqual([
         leak.id,
       ]);
 
       const active = await t.store.updateLeak(leak, { status: "active" }, [event("verify")]);
-      expect((await t.store.listLeaks({ status: "pending", limit: 10 })).items).toEqual([]);
-      expect((await t.store.listLeaks({ status: "active", limit: 10 })).items).toEqual([active]);
+      expect((await t.store.listLeaks({ statuses: ["pending"], limit: 10 })).items).toEqual([]);
+      expect((await t.store.listLeaks({ statuses: ["active"], limit: 10 })).items).toEqual([active]);
 
       const revoked = await t.store.updateLeak(active, { status: "revoked" }, [event("revoke")]);
-      expect((await t.store.listLeaks({ status: "active", limit: 10 })).items).toEqual([]);
-      expect((await t.store.listLeaks({ status: "revoked", limit: 10 })).items).toEqual([revoked]);
+      expect((await t.store.listLeaks({ statuses: ["active"], limit: 10 })).items).toEqual([]);
+      expect((await t.store.listLeaks({ statuses: ["revoked"], limit: 10 })).items).toEqual([revoked]);
       expect((await t.store.listLeaks({ limit: 10 })).items).toEqual([revoked]);
     });
 

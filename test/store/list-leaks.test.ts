@@ -70,9 +70,9 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
   });
 
   it("lists by status", async () => {
-    expect((await list({ status: "revoked" })).names).toEqual(["e", "c", "b"]);
-    expect((await list({ status: "active" })).names).toEqual(["d"]);
-    expect((await list({ status: "failed" })).names).toEqual([]);
+    expect((await list({ statuses: ["revoked"] })).names).toEqual(["e", "c", "b"]);
+    expect((await list({ statuses: ["active"] })).names).toEqual(["d"]);
+    expect((await list({ statuses: ["failed"] })).names).toEqual([]);
   });
 
   it("lists by token type", async () => {
@@ -89,7 +89,7 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
   });
 
   it("combines owner with status and token type", async () => {
-    expect((await list({ owner: "dev@acme.test", status: "revoked" })).names).toEqual(["b"]);
+    expect((await list({ owner: "dev@acme.test", statuses: ["revoked"] })).names).toEqual(["b"]);
     expect((await list({ owner: "dev@acme.test", tokenType: "cloud_key" })).names).toEqual(["d"]);
   });
 
@@ -102,7 +102,7 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
   it("finds a leak by the owner's id when the owner also has an email", async () => {
     expect((await list({ owner: "u-2" })).names).toEqual(["c"]);
     expect((await list({ owner: "U-1" })).names).toEqual(["d", "b"]);
-    expect((await list({ owner: "u-1", status: "revoked" })).names).toEqual(["b"]);
+    expect((await list({ owner: "u-1", statuses: ["revoked"] })).names).toEqual(["b"]);
   });
 
   it("pages an owner's leaks known by email on some and by id on others, each once, newest first", async () => {
@@ -123,12 +123,12 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     );
     for (const leak of [...newer, ...failed]) await t.store.createLeak(leak);
 
-    const first = await t.store.listLeaks({ owner: "busy@acme.test", status: "failed", limit: 2 });
+    const first = await t.store.listLeaks({ owner: "busy@acme.test", statuses: ["failed"], limit: 2 });
     expect(first.items.map((l) => l.id)).toEqual([failed[2]?.id, failed[1]?.id]);
     expect(first.partial).toBe(false);
     const second = await t.store.listLeaks({
       owner: "busy@acme.test",
-      status: "failed",
+      statuses: ["failed"],
       limit: 2,
       cursor: first.nextCursor ?? "",
     });
@@ -136,12 +136,12 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
   });
 
   it("gives no cursor with the last page, even when it is full", async () => {
-    const revoked = await list({ status: "revoked", limit: 3 });
+    const revoked = await list({ statuses: ["revoked"], limit: 3 });
     expect(revoked.names).toEqual(["e", "c", "b"]);
     expect(revoked.page.nextCursor).toBeNull();
     const all = await list({ limit: 5 });
     expect(all.page.nextCursor).toBeNull();
-    const filtered = await list({ tokenType: "cloud_key", status: "revoked", limit: 1 });
+    const filtered = await list({ tokenType: "cloud_key", statuses: ["revoked"], limit: 1 });
     expect(filtered.names).toEqual(["c"]);
     expect(filtered.page.nextCursor).toBeNull();
   });
@@ -152,7 +152,7 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     );
     for (const leak of noise) await t.store.createLeak(leak);
     const budgeted = new DynamoLeakStore(t.client, t.tableName, { maxExaminedPerPage: 4 });
-    const query: LeakQuery = { status: "revoked", tokenType: "cloud_key", limit: 2 };
+    const query: LeakQuery = { statuses: ["revoked"], tokenType: "cloud_key", limit: 2 };
 
     const first = await budgeted.listLeaks(query);
     expect(first).toEqual({ items: [], nextCursor: expect.any(String), partial: true });
@@ -169,9 +169,9 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
   });
 
   it("refuses a cursor from a listing with other filters", async () => {
-    const page = await list({ status: "revoked", limit: 1 });
+    const page = await list({ statuses: ["revoked"], limit: 1 });
     await expect(
-      t.store.listLeaks({ status: "active", limit: 1, cursor: page.page.nextCursor ?? "" }),
+      t.store.listLeaks({ statuses: ["active"], limit: 1, cursor: page.page.nextCursor ?? "" }),
     ).rejects.toThrow(/cursor does not belong to this listing/);
   });
 
@@ -182,12 +182,12 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
 
   it("returns nothing for a fingerprint combined with filters it does not match", async () => {
     const fingerprint = leaks.c?.fingerprint;
-    expect((await list({ fingerprint, status: "pending" })).names).toEqual([]);
+    expect((await list({ fingerprint, statuses: ["pending"] })).names).toEqual([]);
     expect((await list({ fingerprint, tokenType: "sandbox_key" })).names).toEqual([]);
     expect((await list({ fingerprint, owner: "dev@acme.test" })).names).toEqual([]);
     expect((await list({ fingerprint, since: "2025-03-04T00:00:00.000Z" })).names).toEqual([]);
     expect((await list({ fingerprint, until: "2025-03-02T00:00:00.000Z" })).names).toEqual([]);
-    expect((await list({ fingerprint, status: "revoked", owner: "OPS@acme.test" })).names).toEqual(["c"]);
+    expect((await list({ fingerprint, statuses: ["revoked"], owner: "OPS@acme.test" })).names).toEqual(["c"]);
     expect((await list({ fingerprint: "f".repeat(64) })).names).toEqual([]);
   });
 
@@ -198,16 +198,16 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     expect((await list({ since: "2025-03-04T10:00:00.001Z" })).names).toEqual(["e"]);
     expect((await list({ until: "2025-03-02T10:00:00.000Z" })).names).toEqual(["b", "a"]);
     expect((await list({ until: "2025-03-02T09:59:59.999Z" })).names).toEqual(["a"]);
-    expect((await list({ ...range, status: "revoked" })).names).toEqual(["c", "b"]);
+    expect((await list({ ...range, statuses: ["revoked"] })).names).toEqual(["c", "b"]);
     expect((await list({ ...range, tokenType: "cloud_key" })).names).toEqual(["d", "c"]);
     expect((await list({ ...range, owner: "dev@acme.test" })).names).toEqual(["d", "b"]);
     expect((await list({ since: "2025-03-06T00:00:00.000Z" })).names).toEqual([]);
   });
 
   it("combines status and token type", async () => {
-    expect((await list({ status: "revoked", tokenType: "sandbox_key" })).names).toEqual(["e", "b"]);
-    expect((await list({ status: "revoked", tokenType: "cloud_key" })).names).toEqual(["c"]);
-    expect((await list({ status: "active", tokenType: "sandbox_key" })).names).toEqual([]);
+    expect((await list({ statuses: ["revoked"], tokenType: "sandbox_key" })).names).toEqual(["e", "b"]);
+    expect((await list({ statuses: ["revoked"], tokenType: "cloud_key" })).names).toEqual(["c"]);
+    expect((await list({ statuses: ["active"], tokenType: "sandbox_key" })).names).toEqual([]);
   });
 
   it("pages through all leaks with a limit, each exactly once, ending with a null cursor", async () => {
@@ -236,12 +236,87 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     );
     for (const leak of more) await t.store.createLeak(leak);
 
-    const { seen } = await collect({ status: "revoked", tokenType: "sandbox_key", limit: 2 });
+    const { seen } = await collect({ statuses: ["revoked"], tokenType: "sandbox_key", limit: 2 });
     const expected = [...Object.values(leaks), ...more]
       .filter((l) => l.status === "revoked" && l.tokenType === "sandbox_key")
       .sort((x, y) => y.firstSeen.localeCompare(x.firstSeen));
     expect(seen.map((l) => l.id)).toEqual(expected.map((l) => l.id));
     expect(new Set(seen.map((l) => l.id)).size).toBe(seen.length);
+  });
+
+  it.each([
+    ["without a budget", 1_000],
+    ["with a small search budget", 3],
+  ])(
+    "pages through several statuses merged newest first, each match exactly once (%s)",
+    async (_, budget) => {
+      const statuses = ["failed", "unroutable", "revoked"] as const;
+      const more = Array.from({ length: 23 }, (_, i) =>
+        makeLeak({
+          // Interleaved in time, some at the same instant, so pages cut across both sources.
+          firstSeen: `2025-04-${String(10 + Math.floor(i / 2)).padStart(2, "0")}T00:00:00.000Z`,
+          status: statuses[i % 3],
+          tokenType: i % 4 === 0 ? "cloud_key" : "sandbox_key",
+        }),
+      );
+      for (const leak of more) await t.store.createLeak(leak);
+      const store = new DynamoLeakStore(t.client, t.tableName, { maxExaminedPerPage: budget });
+      const all = [...Object.values(leaks), ...more].sort((x, y) =>
+        `${y.firstSeen}#${y.id}`.localeCompare(`${x.firstSeen}#${x.id}`),
+      );
+      for (const query of [
+        { statuses: ["failed", "unroutable"] as const },
+        { statuses: ["unroutable", "failed", "unroutable"] as const },
+        { statuses: ["failed", "revoked"] as const, tokenType: "sandbox_key" },
+        { statuses: ["failed", "revoked"] as const, owner: "dev@acme.test" },
+      ]) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 100; pages++) {
+          const page = await store.listLeaks({ ...query, statuses: [...query.statuses], limit: 2, cursor });
+          seen.push(...page.items.map((l) => l.id));
+          if (page.nextCursor === null) break;
+          cursor = page.nextCursor;
+        }
+        const expected = all.filter(
+          (l) =>
+            (query.statuses as readonly string[]).includes(l.status) &&
+            (!("tokenType" in query) || l.tokenType === query.tokenType) &&
+            (!("owner" in query) || l.owner?.email?.toLowerCase() === query.owner),
+        );
+        expect(seen).toEqual(expected.map((l) => l.id));
+      }
+    },
+  );
+
+  it("filters on the exact preview, through any index", async () => {
+    const marked = makeLeak({
+      firstSeen: "2025-03-06T00:00:00.000Z",
+      status: "revoked",
+      preview: "ghp_…AbCd",
+    });
+    await t.store.createLeak(marked);
+    expect((await list({ preview: "ghp_…AbCd" })).page.items).toEqual([marked]);
+    expect((await list({ preview: "ghp_…abcd" })).names).toEqual([]);
+    expect((await list({ preview: "ghp_…AbCd", statuses: ["revoked", "failed"] })).page.items).toEqual([
+      marked,
+    ]);
+    expect((await list({ preview: "ghp_…AbCd", tokenType: "sandbox_key" })).names).toEqual([]);
+    expect((await list({ preview: "tqs_live_4f8a…", statuses: ["revoked"] })).names).toEqual(["e", "c", "b"]);
+  });
+
+  it("takes cursors only back into the listing with the same statuses and preview", async () => {
+    const page = await list({ statuses: ["revoked", "pending"], limit: 1 });
+    const cursor = page.page.nextCursor ?? "";
+    await expect(
+      t.store.listLeaks({ statuses: ["pending", "revoked"], limit: 1, cursor }),
+    ).resolves.toMatchObject({ items: [leaks.c] });
+    await expect(t.store.listLeaks({ statuses: ["revoked"], limit: 1, cursor })).rejects.toBeInstanceOf(
+      BadRequestError,
+    );
+    await expect(
+      t.store.listLeaks({ statuses: ["revoked", "pending"], preview: "x", limit: 1, cursor }),
+    ).rejects.toBeInstanceOf(BadRequestError);
   });
 
   it("keeps equal first-seen times apart when paging", async () => {
