@@ -24,26 +24,31 @@ export function LeakListPage({ client, query }: { client: ApiClient; query: URLS
   const cursors = paging.key === urlKey ? paging.cursors : [undefined];
   const setCursors = (change: (old: (string | undefined)[]) => (string | undefined)[]) =>
     setPaging({ key: urlKey, cursors: change(cursors) });
-  const [page, setPage] = useState<LeakPage>();
+  // The page shown, with the query it answers: a page of other filters or another cursor is never shown.
+  const [answer, setAnswer] = useState<{ key: string; page: LeakPage }>();
   const [error, setError] = useState<unknown>();
   const [exporting, setExporting] = useState<string>();
 
   const cursor = cursors.at(-1);
+  const apiQuery = useMemo(() => {
+    const q = filtersToApi(filters);
+    q.set("limit", String(PAGE_SIZE));
+    if (cursor) q.set("cursor", cursor);
+    return q;
+  }, [filters, cursor]);
+  const pageKey = apiQuery.toString();
+  const page = answer?.key === pageKey ? answer.page : undefined;
   useEffect(() => {
     let current = true;
     setError(undefined);
-    setPage(undefined);
-    const apiQuery = filtersToApi(filters);
-    apiQuery.set("limit", String(PAGE_SIZE));
-    if (cursor) apiQuery.set("cursor", cursor);
     api
-      .leaks(client, apiQuery)
-      .then((p) => current && setPage(p))
+      .leaks(client, new URLSearchParams(pageKey))
+      .then((p) => current && setAnswer({ key: pageKey, page: p }))
       .catch((e: unknown) => current && setError(e));
     return () => {
       current = false;
     };
-  }, [client, filters, cursor]);
+  }, [client, pageKey]);
 
   const runExport = async (format: "csv" | "jsonl") => {
     setError(undefined);

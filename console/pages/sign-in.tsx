@@ -23,7 +23,6 @@ export function SignInPage(props: {
       <ErrorAlert error={error} />
       {config.auth === "token" ? (
         <form
-          aria-label="Sign in with the admin token"
           onSubmit={(e) => {
             e.preventDefault();
             if (!token.trim()) return setError(new Error("Enter the admin token."));

@@ -21,6 +21,7 @@ function indexHtml(script: string, styles: string[]): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <title>Tourniquet console</title>
 ${links}
 <script type="module" src="${CONSOLE_BASE}${script}"></script>
