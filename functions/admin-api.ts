@@ -2,9 +2,11 @@ import middy from "@middy/core";
 import { ADMIN_ROUTE_NEEDS, type AdminAccess, parseAdminAccess } from "../lib/admin/admin-access.js";
 import { authenticateAdmin, requirePermission } from "../lib/admin/admin-auth.js";
 import { dismissLeak, parseDismissal, retryLeak } from "../lib/admin/leak-actions.js";
+import { type ExportLimits, exportHeaders, exportLeaks } from "../lib/admin/leak-export.js";
 import { getLeak, listLeaks } from "../lib/admin/leak-queries.js";
+import { leakOverview, type OverviewOptions } from "../lib/admin/overview.js";
 import { NotFoundError } from "../lib/errors.js";
-import { type ApiEvent, type ApiResult, jsonResponse, rawBody } from "../lib/http/api-event.js";
+import { type ApiEvent, type ApiResult, jsonResponse, rawBody, textResponse } from "../lib/http/api-event.js";
 import { httpErrors } from "../lib/http/error-response.js";
 import type { Log } from "../lib/log.js";
 import type { RemediationQueue } from "../lib/queue/remediation-queue.js";
@@ -22,9 +24,15 @@ export interface AdminDeps {
   adminToken?: string | undefined;
   /** Which token claim and values may read, retry and dismiss (default: Cognito groups). */
   access?: AdminAccess | undefined;
+  /** Export page bounds (tests lower them). */
+  exportLimits?: Partial<ExportLimits> | undefined;
+  overview?: OverviewOptions | undefined;
 }
 
-/** GET /v1/admin/leaks, GET /v1/admin/leaks/{id}, POST /v1/admin/leaks/{id}/retry and /dismiss. */
+/**
+ * GET /v1/admin/leaks, /leaks/export, /leaks/{id} and /overview; POST /v1/admin/leaks/{id}/retry and
+ * /dismiss.
+ */
 export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Log) {
   return middy<ApiEvent, ApiResult>()
     .use(httpErrors(log))
@@ -37,6 +45,21 @@ export function createAdminApiHandler(getDeps: () => Promise<AdminDeps>, log: Lo
       switch (event.routeKey) {
         case "GET /v1/admin/leaks":
           return jsonResponse(200, await listLeaks(deps.store, event.queryStringParameters ?? {}));
+        case "GET /v1/admin/leaks/export": {
+          const params = event.queryStringParameters ?? {};
+          const exported = await exportLeaks(deps.store, params, { limits: deps.exportLimits });
+          return textResponse(
+            200,
+            exported.body,
+            exported.contentType,
+            exportHeaders(exported, event.rawPath, params),
+          );
+        }
+        case "GET /v1/admin/overview":
+          return jsonResponse(
+            200,
+            await leakOverview(deps.store, event.queryStringParameters ?? {}, deps.overview),
+          );
         case "GET /v1/admin/leaks/{id}":
           return jsonResponse(
             200,

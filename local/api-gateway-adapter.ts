@@ -28,6 +28,15 @@ export function apiRoute(routeKey: string, handler: ApiHandler): Route {
   return { method, pattern, routeKey, handler };
 }
 
+/**
+ * The routes whose pattern takes `path`, the most specific first: as API Gateway does, a static segment
+ * wins over a parameter (`/v1/admin/leaks/export` is not the leak `{id}` "export").
+ */
+export function routesFor(routes: readonly Route[], path: string): Route[] {
+  const parameters = (route: Route) => route.routeKey.split("{").length - 1;
+  return routes.filter((route) => route.pattern.test(path)).sort((a, b) => parameters(a) - parameters(b));
+}
+
 export class BodyTooLargeError extends Error {}
 
 /** API Gateway's own limit; the handlers enforce the documented, smaller one (lib/http/body-limit.ts). */

@@ -42,6 +42,7 @@ import {
   lambdaContext,
   type Route,
   readBody,
+  routesFor,
   toApiEvent,
   writeApiResult,
   writeJson,
@@ -344,7 +345,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiRoute("POST /v1/github/secret-scanning", partnerReport),
     apiRoute("POST /v1/github/webhooks", githubWebhook),
     apiRoute("GET /v1/admin/leaks", adminApi),
+    apiRoute("GET /v1/admin/leaks/export", adminApi),
     apiRoute("GET /v1/admin/leaks/{id}", adminApi),
+    apiRoute("GET /v1/admin/overview", adminApi),
     apiRoute("POST /v1/admin/leaks/{id}/retry", adminApi),
     apiRoute("POST /v1/admin/leaks/{id}/dismiss", adminApi),
     apiRoute("GET /healthz", healthzHandler),
@@ -379,7 +382,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (path === "/sandbox" || path.startsWith("/sandbox/")) {
       return sandboxHandler(req, res, path.slice("/sandbox".length) || "/");
     }
-    const matching = routes.filter((route) => route.pattern.test(path));
+    const matching = routesFor(routes, path);
     if (matching.length === 0)
       return writeJson(res, 404, { error: "not_found", message: `no route for ${path}` });
     const route = matching.find((r) => r.method === req.method);

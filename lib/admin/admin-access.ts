@@ -15,7 +15,9 @@ export type AdminPermission = "read" | "write";
  */
 export const ADMIN_ROUTE_NEEDS: Readonly<Record<string, AdminPermission>> = {
   "GET /v1/admin/leaks": "read",
+  "GET /v1/admin/leaks/export": "read",
   "GET /v1/admin/leaks/{id}": "read",
+  "GET /v1/admin/overview": "read",
   "POST /v1/admin/leaks/{id}/retry": "write",
   "POST /v1/admin/leaks/{id}/dismiss": "write",
 };

@@ -20,14 +20,24 @@ export function rawBody(event: Pick<ApiEvent, "body" | "isBase64Encoded">): Buff
   return Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
 }
 
+/** A text body (UTF-8, so API Gateway passes it as is: no base64) with its content type. */
+export function textResponse(
+  statusCode: number,
+  body: string,
+  contentType: string,
+  headers: Record<string, string> = {},
+): ApiResult {
+  return {
+    statusCode,
+    headers: { "content-type": contentType, "cache-control": "no-store", ...headers },
+    body,
+  };
+}
+
 export function jsonResponse(
   statusCode: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): ApiResult {
-  return {
-    statusCode,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
-    body: JSON.stringify(body),
-  };
+  return textResponse(statusCode, JSON.stringify(body), "application/json; charset=utf-8", headers);
 }

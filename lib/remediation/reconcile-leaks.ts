@@ -33,6 +33,12 @@ export interface ReconcileDeps {
   now?: () => number;
 }
 
+/**
+ * How long a leak owed a step may go untouched before the sweep takes it for stuck (the admin
+ * overview counts such leaks as stalled).
+ */
+export const DEFAULT_STALE_AFTER_MS = 15 * 60_000;
+
 export interface ReconcileOptions {
   /**
    * How long a leak must have been untouched before it counts as stuck. Above the queue's visibility
@@ -57,7 +63,7 @@ export async function reconcileLeaks(
   options: ReconcileOptions = {},
 ): Promise<ReconcileResult> {
   const now = (deps.now ?? Date.now)();
-  const staleAfterMs = options.staleAfterMs ?? 15 * 60_000;
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const maxPerRun = options.maxPerRun ?? 1_000;
   const pageSize = Math.min(options.pageSize ?? 100, maxPerRun);
   const cutoff = new Date(now - staleAfterMs).toISOString();

@@ -10,11 +10,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
 import { ConflictError, isAwsError } from "../errors.js";
-import { sleep } from "../util/concurrency.js";
+import { mapWithConcurrency, sleep } from "../util/concurrency.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { listLeakItems } from "./dynamo-leak-listing.js";
+import { readLeakSummaries } from "./dynamo-leak-summaries.js";
 import { idAt, queryOwesWork } from "./dynamo-owes-work.js";
-import { readSightingsPage, toSighting } from "./dynamo-sightings-page.js";
+import { readSightingSummary, readSightingsPage, toSighting } from "./dynamo-sightings-page.js";
 import {
   CLOSED_STATUSES,
   type Leak,
@@ -33,7 +34,17 @@ import {
   sightingSk,
   TIME_SORT_KEY,
 } from "./leak-keys.js";
-import type { LeakChanges, LeakPage, LeakQuery, LeakStore, NewSighting, SightingPage } from "./leak-store.js";
+import type {
+  LeakChanges,
+  LeakPage,
+  LeakQuery,
+  LeakStore,
+  LeakSummary,
+  NewSighting,
+  SightingPage,
+  SightingSummary,
+  SummaryQuery,
+} from "./leak-store.js";
 import { TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
 
 const KEY_ATTRIBUTES = [
@@ -44,6 +55,8 @@ const KEY_ATTRIBUTES = [
 ];
 
 const OWES_WORK_LISTING = "owes-work";
+/** Sighting summaries read at once (one query each). */
+const SIGHTING_READS_IN_FLIGHT = 16;
 /** BatchGetItem takes at most 100 keys a call. */
 const BATCH_GET_MAX = 100;
 
@@ -205,6 +218,13 @@ export class DynamoLeakStore implements LeakStore {
     return readSightingsPage(this.client, this.tableName, leak, page);
   }
 
+  async summarizeSightings(leaks: readonly Leak[]): Promise<Map<string, SightingSummary>> {
+    const summaries = await mapWithConcurrency(leaks, SIGHTING_READS_IN_FLIGHT, (leak) =>
+      readSightingSummary(this.client, this.tableName, leak),
+    );
+    return new Map(leaks.map((leak, i) => [leak.id, summaries[i] as SightingSummary]));
+  }
+
   async updateLeak(leak: Leak, changes: LeakChanges, events: TimelineEvent[]): Promise<Leak> {
     const next: Leak = {
       ...leak,
@@ -239,6 +259,10 @@ export class DynamoLeakStore implements LeakStore {
       maxExamined: this.options.maxExaminedPerPage ?? DEFAULT_MAX_EXAMINED,
     });
     return { ...page, items: page.items.map(toLeak) };
+  }
+
+  summarizeLeaks(query: SummaryQuery): Promise<{ items: LeakSummary[]; partial: boolean }> {
+    return readLeakSummaries(this.client, this.tableName, query);
   }
 
   async listOwingWork(query: {

@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { type Leak, mergeSightings, type Sighting } from "./leak.js";
 import { leakPk, SIGHTING_SK, SIGHTING_SK_PREFIX, sightingSk } from "./leak-keys.js";
-import type { SightingPage } from "./leak-store.js";
+import type { SightingPage, SightingSummary } from "./leak-store.js";
 
 // One page of a leak's sightings. Pages follow the sighting items' keys (a hash of url and source),
 // the one order DynamoDB can page without an index; the sightings the leak's own item carries join the
@@ -71,4 +71,42 @@ export async function readSightingsPage(
     sightings: mergeSightings(sightings),
     nextCursor: keys.length > page.limit ? encodeCursor(pageKeys.at(-1) ?? "", leak.id) : null,
   };
+}
+
+/**
+ * How many places (url and source) the leak was seen at, its own item's included, and the first
+ * place's url: a projection of the sighting items' keys, merged with the embedded sightings by key.
+ */
+export async function readSightingSummary(
+  client: DynamoDBClient,
+  tableName: string,
+  leak: Leak,
+): Promise<SightingSummary> {
+  const places = new Map<string, { url: string; firstSeen: string }>();
+  for (const s of leak.firstSightings ?? []) places.set(sightingSk(s.url, s.source), s);
+  let start: QueryCommandInput["ExclusiveStartKey"];
+  do {
+    const output = await awsCall("dynamodb:Query", () =>
+      client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ProjectionExpression: "sk, #url, firstSeen",
+          ExpressionAttributeNames: { "#url": "url" },
+          ExpressionAttributeValues: toAttributes({ ":pk": leakPk(leak.id), ":prefix": SIGHTING_SK_PREFIX }),
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    for (const raw of output.Items ?? []) {
+      const item = fromItem(raw);
+      const sk = String(item.sk);
+      const seen = places.get(sk);
+      const firstSeen = String(item.firstSeen);
+      if (!seen || firstSeen < seen.firstSeen) places.set(sk, { url: String(item.url ?? ""), firstSeen });
+    }
+    start = output.LastEvaluatedKey;
+  } while (start);
+  const first = [...places.values()].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen))[0];
+  return { places: places.size, firstUrl: first?.url ?? null };
 }

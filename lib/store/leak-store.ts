@@ -35,10 +35,37 @@ export interface LeakPage {
   partial: boolean;
 }
 
+/** Where a leak was seen, in two figures (an export's columns). */
+export interface SightingSummary {
+  /** Distinct places (url and source). */
+  places: number;
+  /** The url of the earliest sighting; null when none is known. */
+  firstUrl: string | null;
+}
+
 export interface SightingPage {
   sightings: Sighting[];
   /** Where the next page starts; null when this page holds the last sightings. */
   nextCursor: string | null;
+}
+
+/** What the admin overview counts a leak by: a few fields, not the leak. */
+export interface LeakSummary {
+  id: string;
+  firstSeen: string;
+  status: LeakStatus;
+  tokenType: string;
+  timeToRevokeMs?: number | undefined;
+  notificationStatus?: string | undefined;
+}
+
+export interface SummaryQuery {
+  /** Inclusive ISO-8601 bounds on first seen. */
+  since: string;
+  until: string;
+  tokenType?: string | undefined;
+  /** Leaks read at most; beyond, the newest `max` are kept and the answer is partial. */
+  max: number;
 }
 
 export type LeakChanges = Partial<Omit<Leak, "id" | "fingerprint" | "timeline" | "version">>;
@@ -58,12 +85,16 @@ export interface LeakStore {
    * first within one); `cursor` is the previous page's `nextCursor`.
    */
   listSightings(leak: Leak, page: { limit: number; cursor?: string | undefined }): Promise<SightingPage>;
+  /** The sighting summary of each of these leaks, by leak id (one small query per leak, in parallel). */
+  summarizeSightings(leaks: readonly Leak[]): Promise<Map<string, SightingSummary>>;
   /**
    * Applies `changes` and appends `events` if the stored version is still `leak.version`.
    * Throws ConflictError otherwise. Returns the leak as written.
    */
   updateLeak(leak: Leak, changes: LeakChanges, events: TimelineEvent[]): Promise<Leak>;
   listLeaks(query: LeakQuery): Promise<LeakPage>;
+  /** Every leak first seen in the window (of one token type), newest first, as summaries. */
+  summarizeLeaks(query: SummaryQuery): Promise<{ items: LeakSummary[]; partial: boolean }>;
   /**
    * Leaks the worker still owes a step (leak-lifecycle.ts) whose last activity is at or before
    * `until`, least recently active first.
