@@ -9,6 +9,7 @@ import { createAdminConsoleHandler } from "../functions/admin-console.js";
 import { createGithubWebhookHandler } from "../functions/github-webhook.js";
 import { handler as healthzHandler } from "../functions/healthz.js";
 import { createPartnerReportHandler } from "../functions/partner-report.js";
+import type { ExportLimits } from "../lib/admin/leak-export.js";
 import { loadConfig, type TourniquetConfig } from "../lib/config.js";
 import { bundleConsole } from "../lib/console/build-console.js";
 import { type ConsoleAuth, parseConsoleAuth } from "../lib/console/console-auth.js";
@@ -89,6 +90,8 @@ export interface LocalStackOptions {
   azureTransport?: AzureTransportOptions | undefined;
   /** For AWS issuers: a test's own fake STS/IAM instead of the stack's (endpoints, credentials, timeout). */
   awsTransport?: AwsTransportOptions | undefined;
+  /** Smaller export answers than the deployed ones, so tests see several pages. */
+  exportLimits?: Partial<ExportLimits> | undefined;
 }
 
 export interface LocalStack {
@@ -339,7 +342,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
   const githubWebhook = createGithubWebhookHandler(async () => githubWebhookDeps, log);
-  const adminApi = createAdminApiHandler(async () => ({ store, queue, adminToken }), log);
+  const adminApi = createAdminApiHandler(
+    async () => ({ store, queue, adminToken, exportLimits: options.exportLimits }),
+    log,
+  );
   // The same route keys API Gateway uses, so the handlers see the events they will see deployed.
   const routes: Route[] = [
     apiRoute("POST /v1/github/secret-scanning", partnerReport),

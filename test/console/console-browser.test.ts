@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { failTimes } from "../../local/sandbox/sandbox-faults.js";
 import { seedLeaks } from "../../local/seed-leaks.js";
-import { consoleContext, launchChromium, seriousViolations } from "../helpers/browser.js";
+import {
+  consoleContext,
+  focusedElement,
+  launchChromium,
+  seriousViolations,
+  sessionItem,
+} from "../helpers/browser.js";
 import {
   ADMIN_TOKEN,
   readJson,
@@ -36,7 +42,8 @@ async function expectAccessible(p: Page, where: string, include?: string) {
 }
 
 beforeAll(async () => {
-  t = await startTestStack();
+  // Export answers of 20 rows, so the console follows X-Next-Cursor over several.
+  t = await startTestStack({ exportLimits: { maxRows: 20, pageSize: 20 } });
   await seedLeaks(t.stack.store, { count: 150, days: 30, seed: 14 });
   await t.stack.consoleBuilt;
   browser = await launchChromium();
@@ -74,13 +81,13 @@ describe("console sign-in", () => {
     await fresh.goto(`${consoleUrl()}#token=${ADMIN_TOKEN}`);
     await fresh.getByRole("heading", { name: "Overview", level: 1 }).waitFor();
     expect(fresh.url()).toBe(consoleUrl());
-    expect(await fresh.evaluate(() => sessionStorage.getItem("tq.credential"))).toContain(ADMIN_TOKEN);
+    expect(await sessionItem(fresh, "tq.credential")).toContain(ADMIN_TOKEN);
     await fresh.reload();
     await fresh.getByRole("heading", { name: "Overview", level: 1 }).waitFor();
 
     await fresh.getByRole("button", { name: "Sign out" }).click();
     await fresh.getByLabel("Admin token").waitFor();
-    expect(await fresh.evaluate(() => sessionStorage.getItem("tq.credential"))).toBeNull();
+    expect(await sessionItem(fresh, "tq.credential")).toBeNull();
     await fresh.context().close();
   });
 });
@@ -187,6 +194,9 @@ describe("console leak list", () => {
     expect(lines.length - 1).toBe(revoked.length);
     expect(lines.slice(1).map((l) => l.split(",")[0])).toEqual(revoked.map((l: { id: string }) => l.id));
     expect(lines.slice(1).every((l) => l.split(",")[3] === "revoked")).toBe(true);
+    // Several answers were joined: one header, every row once.
+    expect(revoked.length).toBeGreaterThan(20);
+    expect(lines.filter((l) => l.startsWith("id,")).length).toBe(1);
   });
 });
 
@@ -218,13 +228,13 @@ describe("console leak detail and actions", () => {
     await dismiss.click();
     const dialog = page.getByRole("dialog", { name: "Dismiss this leak?" });
     await dialog.waitFor();
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("dismiss-reason");
+    expect((await focusedElement(page)).id).toBe("dismiss-reason");
     await expectAccessible(page, "dismiss dialog", "dialog");
 
     // Escape closes it without acting, and focus goes back to the button.
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden" });
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Dismiss");
+    expect((await focusedElement(page)).text).toBe("Dismiss");
     expect((await readJson(await t.admin(`/v1/admin/leaks/${id}`))).status).toBe("inactive");
 
     await dismiss.click();

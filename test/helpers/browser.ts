@@ -64,3 +64,24 @@ export async function seriousViolations(page: Page, include?: string): Promise<A
       nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
     }));
 }
+
+/** The page's sessionStorage item (the test's tsconfig has no DOM types: the page's globals, typed here). */
+export function sessionItem(page: Page, key: string): Promise<string | null> {
+  return page.evaluate(
+    (k) =>
+      (
+        globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }
+      ).sessionStorage.getItem(k),
+    key,
+  );
+}
+
+/** The focused element's id and text. */
+export function focusedElement(page: Page): Promise<{ id: string; text: string }> {
+  return page.evaluate(() => {
+    const { document } = globalThis as unknown as {
+      document: { activeElement: { id: string; textContent: string | null } | null };
+    };
+    return { id: document.activeElement?.id ?? "", text: document.activeElement?.textContent ?? "" };
+  });
+}

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type AttributeValue, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { Webhooks } from "@octokit/webhooks";
 import { vi } from "vitest";
+import type { ExportLimits } from "../../lib/admin/leak-export.js";
 import type { AwsTransportOptions } from "../../lib/issuers/aws/lazy-aws-iam-access.js";
 import type { AzureTransportOptions } from "../../lib/issuers/azure/lazy-azure-management.js";
 import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
@@ -89,6 +90,7 @@ export async function startTestStack(
     env?: Record<string, string>;
     azureTransport?: AzureTransportOptions;
     awsTransport?: AwsTransportOptions;
+    exportLimits?: Partial<ExportLimits>;
   } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-test-"));
@@ -117,6 +119,7 @@ export async function startTestStack(
     queueConcurrency: options.queueConcurrency,
     azureTransport: options.azureTransport,
     awsTransport: options.awsTransport,
+    exportLimits: options.exportLimits,
   });
   // The sweep the stack runs at start lists the fake GitHub's installations too: done before any test.
   await stack.startupSweep;
