@@ -5,6 +5,8 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 // Real Chromium (Debian's package, not a downloaded build) driven by playwright-core, and axe-core's
 // accessibility rules run inside the page.
 
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 export async function launchChromium(): Promise<Browser> {
@@ -28,6 +30,11 @@ export async function consoleContext(
   });
   // Shorter than a test's own timeout, so a missing element fails naming what was awaited.
   context.setDefaultTimeout(10_000);
+  // No call leaves loopback (a page from elsewhere, say an identity provider's, may ask for web fonts).
+  await context.route(
+    (url) => !LOOPBACK.has(url.hostname) && url.protocol !== "data:",
+    (route) => route.abort("blockedbyclient"),
+  );
   return context;
 }
 
