@@ -334,7 +334,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   );
   const adminConsole = createAdminConsoleHandler(
-    async () => ({ files: memoryFiles(await consoleBuild), auth: consoleAuth }),
+    async () => ({ files: memoryFiles((await consoleBuild).files), auth: consoleAuth }),
     log,
   );
 

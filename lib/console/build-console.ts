@@ -10,8 +10,13 @@ import { ASSETS_DIR, CONSOLE_BASE } from "./serve-console.js";
 
 const CONSOLE_SRC = fileURLToPath(new URL("../../console/", import.meta.url));
 
-/** The built console in memory: path under the console's root → bytes. */
-export type ConsoleBuild = Map<string, Uint8Array>;
+/** The built console in memory. */
+export interface ConsoleBuild {
+  /** Path under the console's root → bytes. */
+  files: Map<string, Uint8Array>;
+  /** What opening a page loads: index.html, the entry script and its static imports, the styles. */
+  initial: string[];
+}
 
 function indexHtml(script: string, styles: string[]): string {
   const links = styles.map((href) => `<link rel="stylesheet" href="${CONSOLE_BASE}${href}">`).join("\n");
@@ -57,20 +62,28 @@ export async function bundleConsole(): Promise<ConsoleBuild> {
     metafile: true,
     logLevel: "silent",
   });
-  const files: ConsoleBuild = new Map();
+  const files = new Map<string, Uint8Array>();
   for (const output of result.outputFiles) files.set(relative(outdir, output.path), output.contents);
-  const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint);
+  const outputs = result.metafile.outputs;
+  const entry = Object.entries(outputs).find(([, o]) => o.entryPoint);
   if (!entry) throw new Error("esbuild produced no entry point for the console");
   const [entryPath, entryOutput] = entry;
-  const script = relative(outdir, join(CONSOLE_SRC, entryPath));
-  const styles = entryOutput.cssBundle ? [relative(outdir, join(CONSOLE_SRC, entryOutput.cssBundle))] : [];
-  files.set("index.html", new TextEncoder().encode(indexHtml(script, styles)));
-  return files;
+  const pathOf = (metafilePath: string) => relative(outdir, join(CONSOLE_SRC, metafilePath));
+  // The entry and the chunks it imports statically; dynamic imports (the OIDC client) load on demand.
+  const scripts = [entryPath];
+  for (let i = 0; i < scripts.length; i++) {
+    for (const imported of outputs[scripts[i] as string]?.imports ?? []) {
+      if (imported.kind === "import-statement" && !scripts.includes(imported.path)) scripts.push(imported.path);
+    }
+  }
+  const styles = entryOutput.cssBundle ? [pathOf(entryOutput.cssBundle)] : [];
+  files.set("index.html", new TextEncoder().encode(indexHtml(pathOf(entryPath), styles)));
+  return { files, initial: ["index.html", ...scripts.map(pathOf), ...styles] };
 }
 
 /** Writes the bundled console (index.html and hashed assets) into `outdir`. */
 export async function buildConsole(outdir: string): Promise<void> {
-  const files = await bundleConsole();
+  const { files } = await bundleConsole();
   for (const [path, bytes] of files) {
     const file = join(outdir, path);
     await mkdir(dirname(file), { recursive: true });

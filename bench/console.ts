@@ -1,0 +1,140 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { chromium, type Page } from "playwright-core";
+import { bundleConsole } from "../lib/console/build-console.js";
+import { startLocalStack } from "../local/local-stack.js";
+import { seedLeaks } from "../local/seed-leaks.js";
+import { median, quantile } from "./stats.js";
+
+// The admin console: the bytes the overview loads (index.html, the entry script and its static
+// imports, the styles; gzipped as a server would send them), and the time to its first render with
+// 10,000 leaks in the store — navigation start → performance.mark("tq:overview-rendered") — in real
+// Chromium against the local stack, warm (one load first). Loads back to back reuse the overview API's
+// 5-second answer; loads spaced past it make the API compute the overview each time. Both are reported.
+// Targets: under 300 KB gzipped, under 1 s.
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const LEAKS = Number(process.env.BENCH_CONSOLE_LEAKS ?? 10_000);
+const LOADS = Number(process.env.BENCH_CONSOLE_LOADS ?? 7);
+const TARGETS = { gzipBytes: 300 * 1024, renderMs: 1000 };
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** The overview API keeps an answer this long per query (lib/admin/overview.ts). */
+const API_REUSE_MS = 5_000;
+
+const { files, initial } = await bundleConsole();
+const assets = initial.map((path) => {
+  const bytes = files.get(path) as Uint8Array;
+  return { path, bytes: bytes.length, gzipBytes: gzipSync(bytes).length };
+});
+const gzipBytes = assets.reduce((sum, a) => sum + a.gzipBytes, 0);
+
+const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-bench-console-"));
+const stack = await startLocalStack({
+  port: 0,
+  dataDir,
+  inMemoryDb: true,
+  env: { GITHUB_PUBLIC_KEYS_URL: undefined },
+});
+const browser = await chromium.launch({
+  executablePath: CHROMIUM_PATH,
+  headless: true,
+  args: ["--no-sandbox"],
+});
+try {
+  await stack.startupSweep;
+  const consoleBuildMs = await stack.consoleBuilt;
+  const seedStart = performance.now();
+  await seedLeaks(stack.store, { count: LEAKS, days: 30, seed: 10 });
+  const seedMs = performance.now() - seedStart;
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light" });
+  const page = await context.newPage();
+  const renderTime = async (): Promise<number> => {
+    await page.waitForFunction(() => performance.getEntriesByName("tq:overview-rendered").length > 0, null, {
+      timeout: 30_000,
+    });
+    return page.evaluate(
+      () => performance.getEntriesByName("tq:overview-rendered")[0]?.startTime ?? Number.NaN,
+    );
+  };
+  /** How long the page waited for GET /v1/admin/overview in its last load (Resource Timing). */
+  const apiTimes: number[] = [];
+  const load = async (url: string) => {
+    await page.goto(url);
+    const rendered = await renderTime();
+    apiTimes.push(
+      await page.evaluate(
+        () =>
+          performance.getEntriesByType("resource").find((e) => e.name.includes("/v1/admin/overview"))
+            ?.duration ?? Number.NaN,
+      ),
+    );
+    return rendered;
+  };
+
+  // Warm: the stack's first overview read, the browser's first parse.
+  const firstMs = await load(`${stack.url}/admin/#token=${stack.adminToken}`);
+  const overview = (await (
+    await fetch(`${stack.url}/v1/admin/overview`, {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    })
+  ).json()) as { total: number; partial?: boolean };
+
+  const reused: number[] = [];
+  for (let i = 0; i < LOADS; i++) reused.push(await load(`${stack.url}/admin/`));
+  const reusedApi = apiTimes.splice(0).slice(1);
+  const computed: number[] = [];
+  for (let i = 0; i < LOADS; i++) {
+    await new Promise((r) => setTimeout(r, API_REUSE_MS + 200));
+    computed.push(await load(`${stack.url}/admin/`));
+  }
+  const computedApi = apiTimes.splice(0);
+  const summary = (values: number[], api: number[]) => ({
+    medianMs: round(median(values)),
+    p90Ms: round(quantile(values, 0.9)),
+    runsMs: values.map(round),
+    overviewApiMedianMs: round(median(api)),
+  });
+
+  const result = {
+    date: new Date().toISOString(),
+    leaks: LEAKS,
+    overviewTotal: overview.total,
+    overviewPartial: overview.partial ?? false,
+    bundle: { gzipBytes, assets, target: TARGETS.gzipBytes },
+    consoleBuildMs: round(consoleBuildMs),
+    seedMs: round(seedMs),
+    firstRender: {
+      description: "navigation start → tq:overview-rendered (figures and charts drawn), 1280×800, light",
+      firstLoadMs: round(firstMs),
+      apiAnswerReused: summary(reused, reusedApi),
+      apiComputedEachLoad: summary(computed, computedApi),
+      target: TARGETS.renderMs,
+    },
+  };
+  const verdict = {
+    bundle: gzipBytes < TARGETS.gzipBytes ? "met" : "MISSED",
+    firstRender: median(computed) < TARGETS.renderMs ? "met" : "MISSED",
+  };
+  mkdirSync("bench/results", { recursive: true });
+  const file = "bench/results/console.json";
+  writeFileSync(file, `${JSON.stringify({ ...result, verdict }, null, 2)}\n`);
+  process.stdout.write(
+    `${[
+      `console bundle: ${(gzipBytes / 1024).toFixed(1)} KB gzipped for the overview (target < 300 KB: ${verdict.bundle})`,
+      `overview first render with ${LEAKS} leaks: median ${result.firstRender.apiComputedEachLoad.medianMs} ms, p90 ${result.firstRender.apiComputedEachLoad.p90Ms} ms with the API computing it (its answer: ${result.firstRender.apiComputedEachLoad.overviewApiMedianMs} ms); ${result.firstRender.apiAnswerReused.medianMs} ms reusing its answer (target < 1 s: ${verdict.firstRender})`,
+      `written to ${file}`,
+    ].join("\n")}\n`,
+  );
+} finally {
+  await browser.close();
+  await stack.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
