@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { seedLeaks } from "./seed-leaks.js";
 import { startLocalStack } from "./local-stack.js";
+import { seedLeaks } from "./seed-leaks.js";
 
 // `npm run screenshots`: the console's overview and a leak's page at 1280×800 from a seeded local
 // stack, written under docs/ (the README shows them). Light, plus the overview in dark.
@@ -14,8 +14,17 @@ const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const NOW = Date.parse("2026-11-27T12:00:00.000Z");
 
 const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-screenshots-"));
-const stack = await startLocalStack({ port: 0, dataDir, inMemoryDb: true, env: { GITHUB_PUBLIC_KEYS_URL: undefined } });
-const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
+const stack = await startLocalStack({
+  port: 0,
+  dataDir,
+  inMemoryDb: true,
+  env: { GITHUB_PUBLIC_KEYS_URL: undefined },
+});
+const browser = await chromium.launch({
+  executablePath: CHROMIUM_PATH,
+  headless: true,
+  args: ["--no-sandbox"],
+});
 try {
   await stack.startupSweep;
   await stack.consoleBuilt;
@@ -26,7 +35,12 @@ try {
     leaks.find((l) => l.status === "revoked");
   if (!shown) throw new Error("the seed holds no revoked leak");
 
-  const shoot = async (scheme: "light" | "dark", path: string, file: string, ready: (page: Page) => Promise<void>) => {
+  const shoot = async (
+    scheme: "light" | "dark",
+    path: string,
+    file: string,
+    ready: (page: Page) => Promise<void>,
+  ) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });
     const page = await context.newPage();
     await page.goto(`${stack.url}/admin/${path}#token=${stack.adminToken}`);

@@ -159,7 +159,7 @@ function Timeline({ leak }: { leak: LeakDetail }) {
       <h2 id="timeline-title">Timeline</h2>
       <ol class="timeline">
         {leak.timeline.map((event) => (
-          <li class={`event outcome-${event.outcome}`} data-step={event.step}>
+          <li class={`event event-${event.outcome}`} data-step={event.step}>
             <div class="event-head">
               <strong class="event-step">{event.step}</strong>
               <span class={`outcome outcome-${event.outcome}`}>{event.outcome}</span>
@@ -178,7 +178,8 @@ function Timeline({ leak }: { leak: LeakDetail }) {
 }
 
 function Evidence({ leak }: { leak: LeakDetail }) {
-  const facts = evidenceFacts(leak.evidence);
+  // The issuer's own summary lines when it gave them, else the evidence's plain values.
+  const facts = leak.key_details.length ? [] : evidenceFacts(leak.evidence);
   const series = usageSeries(leak.evidence);
   const used = lastUse(leak.evidence);
   if (!facts.length && !series.length && !leak.key_details.length && !used) return null;

@@ -73,7 +73,8 @@ export async function bundleConsole(): Promise<ConsoleBuild> {
   const scripts = [entryPath];
   for (let i = 0; i < scripts.length; i++) {
     for (const imported of outputs[scripts[i] as string]?.imports ?? []) {
-      if (imported.kind === "import-statement" && !scripts.includes(imported.path)) scripts.push(imported.path);
+      if (imported.kind === "import-statement" && !scripts.includes(imported.path))
+        scripts.push(imported.path);
     }
   }
   const styles = entryOutput.cssBundle ? [pathOf(entryOutput.cssBundle)] : [];

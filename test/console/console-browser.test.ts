@@ -118,6 +118,20 @@ describe("console overview", () => {
   });
 });
 
+describe("console in the dark colour scheme", () => {
+  it("keeps the overview and a leak's page accessible (contrast included)", async () => {
+    const dark = await (await consoleContext(browser, "dark")).newPage();
+    await dark.goto(`${consoleUrl()}#token=${ADMIN_TOKEN}`);
+    await dark.getByRole("heading", { name: "Leaks by status over time" }).waitFor();
+    await expectAccessible(dark, "overview (dark)");
+    const id = (await readJson(await t.admin("/v1/admin/leaks?status=failed&limit=1"))).items[0].id;
+    await dark.goto(consoleUrl(`leaks/${id}`));
+    await dark.getByRole("heading", { name: "Timeline" }).waitFor();
+    await expectAccessible(dark, "leak detail (dark)");
+    await dark.context().close();
+  });
+});
+
 describe("console leak list", () => {
   it("filters by several statuses, keeps the filters in the URL and lists what the API lists", async () => {
     await page.goto(consoleUrl("leaks"));
