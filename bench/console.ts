@@ -1,11 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { chromium, type Page } from "playwright-core";
 import { bundleConsole } from "../lib/console/build-console.js";
-import { startLocalStack } from "../local/local-stack.js";
-import { seedLeaks } from "../local/seed-leaks.js";
+import { startSeededConsole } from "../local/seeded-console.js";
 import { median, quantile } from "./stats.js";
 
 // The admin console: the bytes the overview loads (index.html, the entry script and its static
@@ -15,12 +11,9 @@ import { median, quantile } from "./stats.js";
 // 5-second answer; loads spaced past it make the API compute the overview each time. Both are reported.
 // Targets: under 300 KB gzipped, under 1 s.
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
 const LEAKS = Number(process.env.BENCH_CONSOLE_LEAKS ?? 10_000);
 const LOADS = Number(process.env.BENCH_CONSOLE_LOADS ?? 7);
 const TARGETS = { gzipBytes: 300 * 1024, renderMs: 1000 };
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** The overview API keeps an answer this long per query (lib/admin/overview.ts). */
 const API_REUSE_MS = 5_000;
 
@@ -31,25 +24,12 @@ const assets = initial.map((path) => {
 });
 const gzipBytes = assets.reduce((sum, a) => sum + a.gzipBytes, 0);
 
-const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-bench-console-"));
-const stack = await startLocalStack({
-  port: 0,
-  dataDir,
-  inMemoryDb: true,
-  env: { GITHUB_PUBLIC_KEYS_URL: undefined },
-});
-const browser = await chromium.launch({
-  executablePath: CHROMIUM_PATH,
-  headless: true,
-  args: ["--no-sandbox"],
+const { stack, browser, seedMs, consoleBuildMs, close } = await startSeededConsole({
+  count: LEAKS,
+  days: 30,
+  seed: 10,
 });
 try {
-  await stack.startupSweep;
-  const consoleBuildMs = await stack.consoleBuilt;
-  const seedStart = performance.now();
-  await seedLeaks(stack.store, { count: LEAKS, days: 30, seed: 10 });
-  const seedMs = performance.now() - seedStart;
-
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light" });
   const page = await context.newPage();
   const renderTime = async (): Promise<number> => {
@@ -130,9 +110,7 @@ try {
     ].join("\n")}\n`,
   );
 } finally {
-  await browser.close();
-  await stack.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
 }
 
 function round(ms: number): number {

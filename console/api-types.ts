@@ -1,28 +1,10 @@
 // The admin API's JSON as the console reads it (README "Routes"; issue 14's contracts 1–3).
 
-export const LEAK_STATUSES = [
-  "pending",
-  "active",
-  "revoked",
-  "inactive",
-  "false_positive",
-  "unroutable",
-  "failed",
-  "notified",
-  "dry_run",
-  "allowlisted",
-  "paired",
-  "dismissed",
-] as const;
-export type LeakStatus = (typeof LEAK_STATUSES)[number];
+import { DISMISS_REASONS } from "../lib/admin/dismiss-reasons.js";
+import { LEAK_STATUSES, type LeakStatus } from "../lib/store/leak-statuses.js";
 
-export const DISMISSAL_REASONS = [
-  "false_positive",
-  "accepted_risk",
-  "test_token",
-  "duplicate",
-  "other",
-] as const;
+export { LEAK_STATUSES, type LeakStatus };
+export const DISMISSAL_REASONS = DISMISS_REASONS;
 export type DismissalReason = (typeof DISMISSAL_REASONS)[number];
 
 export interface Owner {

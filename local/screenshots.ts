@@ -1,34 +1,19 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
-import { startLocalStack } from "./local-stack.js";
-import { seedLeaks } from "./seed-leaks.js";
+import type { Page } from "playwright-core";
+import { startSeededConsole } from "./seeded-console.js";
 
 // `npm run screenshots`: the console's overview and a leak's page at 1280×800 from a seeded local
 // stack, written under docs/ (the README shows them). Light, plus the overview in dark.
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** A fixed "now", so the pictures change only when the console does. */
 const NOW = Date.parse("2026-11-27T12:00:00.000Z");
 
-const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-screenshots-"));
-const stack = await startLocalStack({
-  port: 0,
-  dataDir,
-  inMemoryDb: true,
-  env: { GITHUB_PUBLIC_KEYS_URL: undefined },
-});
-const browser = await chromium.launch({
-  executablePath: CHROMIUM_PATH,
-  headless: true,
-  args: ["--no-sandbox"],
+const { stack, browser, leaks, close } = await startSeededConsole({
+  count: 1_500,
+  days: 30,
+  seed: 42,
+  now: NOW,
 });
 try {
-  await stack.startupSweep;
-  await stack.consoleBuilt;
-  const leaks = await seedLeaks(stack.store, { count: 1_500, days: 30, seed: 42, now: NOW });
   // A revoked key with the issuer's usage figures, for the leak page.
   const shown =
     leaks.find((l) => l.status === "revoked" && l.tokenType === "azure_openai_key" && l.evidence?.usage) ??
@@ -59,7 +44,5 @@ try {
   await shoot("dark", "?days=30", "docs/console-overview-dark.png", overviewDrawn);
   await shoot("light", `leaks/${shown.id}`, "docs/console-leak.png", leakShown);
 } finally {
-  await browser.close();
-  await stack.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
 }
