@@ -90,8 +90,8 @@ export interface LocalStackOptions {
   azureTransport?: AzureTransportOptions | undefined;
   /** For AWS issuers: a test's own fake STS/IAM instead of the stack's (endpoints, credentials, timeout). */
   awsTransport?: AwsTransportOptions | undefined;
-  /** Smaller export answers than the deployed ones, so tests see several pages. */
-  exportLimits?: Partial<ExportLimits> | undefined;
+  /** The admin export's page bounds (tests lower them to page through a few leaks). */
+  adminExportLimits?: Partial<ExportLimits> | undefined;
 }
 
 export interface LocalStack {
@@ -343,7 +343,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
   const githubWebhook = createGithubWebhookHandler(async () => githubWebhookDeps, log);
   const adminApi = createAdminApiHandler(
-    async () => ({ store, queue, adminToken, exportLimits: options.exportLimits }),
+    async () => ({ store, queue, adminToken, exportLimits: options.adminExportLimits }),
     log,
   );
   // The same route keys API Gateway uses, so the handlers see the events they will see deployed.

@@ -10,8 +10,8 @@ import { parseQuery, timeWindowShape } from "./query-params.js";
 // GET /v1/admin/overview: what leaked, what was done, how fast, and what still needs a human, over a
 // window (default: the last 30 days, today included). Made from leak summaries (a projection of the
 // time index), the slowest revocations read in full. The admin function is warm between a console's
-// calls, so an answer is kept a few seconds per query: a dashboard's refreshes and its several users
-// cost one read.
+// calls, so an answer is kept per query: reused for 5 s, then, up to 30 s, given while a new one is
+// made (stale while revalidate), so a dashboard's refreshes and its several users cost one read.
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
@@ -29,8 +29,10 @@ const overviewParams = z
 
 export interface OverviewOptions {
   now?: () => number;
-  /** How long an answer is reused for the same query; 0 turns the reuse off. */
+  /** How long an answer is reused as it is for the same query; 0 turns the reuse off. */
   cacheMs?: number;
+  /** Up to this age an answer is still given while a new one is made for the next caller. */
+  staleMs?: number;
   maxLeaks?: number;
 }
 
@@ -127,8 +129,8 @@ async function computeOverview(
 
 export type Overview = Awaited<ReturnType<typeof computeOverview>>;
 
-/** Answers (in flight or made) per store and query, with when they stop being reused. */
-const recent = new WeakMap<LeakStore, Map<string, { until: number; answer: Promise<Overview> }>>();
+/** Answers (in flight or made) per store and query, with when each was asked for. */
+const recent = new WeakMap<LeakStore, Map<string, { at: number; answer: Promise<Overview> }>>();
 
 export async function leakOverview(
   store: LeakStore,
@@ -146,18 +148,29 @@ export async function leakOverview(
     throw new BadRequestError(`invalid query parameter since: the window spans at most ${MAX_DAYS} days`);
   }
   const query = { since, until, tokenType: q.token_type?.toLowerCase() };
-  const cacheMs = options.cacheMs ?? 5_000;
+  const fresh = options.cacheMs ?? 5_000;
+  const stale = Math.max(fresh, options.staleMs ?? 30_000);
+  const compute = () => computeOverview(store, query, now, options.maxLeaks ?? OVERVIEW_MAX_LEAKS);
+  if (fresh <= 0) return compute();
+
   // The query as given, not as resolved: a default window moves with the clock, its key does not.
   const key = JSON.stringify([q.since, q.until, query.tokenType]);
-  const answers = recent.get(store) ?? new Map();
+  const answers = recent.get(store) ?? new Map<string, { at: number; answer: Promise<Overview> }>();
   recent.set(store, answers);
+  for (const [k, entry] of answers) if (now - entry.at >= stale) answers.delete(k);
   const kept = answers.get(key);
-  if (kept && kept.until > now) return kept.answer;
-  for (const [k, entry] of answers) if (entry.until <= now) answers.delete(k);
-  const answer = computeOverview(store, query, now, options.maxLeaks ?? OVERVIEW_MAX_LEAKS);
-  if (cacheMs > 0) {
-    answers.set(key, { until: now + cacheMs, answer });
-    answer.catch(() => answers.delete(key)); // a failure is not reused
-  }
-  return answer;
+  const refresh = () => {
+    const answer = compute();
+    const entry = { at: now, answer };
+    answers.set(key, entry);
+    // A failure is not reused; the answer it replaced, if any, is gone too (it was already old).
+    answer.catch(() => answers.get(key) === entry && answers.delete(key));
+    return answer;
+  };
+  if (!kept) return refresh();
+  if (now - kept.at < fresh) return kept.answer;
+  // Older than `fresh` but not `stale`: the kept answer now (its generated_at tells its age), a new
+  // one made for the next caller. Reading a month of leaks takes the embedded engine seconds.
+  void refresh().catch(() => undefined);
+  return kept.answer;
 }

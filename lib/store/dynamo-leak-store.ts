@@ -56,7 +56,7 @@ const KEY_ATTRIBUTES = [
 
 const OWES_WORK_LISTING = "owes-work";
 /** Sighting summaries read at once (one query each). */
-const SIGHTING_READS_IN_FLIGHT = 16;
+const SIGHTING_READS_IN_FLIGHT = 32;
 /** BatchGetItem takes at most 100 keys a call. */
 const BATCH_GET_MAX = 100;
 

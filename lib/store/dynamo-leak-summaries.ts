@@ -1,7 +1,7 @@
-import { type DynamoDBClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
-import { awsCall } from "../aws/aws-call.js";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mapWithConcurrency } from "../util/concurrency.js";
-import { fromItem, toAttributes } from "./dynamo-items.js";
+import { toAttributes } from "./dynamo-items.js";
+import { queryPages } from "./dynamo-query-pages.js";
 import type { LeakStatus } from "./leak.js";
 import { ALL_LEAKS_KEY, typeKey } from "./leak-keys.js";
 import type { LeakSummary, SummaryQuery } from "./leak-store.js";
@@ -62,26 +62,18 @@ export async function readLeakSummaries(
         partial = true;
         return found;
       }
-      let start: QueryCommandInput["ExclusiveStartKey"];
-      do {
-        const output = await awsCall("dynamodb:Query", () =>
-          client.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: index,
-              KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :lo AND :hi",
-              ProjectionExpression: PROJECTION.join(", "),
-              ExpressionAttributeNames: { "#pk": `${index}pk`, "#sk": `${index}sk`, "#status": "status" },
-              ExpressionAttributeValues: toAttributes({ ":pk": partition, ":lo": range.lo, ":hi": range.hi }),
-              ScanIndexForward: false,
-              ExclusiveStartKey: start,
-            }),
-          ),
-        );
-        for (const raw of output.Items ?? []) found.push(toSummary(fromItem(raw)));
-        read += output.Items?.length ?? 0;
-        start = output.LastEvaluatedKey;
-      } while (start);
+      for await (const page of queryPages(client, {
+        TableName: tableName,
+        IndexName: index,
+        KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+        ProjectionExpression: PROJECTION.join(", "),
+        ExpressionAttributeNames: { "#pk": `${index}pk`, "#sk": `${index}sk`, "#status": "status" },
+        ExpressionAttributeValues: toAttributes({ ":pk": partition, ":lo": range.lo, ":hi": range.hi }),
+        ScanIndexForward: false,
+      })) {
+        found.push(...page.map(toSummary));
+        read += page.length;
+      }
       return found;
     },
   );

@@ -2,6 +2,7 @@ import { type DynamoDBClient, QueryCommand, type QueryCommandInput } from "@aws-
 import { awsCall } from "../aws/aws-call.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
+import { queryPages } from "./dynamo-query-pages.js";
 import { type Leak, mergeSightings, type Sighting } from "./leak.js";
 import { leakPk, SIGHTING_SK, SIGHTING_SK_PREFIX, sightingSk } from "./leak-keys.js";
 import type { SightingPage, SightingSummary } from "./leak-store.js";
@@ -84,29 +85,20 @@ export async function readSightingSummary(
 ): Promise<SightingSummary> {
   const places = new Map<string, { url: string; firstSeen: string }>();
   for (const s of leak.firstSightings ?? []) places.set(sightingSk(s.url, s.source), s);
-  let start: QueryCommandInput["ExclusiveStartKey"];
-  do {
-    const output = await awsCall("dynamodb:Query", () =>
-      client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ProjectionExpression: "sk, #url, firstSeen",
-          ExpressionAttributeNames: { "#url": "url" },
-          ExpressionAttributeValues: toAttributes({ ":pk": leakPk(leak.id), ":prefix": SIGHTING_SK_PREFIX }),
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    for (const raw of output.Items ?? []) {
-      const item = fromItem(raw);
+  for await (const page of queryPages(client, {
+    TableName: tableName,
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+    ProjectionExpression: "sk, #url, firstSeen",
+    ExpressionAttributeNames: { "#url": "url" },
+    ExpressionAttributeValues: toAttributes({ ":pk": leakPk(leak.id), ":prefix": SIGHTING_SK_PREFIX }),
+  })) {
+    for (const item of page) {
       const sk = String(item.sk);
       const seen = places.get(sk);
       const firstSeen = String(item.firstSeen);
       if (!seen || firstSeen < seen.firstSeen) places.set(sk, { url: String(item.url ?? ""), firstSeen });
     }
-    start = output.LastEvaluatedKey;
-  } while (start);
+  }
   const first = [...places.values()].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen))[0];
   return { places: places.size, firstUrl: first?.url ?? null };
 }

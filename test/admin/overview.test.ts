@@ -134,18 +134,24 @@ describe("leakOverview (embedded DynamoDB)", () => {
     expect(o.by_status).toEqual({ pending: 1, active: 1, revoked: 1, unroutable: 1 });
   });
 
-  it("reuses an answer for the same query for a few seconds, then reads again", async () => {
+  it("reuses an answer for the same query a few seconds, then gives it while making the next", async () => {
     let now = NOW;
-    const cached = () => leakOverview(t.store, {}, { now: () => now, cacheMs: 5_000 });
+    const cached = () => leakOverview(t.store, {}, { now: () => now, cacheMs: 5_000, staleMs: 30_000 });
     const first = await cached();
     await t.store.createLeak(makeLeak({ ...at("2025-03-10T11:59:00.000Z"), status: "failed" }));
     now += 4_000;
     expect(await cached()).toBe(first);
     expect((await leakOverview(t.store, { token_type: "x" }, { now: () => now })).total).toBe(0);
     now += 2_000;
-    const fresh = await cached();
-    expect(fresh.total).toBe(first.total + 1);
-    expect(fresh.generated_at).toBe(new Date(now).toISOString());
+    // Stale: the kept answer now, a new one made meanwhile for the next caller.
+    expect(await cached()).toBe(first);
+    const next = await cached();
+    expect(next.total).toBe(first.total + 1);
+    expect(next.generated_at).toBe(new Date(now).toISOString());
+    // Past the stale limit nothing old is given.
+    await t.store.createLeak(makeLeak({ ...at("2025-03-10T11:59:30.000Z"), status: "failed" }));
+    now += 31_000;
+    expect((await cached()).total).toBe(first.total + 2);
   });
 
   it("agrees with a count of every seeded leak, across all statuses", async () => {

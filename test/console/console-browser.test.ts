@@ -43,7 +43,7 @@ async function expectAccessible(p: Page, where: string, include?: string) {
 
 beforeAll(async () => {
   // Export answers of 20 rows, so the console follows X-Next-Cursor over several.
-  t = await startTestStack({ exportLimits: { maxRows: 20, pageSize: 20 } });
+  t = await startTestStack({ adminExportLimits: { maxRows: 20, pageSize: 20 } });
   await seedLeaks(t.stack.store, { count: 150, days: 30, seed: 14 });
   await t.stack.consoleBuilt;
   browser = await launchChromium();

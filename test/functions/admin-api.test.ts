@@ -64,7 +64,12 @@ describe("admin-api handler behind the JWT authorizer", () => {
 
   it("refuses a signed-in caller outside the admin groups with 403, reading nothing", async () => {
     const outsider = { iss: ISS, sub: "dev-9", "cognito:groups": "[developers]" };
-    for (const route of ["GET /v1/admin/leaks", "GET /v1/admin/leaks/{id}"]) {
+    for (const route of [
+      "GET /v1/admin/leaks",
+      "GET /v1/admin/leaks/{id}",
+      "GET /v1/admin/leaks/export",
+      "GET /v1/admin/overview",
+    ]) {
       const answer = await call(route, outsider);
       expect(answer.status, route).toBe(403);
       expect(answer.body).toEqual({
@@ -140,5 +145,40 @@ describe("admin-api handler behind the JWT authorizer", () => {
   it("still answers 401 without claims or a bearer token", async () => {
     const answer = await call("GET /v1/admin/leaks", undefined);
     expect(answer).toEqual({ status: 401, body: expect.objectContaining({ error: "unauthorized" }) });
+  });
+
+  it("answers the export as API Gateway passes it on: a text body, its headers, no base64", async () => {
+    const handler = createAdminApiHandler(async () => ({ ...deps, exportLimits: { maxRows: 1 } }), silentLog);
+    await t.store.createLeak(makeLeak({ firstSeen: "2025-02-01T00:00:00.000Z" }));
+    const result = (await handler(
+      apiEvent("GET /v1/admin/leaks/export", {
+        path: "/v1/admin/leaks/export",
+        claims: reader,
+        queryStringParameters: { format: "csv", status: "failed,pending" },
+      }),
+      lambdaContext("AdminApi"),
+    )) as ApiResult;
+    expect(result.statusCode).toBe(200);
+    expect(result.isBase64Encoded ?? false).toBe(false);
+    expect(typeof result.body).toBe("string");
+    expect(result.body?.split("\n")[1]).toMatch(new RegExp(`^${failed.id},`));
+    const cursor = result.headers?.["x-next-cursor"];
+    expect(cursor).toEqual(expect.any(String));
+    expect(result.headers).toMatchObject({
+      "content-type": "text/csv; charset=utf-8",
+      "cache-control": "no-store",
+      "content-disposition": expect.stringMatching(
+        /^attachment; filename="tourniquet-leaks-\d{4}-\d{2}-\d{2}\.csv"$/,
+      ),
+      link: `</v1/admin/leaks/export?format=csv&status=failed%2Cpending&cursor=${cursor}>; rel="next"`,
+    });
+  });
+
+  it("answers the overview to the read group", async () => {
+    const answer = await call("GET /v1/admin/overview", reader, {
+      query: { since: "2025-03-01", until: "2025-03-01" },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ total: 1, by_status: { failed: 1 }, attention: { failed: 1 } });
   });
 });

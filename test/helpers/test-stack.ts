@@ -90,7 +90,7 @@ export async function startTestStack(
     env?: Record<string, string>;
     azureTransport?: AzureTransportOptions;
     awsTransport?: AwsTransportOptions;
-    exportLimits?: Partial<ExportLimits>;
+    adminExportLimits?: Partial<ExportLimits>;
   } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-test-"));
@@ -119,7 +119,7 @@ export async function startTestStack(
     queueConcurrency: options.queueConcurrency,
     azureTransport: options.azureTransport,
     awsTransport: options.awsTransport,
-    exportLimits: options.exportLimits,
+    adminExportLimits: options.adminExportLimits,
   });
   // The sweep the stack runs at start lists the fake GitHub's installations too: done before any test.
   await stack.startupSweep;

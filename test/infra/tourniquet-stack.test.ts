@@ -445,7 +445,9 @@ describe("HTTP API", () => {
     );
     expect(scopes).toEqual({
       "GET /v1/admin/leaks": ["tourniquet/read", "tourniquet/respond"],
+      "GET /v1/admin/leaks/export": ["tourniquet/read", "tourniquet/respond"],
       "GET /v1/admin/leaks/{id}": ["tourniquet/read", "tourniquet/respond"],
+      "GET /v1/admin/overview": ["tourniquet/read", "tourniquet/respond"],
       "POST /v1/admin/leaks/{id}/retry": ["tourniquet/respond"],
       "POST /v1/admin/leaks/{id}/dismiss": ["tourniquet/respond"],
     });
