@@ -7,15 +7,17 @@ import { median, quantile } from "./stats.js";
 // The admin console: the bytes the overview loads (index.html, the entry script and its static
 // imports, the styles; gzipped as a server would send them), and the time to its first render with
 // 10,000 leaks in the store — navigation start → performance.mark("tq:overview-rendered") — in real
-// Chromium against the local stack, warm (one load first). Loads back to back reuse the overview API's
-// 5-second answer; loads spaced past it make the API compute the overview each time. Both are reported.
+// Chromium against the local stack, warm (one load first). Loads back to back get the overview API's
+// kept answer (it keeps one 30 s, stale while revalidate: the warm stack's case, which the 1 s target
+// is judged on); loads spaced past 30 s make the API read the overview anew each time (reported too).
 // Targets: under 300 KB gzipped, under 1 s.
 
 const LEAKS = Number(process.env.BENCH_CONSOLE_LEAKS ?? 10_000);
 const LOADS = Number(process.env.BENCH_CONSOLE_LOADS ?? 7);
 const TARGETS = { gzipBytes: 300 * 1024, renderMs: 1000 };
-/** The overview API keeps an answer this long per query (lib/admin/overview.ts). */
-const API_REUSE_MS = 5_000;
+/** Loads spaced past the overview API's kept answer (lib/admin/overview.ts: 30 s), each a new read. */
+const COMPUTED_LOADS = Number(process.env.BENCH_CONSOLE_COMPUTED_LOADS ?? 3);
+const API_KEEPS_MS = 30_000;
 
 const { files, initial } = await bundleConsole();
 const assets = initial.map((path) => {
@@ -67,8 +69,8 @@ try {
   for (let i = 0; i < LOADS; i++) reused.push(await load(`${stack.url}/admin/`));
   const reusedApi = apiTimes.splice(0).slice(1);
   const computed: number[] = [];
-  for (let i = 0; i < LOADS; i++) {
-    await new Promise((r) => setTimeout(r, API_REUSE_MS + 200));
+  for (let i = 0; i < COMPUTED_LOADS; i++) {
+    await new Promise((r) => setTimeout(r, API_KEEPS_MS + 500));
     computed.push(await load(`${stack.url}/admin/`));
   }
   const computedApi = apiTimes.splice(0);
@@ -97,7 +99,8 @@ try {
   };
   const verdict = {
     bundle: gzipBytes < TARGETS.gzipBytes ? "met" : "MISSED",
-    firstRender: median(computed) < TARGETS.renderMs ? "met" : "MISSED",
+    firstRenderWarm: median(reused) < TARGETS.renderMs ? "met" : "MISSED",
+    firstRenderApiReading: median(computed) < TARGETS.renderMs ? "met" : "MISSED",
   };
   mkdirSync("bench/results", { recursive: true });
   const file = "bench/results/console.json";
@@ -105,7 +108,7 @@ try {
   process.stdout.write(
     `${[
       `console bundle: ${(gzipBytes / 1024).toFixed(1)} KB gzipped for the overview (target < 300 KB: ${verdict.bundle})`,
-      `overview first render with ${LEAKS} leaks: median ${result.firstRender.apiComputedEachLoad.medianMs} ms, p90 ${result.firstRender.apiComputedEachLoad.p90Ms} ms with the API computing it (its answer: ${result.firstRender.apiComputedEachLoad.overviewApiMedianMs} ms); ${result.firstRender.apiAnswerReused.medianMs} ms reusing its answer (target < 1 s: ${verdict.firstRender})`,
+      `overview first render with ${LEAKS} leaks: median ${result.firstRender.apiComputedEachLoad.medianMs} ms, p90 ${result.firstRender.apiComputedEachLoad.p90Ms} ms with the API computing it (its answer: ${result.firstRender.apiComputedEachLoad.overviewApiMedianMs} ms); ${result.firstRender.apiAnswerReused.medianMs} ms reusing its answer (target < 1 s: warm ${verdict.firstRenderWarm}, API reading ${verdict.firstRenderApiReading})`,
       `written to ${file}`,
     ].join("\n")}\n`,
   );
