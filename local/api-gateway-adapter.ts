@@ -16,10 +16,15 @@ export interface Route {
   handler: ApiHandler;
 }
 
-/** A route from an API Gateway route key such as `GET /v1/admin/leaks/{id}`. */
+/**
+ * A route from an API Gateway route key such as `GET /v1/admin/leaks/{id}`; a greedy `{proxy+}` takes
+ * the rest of the path, slashes included (here also nothing, so `/admin/` reaches `/admin/{proxy+}`).
+ */
 export function apiRoute(routeKey: string, handler: ApiHandler): Route {
   const [method = "", path = ""] = routeKey.split(" ");
-  const pattern = new RegExp(`^${path.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)")}$`);
+  const pattern = new RegExp(
+    `^${path.replace(/\{(\w+)\+\}/g, "(?<$1>.*)").replace(/\{(\w+)\}/g, "(?<$1>[^/]+)")}$`,
+  );
   return { method, pattern, routeKey, handler };
 }
 

@@ -4,11 +4,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createAdminApiHandler } from "../functions/admin-api.js";
+import { createAdminConsoleHandler } from "../functions/admin-console.js";
 import { createGithubWebhookHandler } from "../functions/github-webhook.js";
 import { handler as healthzHandler } from "../functions/healthz.js";
 import { createPartnerReportHandler } from "../functions/partner-report.js";
 import type { ExportLimits } from "../lib/admin/leak-export.js";
 import { loadConfig, type TourniquetConfig } from "../lib/config.js";
+import { bundleConsole } from "../lib/console/build-console.js";
+import { type ConsoleAuth, parseConsoleAuth } from "../lib/console/console-auth.js";
+import { memoryFiles } from "../lib/console/console-files.js";
 import { type GithubApp, githubAppFromConfig } from "../lib/github/github-app.js";
 import { PartnerKeyCache } from "../lib/github/partner-key-cache.js";
 import { partnerKeySetFetcher, partnerKeySetLoader } from "../lib/github/partner-key-set.js";
@@ -118,6 +122,8 @@ export interface LocalStack {
   sweep(options?: SweepOptions): Promise<SweepResult>;
   /** The run at start, settled (a failure is logged): tests wait for it so its calls are not theirs. */
   startupSweep: Promise<void>;
+  /** The admin console at /admin/, built in memory at start: settles with the build's time in ms. */
+  consoleBuilt: Promise<number>;
   close(): Promise<void>;
 }
 
@@ -187,7 +193,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const slack = startLocalSlack(url, env);
   let config: TourniquetConfig;
   let githubApp: GithubApp | undefined;
+  let consoleAuth: ConsoleAuth;
   try {
+    consoleAuth = parseConsoleAuth(env.CONSOLE_AUTH);
     config = loadConfig(env.TOURNIQUET_CONFIG ?? DEFAULT_CONFIG_PATH, {
       ...env,
       PORT: String(port),
@@ -315,6 +323,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sweepTimer = setInterval(() => void sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 
+  // The console is bundled in memory while the stack starts; /admin/ waits for it (a quarter second).
+  const consoleStart = performance.now();
+  const consoleBuild = bundleConsole();
+  const consoleBuilt = consoleBuild.then(
+    () => performance.now() - consoleStart,
+    (error: unknown) => {
+      log.error("the admin console could not be built", { error: describeError(error) });
+      return Number.NaN;
+    },
+  );
+  const adminConsole = createAdminConsoleHandler(
+    async () => ({ files: memoryFiles((await consoleBuild).files), auth: consoleAuth }),
+    log,
+  );
+
   const githubWebhookDeps: GithubWebhookDeps = { config, queue, log, githubApp, alerts };
 
   const partnerReport = createPartnerReportHandler(async () => intakeDeps, log);
@@ -334,6 +357,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiRoute("POST /v1/admin/leaks/{id}/retry", adminApi),
     apiRoute("POST /v1/admin/leaks/{id}/dismiss", adminApi),
     apiRoute("GET /healthz", healthzHandler),
+    apiRoute("GET /admin", adminConsole),
+    apiRoute("GET /admin/{proxy+}", adminConsole),
   ];
 
   handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -412,9 +437,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dbEndpoint: db.endpoint,
     sweep,
     startupSweep: sweeping.then(() => undefined),
+    consoleBuilt,
     close: async () => {
       clearInterval(sweepTimer);
       await sweeping;
+      await consoleBuilt;
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();

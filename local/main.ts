@@ -10,11 +10,13 @@ const dataDir = process.env.TOURNIQUET_DATA_DIR ?? ".tourniquet";
 
 try {
   const stack = await startLocalStack({ port, dataDir, host: process.env.HOST ?? "127.0.0.1" });
+  const consoleMs = await stack.consoleBuilt;
   const lines = [
     `Tourniquet local stack on ${stack.url}`,
     `  partner reports  POST ${stack.url}/v1/github/secret-scanning`,
     `  GitHub App hooks POST ${stack.url}/v1/github/webhooks  (secret: ${stack.dataDir}/github-webhook.secret; fake GitHub API at /sandbox/github/api)`,
     `  admin API        GET  ${stack.url}/v1/admin/leaks  (Authorization: Bearer <TOURNIQUET_ADMIN_TOKEN or ${stack.dataDir}/admin-token>)`,
+    `  admin console    ${stack.url}/admin/#token=${stack.adminToken}  (built in ${Math.round(consoleMs)} ms; the link signs this browser tab in)`,
     `  sandbox issuer   POST ${stack.url}/sandbox/keys`,
     `  fake Azure       ${stack.azure.url} (Entra ID, ARM, Azure Monitor; a demo key: POST ${stack.url}/sandbox/azure/keys)`,
     `  fake AWS         ${stack.aws.url} (STS, IAM; a demo key pair: POST ${stack.url}/sandbox/aws/keys)`,

@@ -5,6 +5,7 @@ import type { Leak, LeakStatus } from "../store/leak.js";
 import { alertResolutionOwed, awaitsWorker } from "../store/leak-lifecycle.js";
 import type { LeakChanges, LeakStore } from "../store/leak-store.js";
 import type { AdminIdentity } from "./admin-auth.js";
+import { DISMISS_REASONS } from "./dismiss-reasons.js";
 import { findLeak, getLeak } from "./leak-queries.js";
 
 // What an administrator can do to a leak: retry a failed remediation from the step that failed, or
@@ -159,13 +160,7 @@ function refuseWhileLeased(leak: Leak, now: number): void {
   }
 }
 
-export const DISMISS_REASONS = [
-  "false_positive",
-  "accepted_risk",
-  "test_token",
-  "duplicate",
-  "other",
-] as const;
+export { DISMISS_REASONS };
 
 const dismissBody = z
   .object({ reason: z.enum(DISMISS_REASONS), note: z.string().trim().min(1).max(1_000).optional() })

@@ -73,6 +73,13 @@ describe("npm start", () => {
     expect(status).toBe("revoked");
     expect((await fetch(`${url}/v1/admin/leaks`)).status).toBe(401);
 
+    // The console's link signs the browser in with the admin token; the page itself is public.
+    expect(output).toContain(`admin console    ${url}/admin/#token=${adminToken}`);
+    const page = await fetch(`${url}/admin/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<div id="app">');
+
     // The real logger writes JSON lines; none carries the token.
     await new Promise((r) => setTimeout(r, 100));
     expect(output).toMatch(/"message":"partner report received"/);

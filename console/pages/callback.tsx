@@ -1,0 +1,34 @@
+import { useEffect, useState } from "preact/hooks";
+import type { ConsoleConfig } from "../auth/console-config";
+import type { Credential } from "../auth/session";
+import { ErrorAlert } from "../components/error-alert";
+import { BASE } from "../router";
+
+/** /admin/callback: the issuer sent the browser back with a code; redeem it (PKCE) and go on. */
+export function CallbackPage(props: {
+  config: ConsoleConfig;
+  onSignedIn: (credential: Credential, returnTo: string) => void;
+}) {
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    const { config } = props;
+    if (config.auth !== "oidc") {
+      setError(new Error("this console signs in with a token, not an OIDC issuer"));
+      return;
+    }
+    const url = new URL(window.location.href);
+    import("../auth/oidc")
+      .then((oidc) => oidc.finishSignIn(config, url))
+      .then(({ credential, returnTo }) =>
+        props.onSignedIn(credential, returnTo.startsWith(BASE) ? returnTo : BASE),
+      )
+      .catch((e: unknown) => setError(e));
+  }, []);
+  return (
+    <main id="main" class="sign-in">
+      <h1>Signing in…</h1>
+      <ErrorAlert error={error} />
+      {error !== undefined && <a href={BASE}>Back to sign-in</a>}
+    </main>
+  );
+}
