@@ -14,7 +14,7 @@ import { LeakDetailPage } from "./pages/leak-detail";
 import { LeakListPage } from "./pages/leak-list";
 import { OverviewPage } from "./pages/overview";
 import { SignInPage } from "./pages/sign-in";
-import { BASE, navigate, type Route, useRoute } from "./router";
+import { BASE, HOME, navigate, type Route, useRoute } from "./router";
 
 function initialCredential(): Credential | undefined {
   const fromLink = takeFragmentToken();
@@ -90,7 +90,7 @@ export function App({ config }: { config: ConsoleConfig }) {
       <header class="top">
         <span class="brand">Tourniquet</span>
         <nav aria-label="Console">
-          <Link href={BASE} class={route.page === "overview" ? "nav-link current" : "nav-link"}>
+          <Link href={HOME} class={route.page === "overview" ? "nav-link current" : "nav-link"}>
             Overview
           </Link>
           <Link
@@ -124,7 +124,7 @@ function Page({ route, client }: { route: Route; client: ReturnType<typeof creat
         <section>
           <h1>Not found</h1>
           <p>
-            There is no console page here. <Link href={BASE}>Go to the overview</Link>.
+            There is no console page here. <Link href={HOME}>Go to the overview</Link>.
           </p>
         </section>
       );

@@ -4,6 +4,11 @@ import { useEffect, useState } from "preact/hooks";
 // filters included, can be bookmarked and shared.
 
 export const BASE = "/admin/";
+/**
+ * The overview's address. Without the slash: deployed, API Gateway routes `/admin` to the console
+ * surely, while whether `/admin/{proxy+}` takes an empty `/admin/` is not documented.
+ */
+export const HOME = "/admin";
 
 export type Route =
   | { page: "overview"; query: URLSearchParams }
@@ -13,6 +18,7 @@ export type Route =
   | { page: "not_found"; path: string };
 
 export function parseRoute(location: Location): Route {
+  if (location.pathname === HOME) return { page: "overview", query: new URLSearchParams(location.search) };
   const path = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : location.pathname;
   const query = new URLSearchParams(location.search);
   const parts = path.split("/").filter(Boolean);

@@ -16,6 +16,7 @@ export const FUNCTION_BUNDLES = [
   { id: "PartnerReport", entry: "functions/partner-report.ts", handler: "handler" },
   { id: "Remediate", entry: "functions/remediate.ts", handler: "handler" },
   { id: "AdminApi", entry: "functions/admin-api.ts", handler: "handler" },
+  { id: "AdminConsole", entry: "functions/admin-console.ts", handler: "handler" },
   { id: "Healthz", entry: "functions/healthz.ts", handler: "handler" },
   { id: "Sweep", entry: "functions/sweep.ts", handler: "handler" },
   { id: "GithubWebhook", entry: "functions/github-webhook.ts", handler: "handler" },
@@ -49,6 +50,8 @@ export const BUNDLING = {
     "import { createRequire as __tq_createRequire } from 'module'; const require = __tq_createRequire(import.meta.url);",
   /** The message templates travel with the bundle (read at cold start). */
   templatesDir: "templates",
+  /** The admin console's page and assets travel with its function, beside the handler. */
+  consoleDir: "console",
   /** The handler's file in the asset: `index.handler` is the function's handler. */
   entryFile: "index.mjs",
   /**

@@ -51,6 +51,48 @@ export const awsIamSettingsSchema = z
 
 export type AwsIamSettings = z.infer<typeof awsIamSettingsSchema>;
 
+const httpsUrl = z.url({ protocol: /^https$/ });
+
+/**
+ * The console's sign-in with an external OIDC issuer (Entra ID, Okta, Google …): a public client
+ * registered there for the authorization code flow with PKCE, whose redirect URI is the API's
+ * `<ApiUrl>admin/callback`. Which token the console presents must be one the JWT authorizer accepts (its
+ * `aud` among `jwt.audience`).
+ */
+export const externalConsoleSignInSchema = z
+  .object({
+    clientId: z.string().min(1).max(256),
+    authorizationEndpoint: httpsUrl,
+    tokenEndpoint: httpsUrl,
+    endSessionEndpoint: httpsUrl.optional(),
+    scopes: z.array(z.string().min(1)).min(1).default(["openid", "profile", "email"]),
+    /** The token sent to the admin API: the access token (default) or the ID token. */
+    token: z.enum(["access_token", "id_token"]).default("access_token"),
+  })
+  .strict();
+
+/** Cognito hosted sign-in for the console, when the stack creates the user pool. */
+export const consoleSettingsSchema = z
+  .object({
+    /**
+     * The hosted sign-in domain's prefix (`<prefix>.auth.<region>.amazoncognito.com`), unique in the
+     * region; default `tourniquet-<stage>-<account id>`.
+     */
+    cognitoDomainPrefix: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "must be lowercase letters, digits and hyphens")
+      .refine((p) => !/aws|amazon|cognito/.test(p), "must not contain aws, amazon or cognito")
+      .optional(),
+    /**
+     * Other origins the console is served from (a custom domain, `https://admin.example.com`), beside
+     * the API's own: the sign-in may return to their `/admin/callback`, the sign-out to their `/admin`.
+     */
+    origins: z
+      .array(httpsUrl.refine((url) => new URL(url).pathname === "/", "must be an origin, without a path"))
+      .default([]),
+  })
+  .strict();
+
 export const stageSettingsSchema = z
   .object({
     /** SES identity (domain or address) the worker may send from; no SES permission when absent. */
@@ -62,9 +104,13 @@ export const stageSettingsSchema = z
       .object({
         issuer: z.url({ protocol: /^https$/ }),
         audience: z.array(z.string().min(1)).min(1),
+        /** How the console signs in with this issuer; without it the console cannot sign anyone in. */
+        console: externalConsoleSignInSchema.optional(),
       })
       .strict()
       .optional(),
+    /** The admin console at /admin/ with the user pool the stack creates (ignored with `jwt`). */
+    console: consoleSettingsSchema.prefault({}),
     /**
      * Who may use the admin API among those the JWT authorizer lets through: the token claim and its
      * values that may read, and those that may also retry and dismiss (default Cognito groups).

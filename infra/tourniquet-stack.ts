@@ -9,13 +9,14 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { StringParameter } from "aws-cdk-lib/aws-ssm";
 import type { Construct } from "constructs";
 import { SECRET_GROUPS, type SecretGroup } from "../lib/config-secrets.js";
+import type { ConsoleAuthSetting } from "../lib/console/console-auth.js";
 import { DEFAULT_GITHUB_PUBLIC_KEYS_URL } from "../lib/github/partner-key-set.js";
 import { FUNCTION_SECRET_GROUPS, GROUP_SECRETS } from "../lib/runtime/function-secrets.js";
 import { grantAwsKeyAccess } from "./constructs/aws-key-access.js";
 import { LeakTable } from "./constructs/leak-table.js";
 import { MAX_RECEIVE_COUNT, RemediationQueue } from "./constructs/remediation-queue.js";
 import { TourniquetAlarms } from "./constructs/tourniquet-alarms.js";
-import { TourniquetApi } from "./constructs/tourniquet-api.js";
+import { CONSOLE_PATH, TourniquetApi } from "./constructs/tourniquet-api.js";
 import { TourniquetFunction, type TourniquetFunctionProps } from "./constructs/tourniquet-function.js";
 import { FUNCTION_BUNDLES } from "./function-bundles.js";
 import { acknowledge } from "./nag.js";
@@ -60,6 +61,12 @@ export const FUNCTION_SIZING = {
     // Bounded queries (≤ 100 items a page): 10 s is ample and below API Gateway's 29 s.
     timeout: Duration.seconds(10),
     memorySize: 512,
+  },
+  AdminConsole: {
+    description: "Admin console: the page and assets at /admin/ and its sign-in settings",
+    // Static files read once per container; nothing to wait for.
+    timeout: Duration.seconds(3),
+    memorySize: 256,
   },
   Healthz: {
     description: "Liveness probe",
@@ -223,6 +230,7 @@ export class TourniquetStack extends Stack {
         logRetention,
         logLevel: settings.logLevel,
         withTemplates: bundle.id === "Remediate",
+        withConsole: bundle.id === "AdminConsole",
         sourceMapsAtRuntime: !LATENCY_CRITICAL.has(bundle.id),
       });
     this.functions = Object.fromEntries(FUNCTION_BUNDLES.map((b) => [b.id, fn(b)])) as typeof this.functions;
@@ -230,6 +238,7 @@ export class TourniquetStack extends Stack {
       PartnerReport: intake,
       Remediate: worker,
       AdminApi: admin,
+      AdminConsole: adminConsole,
       Healthz: healthz,
       Sweep: sweep,
       GithubWebhook: webhook,
@@ -334,8 +343,16 @@ export class TourniquetStack extends Stack {
       partnerReport: intake.fn,
       githubWebhook: webhook.fn,
       adminApi: admin.fn,
+      adminConsole: adminConsole.fn,
       healthz: healthz.fn,
     });
+    // The console's sign-in settings (public: issuer, client id, endpoints); it touches no data.
+    const consoleAuth: ConsoleAuthSetting = api.consoleAuth ?? {
+      auth: "none",
+      reason:
+        "This stage's OIDC issuer has no console client: set jwt.console in infra/stages.json (docs/deploy.md, 'Signing in to the console').",
+    };
+    adminConsole.access.setting("CONSOLE_AUTH", this.toJsonString(consoleAuth));
 
     const alarms = new TourniquetAlarms(this, "Alarms", {
       stage,
@@ -407,5 +424,15 @@ export class TourniquetStack extends Stack {
         description: "Admin API client (the JWT audience)",
       });
     }
+    if (api.userPoolDomain) {
+      new CfnOutput(this, "AdminSignInUrl", {
+        value: api.userPoolDomain.baseUrl(),
+        description: "Cognito's hosted sign-in for the console",
+      });
+    }
+    new CfnOutput(this, "ConsoleUrl", {
+      value: `${api.api.apiEndpoint}${CONSOLE_PATH}`,
+      description: "The admin console (sign in with the admin user pool or the stage's OIDC issuer)",
+    });
   }
 }

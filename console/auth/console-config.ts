@@ -10,7 +10,10 @@ export type ConsoleConfig =
       token_endpoint: string;
       end_session_endpoint?: string;
       scopes: string[];
-    };
+      /** Which token goes to the admin API as the bearer. */
+      token: "access_token" | "id_token";
+    }
+  | { auth: "none"; reason: string };
 
 export type OidcConfig = Extract<ConsoleConfig, { auth: "oidc" }>;
 

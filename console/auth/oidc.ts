@@ -1,4 +1,5 @@
 import * as oauth from "oauth4webapi";
+import { HOME } from "../router";
 import type { OidcConfig } from "./console-config";
 import type { Credential } from "./session";
 
@@ -67,10 +68,14 @@ export async function finishSignIn(
   const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
     requireIdToken: config.scopes.includes("openid"),
   });
+  // The ID token only when the deployment says so (Cognito: it names the API's client and carries the
+  // verified email the timeline shows); else the access token.
+  const token = config.token === "id_token" ? result.id_token : result.access_token;
+  if (!token) throw new Error("the issuer returned no ID token; ask for the openid scope");
   return {
     credential: {
       kind: "oidc",
-      token: result.access_token,
+      token,
       ...(result.id_token ? { idToken: result.id_token } : {}),
       ...(result.expires_in ? { expiresAt: Date.now() + result.expires_in * 1000 } : {}),
     },
@@ -82,7 +87,7 @@ export async function finishSignIn(
 export function signOutUrl(config: OidcConfig, idToken: string | undefined): string | undefined {
   if (!config.end_session_endpoint) return undefined;
   const url = new URL(config.end_session_endpoint);
-  const back = `${window.location.origin}/admin/`;
+  const back = `${window.location.origin}${HOME}`;
   url.searchParams.set("client_id", config.client_id);
   url.searchParams.set("post_logout_redirect_uri", back);
   url.searchParams.set("logout_uri", back);

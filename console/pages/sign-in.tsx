@@ -47,6 +47,10 @@ export function SignInPage(props: {
           </p>
           <button type="submit">Sign in</button>
         </form>
+      ) : config.auth === "none" ? (
+        <p class="notice" role="status">
+          Signing in is not configured for this deployment: {config.reason}
+        </p>
       ) : (
         <div>
           <p>Sign in with your organisation's account at {new URL(config.issuer).host}.</p>

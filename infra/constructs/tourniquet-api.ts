@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Aws, Duration, Fn, RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   HttpApi,
@@ -9,11 +9,21 @@ import {
 } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import { AccountRecovery, Mfa, UserPool, type UserPoolClient, UserPoolGroup } from "aws-cdk-lib/aws-cognito";
+import {
+  AccountRecovery,
+  Mfa,
+  OAuthScope,
+  UserPool,
+  type UserPoolClient,
+  UserPoolClientIdentityProvider,
+  type UserPoolDomain,
+  UserPoolGroup,
+} from "aws-cdk-lib/aws-cognito";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ADMIN_ROUTE_NEEDS, type AdminPermission } from "../../lib/admin/admin-access.js";
+import type { ConsoleAuthSetting } from "../../lib/console/console-auth.js";
 import { acknowledge } from "../nag.js";
 import type { StageSettings } from "../stages.js";
 
@@ -33,8 +43,17 @@ export interface TourniquetApiProps {
   readonly partnerReport: IFunction;
   readonly githubWebhook: IFunction;
   readonly adminApi: IFunction;
+  /** The console's page and assets at /admin/ (public: every data call it makes carries a JWT). */
+  readonly adminConsole: IFunction;
   readonly healthz: IFunction;
 }
+
+/**
+ * Where the console lives on the API (the overview; its pages are under it) and where a sign-in returns
+ * to. Without the slash: `/admin` is a route of its own, which API Gateway surely matches.
+ */
+export const CONSOLE_PATH = "/admin";
+export const CONSOLE_CALLBACK_PATH = "/admin/callback";
 
 /**
  * The HTTP API: GitHub's partner reports and GitHub App webhooks (public; the handlers verify GitHub's
@@ -48,6 +67,9 @@ export class TourniquetApi extends Construct {
   readonly accessLogs: LogGroup;
   readonly userPool?: UserPool;
   readonly userPoolClient?: UserPoolClient;
+  readonly userPoolDomain?: UserPoolDomain;
+  /** How the console signs in (CONSOLE_AUTH), or undefined when the stage configures no way. */
+  readonly consoleAuth?: ConsoleAuthSetting;
 
   constructor(scope: Construct, id: string, props: TourniquetApiProps) {
     super(scope, id);
@@ -76,9 +98,20 @@ export class TourniquetApi extends Construct {
 
     let authorizer: IHttpRouteAuthorizer;
     if (props.settings.jwt) {
-      authorizer = new HttpJwtAuthorizer("AdminJwt", props.settings.jwt.issuer, {
-        jwtAudience: props.settings.jwt.audience,
-      });
+      const { issuer, audience, console: signIn } = props.settings.jwt;
+      authorizer = new HttpJwtAuthorizer("AdminJwt", issuer, { jwtAudience: audience });
+      if (signIn) {
+        this.consoleAuth = {
+          auth: "oidc",
+          issuer,
+          client_id: signIn.clientId,
+          authorization_endpoint: signIn.authorizationEndpoint,
+          token_endpoint: signIn.tokenEndpoint,
+          ...(signIn.endSessionEndpoint ? { end_session_endpoint: signIn.endSessionEndpoint } : {}),
+          scopes: signIn.scopes,
+          token: signIn.token,
+        };
+      }
     } else {
       this.userPool = new UserPool(this, "AdminUsers", {
         userPoolName: `tourniquet-${props.stage}-admins`,
@@ -105,13 +138,45 @@ export class TourniquetApi extends Construct {
         "AwsSolutions-COG3",
         "AwsSolutions-COG8",
       );
+      // The console signs in through Cognito's hosted pages: authorization code with PKCE, as a public
+      // client (no secret: a browser cannot keep one), returning to the console on the API's own URL.
+      const origins = [this.api.apiEndpoint, ...props.settings.console.origins.map((o) => new URL(o).origin)];
+      this.userPoolDomain = this.userPool.addDomain("AdminSignIn", {
+        cognitoDomain: {
+          domainPrefix:
+            props.settings.console.cognitoDomainPrefix ??
+            Fn.join("-", ["tourniquet", props.stage, Aws.ACCOUNT_ID]),
+        },
+      });
       this.userPoolClient = this.userPool.addClient("AdminClient", {
         authFlows: { userSrp: true },
         generateSecret: false,
         preventUserExistenceErrors: true,
         accessTokenValidity: Duration.hours(1),
         idTokenValidity: Duration.hours(1),
+        // A stolen refresh token outlives a session only by this much.
+        refreshTokenValidity: Duration.hours(12),
+        supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+        oAuth: {
+          flows: { authorizationCodeGrant: true },
+          scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+          callbackUrls: origins.map((origin) => `${origin}${CONSOLE_CALLBACK_PATH}`),
+          logoutUrls: origins.map((origin) => `${origin}${CONSOLE_PATH}`),
+        },
       });
+      const hosted = this.userPoolDomain.baseUrl();
+      // The ID token: its audience is the client the authorizer accepts, and it carries the verified
+      // email the timeline names an administrator by, and the groups the admin API checks.
+      this.consoleAuth = {
+        auth: "oidc",
+        issuer: this.userPool.userPoolProviderUrl,
+        client_id: this.userPoolClient.userPoolClientId,
+        authorization_endpoint: `${hosted}/oauth2/authorize`,
+        token_endpoint: `${hosted}/oauth2/token`,
+        end_session_endpoint: `${hosted}/logout`,
+        scopes: ["openid", "email", "profile"],
+        token: "id_token",
+      };
       authorizer = new HttpUserPoolAuthorizer("AdminUserPool", this.userPool, {
         userPoolClients: [this.userPoolClient],
       });
@@ -160,6 +225,20 @@ export class TourniquetApi extends Construct {
       "HealthzIntegration",
       "Liveness probe: answers a constant and touches no data.",
     );
+
+    // Public, by design: the page and its assets hold no data. Every call the page makes to the admin
+    // API carries the administrator's JWT, which the routes below require.
+    const consoleIntegration = new HttpLambdaIntegration("AdminConsoleIntegration", props.adminConsole);
+    for (const path of ["/admin", "/admin/{proxy+}"]) {
+      const routes = this.api.addRoutes({ path, methods: [HttpMethod.GET], integration: consoleIntegration });
+      for (const route of routes)
+        acknowledge(
+          route,
+          "The admin console's static page, assets and sign-in settings: no data; the admin API it calls " +
+            "is behind the JWT authorizer.",
+          "AwsSolutions-APIG4",
+        );
+    }
 
     // The function checks the claim on every call; when the claim is OAuth scopes, API Gateway checks
     // them as well, so a token without one never reaches the function.

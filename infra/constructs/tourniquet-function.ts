@@ -13,6 +13,7 @@ import { Architecture, Code, Function as LambdaFunction, Runtime } from "aws-cdk
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { buildSync } from "esbuild";
+import { buildConsoleSync } from "../../lib/console/build-console.js";
 import { BUNDLING, esbuildOptions, type FUNCTION_BUNDLES } from "../function-bundles.js";
 import { FunctionAccess } from "./function-access.js";
 
@@ -36,6 +37,8 @@ export interface TourniquetFunctionProps {
   readonly logLevel: string;
   /** Copy `templates/` into the bundle and point TOURNIQUET_TEMPLATES_DIR at it. */
   readonly withTemplates?: boolean;
+  /** Build the admin console's page and assets into the bundle's `console/`, beside the handler. */
+  readonly withConsole?: boolean;
   /**
    * Map stack traces to the sources at run time (NODE_OPTIONS=--enable-source-maps). Node then parses
    * the map at cold start: 15-25 ms on the bench machine, which the GitHub-facing functions do without
@@ -55,6 +58,7 @@ export class EsbuildLocalBundling implements ILocalBundling {
     /** Entry file, relative to the repository root. */
     readonly entry: string,
     readonly withTemplates: boolean,
+    readonly withConsole: boolean,
   ) {}
 
   tryBundle(outputDir: string): boolean {
@@ -64,14 +68,18 @@ export class EsbuildLocalBundling implements ILocalBundling {
         recursive: true,
       });
     }
+    if (this.withConsole) buildConsoleSync(join(outputDir, BUNDLING.consoleDir));
     return true;
   }
 }
 
 /** CDK's bundling options for a function's asset: local esbuild only (tryBundle never defers to Docker). */
-export function functionBundling(entry: string, withTemplates: boolean): BundlingOptions {
+export function functionBundling(
+  entry: string,
+  extras: { withTemplates: boolean; withConsole: boolean },
+): BundlingOptions {
   return {
-    local: new EsbuildLocalBundling(entry, withTemplates),
+    local: new EsbuildLocalBundling(entry, extras.withTemplates, extras.withConsole),
     // Required by the type, never pulled or run: local bundling always succeeds or throws.
     image: DockerImage.fromRegistry("local-esbuild-only"),
   };
@@ -106,7 +114,10 @@ export class TourniquetFunction extends Construct {
       // The asset's hash is that of the built files, as NodejsFunction hashes its bundles.
       code: Code.fromAsset(REPO_ROOT, {
         assetHashType: AssetHashType.OUTPUT,
-        bundling: functionBundling(bundle.entry, props.withTemplates ?? false),
+        bundling: functionBundling(bundle.entry, {
+          withTemplates: props.withTemplates ?? false,
+          withConsole: props.withConsole ?? false,
+        }),
       }),
       handler: `${BUNDLING.entryFile.replace(/\.mjs$/, "")}.${bundle.handler}`,
       runtime: Runtime.NODEJS_22_X,

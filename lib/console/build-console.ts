@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { type BuildOptions, type BuildResult, build, buildSync } from "esbuild";
 import { ASSETS_DIR, CONSOLE_BASE } from "./serve-console.js";
 
 // Bundles the browser console (console/) with esbuild: minified ESM, hashed asset names, the CSS as a
@@ -38,37 +38,40 @@ ${links}
 `;
 }
 
-export async function bundleConsole(): Promise<ConsoleBuild> {
-  const outdir = join(CONSOLE_SRC, "dist");
-  const result = await build({
-    entryPoints: { main: join(CONSOLE_SRC, "main.tsx") },
-    absWorkingDir: CONSOLE_SRC,
-    outdir,
-    write: false,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    minify: true,
-    jsx: "automatic",
-    jsxImportSource: "preact",
-    tsconfig: join(CONSOLE_SRC, "tsconfig.json"),
-    entryNames: `${ASSETS_DIR}[name]-[hash]`,
-    chunkNames: `${ASSETS_DIR}[name]-[hash]`,
-    assetNames: `${ASSETS_DIR}[name]-[hash]`,
-    define: { "process.env.NODE_ENV": '"production"' },
-    legalComments: "none",
-    metafile: true,
-    logLevel: "silent",
-  });
+const OUTDIR = join(CONSOLE_SRC, "dist");
+
+const BUILD_OPTIONS = {
+  entryPoints: { main: join(CONSOLE_SRC, "main.tsx") },
+  absWorkingDir: CONSOLE_SRC,
+  outdir: OUTDIR,
+  write: false,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  tsconfig: join(CONSOLE_SRC, "tsconfig.json"),
+  entryNames: `${ASSETS_DIR}[name]-[hash]`,
+  chunkNames: `${ASSETS_DIR}[name]-[hash]`,
+  assetNames: `${ASSETS_DIR}[name]-[hash]`,
+  define: { "process.env.NODE_ENV": '"production"' },
+  legalComments: "none",
+  metafile: true,
+  logLevel: "silent",
+} as const satisfies BuildOptions;
+
+/** The files of one esbuild run, with the page that loads them. */
+function consoleFiles(result: BuildResult<typeof BUILD_OPTIONS>) {
   const files = new Map<string, Uint8Array>();
-  for (const output of result.outputFiles) files.set(relative(outdir, output.path), output.contents);
+  for (const output of result.outputFiles) files.set(relative(OUTDIR, output.path), output.contents);
   const outputs = result.metafile.outputs;
   const entry = Object.entries(outputs).find(([, o]) => o.entryPoint);
   if (!entry) throw new Error("esbuild produced no entry point for the console");
   const [entryPath, entryOutput] = entry;
-  const pathOf = (metafilePath: string) => relative(outdir, join(CONSOLE_SRC, metafilePath));
+  const pathOf = (metafilePath: string) => relative(OUTDIR, join(CONSOLE_SRC, metafilePath));
   // The entry and the chunks it imports statically; dynamic imports (the OIDC client) load on demand.
   const scripts = [entryPath];
   for (let i = 0; i < scripts.length; i++) {
@@ -82,12 +85,24 @@ export async function bundleConsole(): Promise<ConsoleBuild> {
   return { files, initial: ["index.html", ...scripts.map(pathOf), ...styles] };
 }
 
-/** Writes the bundled console (index.html and hashed assets) into `outdir`. */
-export async function buildConsole(outdir: string): Promise<void> {
-  const { files } = await bundleConsole();
+export async function bundleConsole(): Promise<ConsoleBuild> {
+  return consoleFiles(await build(BUILD_OPTIONS));
+}
+
+function writeConsole(outdir: string, files: ConsoleBuild["files"]): void {
   for (const [path, bytes] of files) {
     const file = join(outdir, path);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, bytes);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, bytes);
   }
+}
+
+/** Writes the bundled console (index.html and hashed assets) into `outdir`. */
+export async function buildConsole(outdir: string): Promise<void> {
+  writeConsole(outdir, (await bundleConsole()).files);
+}
+
+/** buildConsole for CDK's bundling, which is synchronous: the same files, built the same way. */
+export function buildConsoleSync(outdir: string): void {
+  writeConsole(outdir, consoleFiles(buildSync(BUILD_OPTIONS)).files);
 }

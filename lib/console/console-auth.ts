@@ -26,11 +26,17 @@ const consoleAuthSchema = z.discriminatedUnion("auth", [
         .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
         .min(1)
         .default(["openid", "email"]),
+      /** The token the page presents to the admin API: one the API's JWT authorizer accepts. */
+      token: z.enum(["access_token", "id_token"]).default("access_token"),
     })
     .strict(),
+  // A deployed stage whose issuer has no console client: the page says why it cannot sign in.
+  z.object({ auth: z.literal("none"), reason: z.string().min(1).max(500) }).strict(),
 ]);
 
 export type ConsoleAuth = z.output<typeof consoleAuthSchema>;
+/** What the stack writes into CONSOLE_AUTH (defaults may be left out). */
+export type ConsoleAuthSetting = z.input<typeof consoleAuthSchema>;
 
 export const TOKEN_AUTH: ConsoleAuth = { auth: "token" };
 

@@ -96,10 +96,6 @@ function fileResponse(
 export const publicConfig = (auth: ConsoleAuth) => auth;
 
 export async function serveConsole(site: ConsoleSite, requestPath: string): Promise<ApiResult> {
-  // `/admin` without the slash: relative to `/admin/`, as every page and asset is.
-  if (requestPath === CONSOLE_BASE.slice(0, -1)) {
-    return { statusCode: 308, headers: { location: CONSOLE_BASE, ...securityHeaders(site.auth) } };
-  }
   const path = consolePath(requestPath);
   if (path === "config.json") {
     return fileResponse(

@@ -222,6 +222,7 @@ describe("handler bundles", () => {
     expect(transformedByVitest).toBe(false);
     expect(bundles.map((b) => b.id).sort()).toEqual([
       "AdminApi",
+      "AdminConsole",
       "GithubWebhook",
       "Healthz",
       "PartnerReport",
@@ -296,6 +297,8 @@ describe("handler bundles", () => {
     expect(clients("AdminApi")).toEqual(["client-dynamodb", "client-sqs"]);
     expect(clients("Sweep")).toEqual(["client-dynamodb", ...config, "client-sqs"].sort());
     expect(clients("Healthz")).toEqual([]);
+    // The console's function serves files: no AWS client at all.
+    expect(clients("AdminConsole")).toEqual([]);
     // The AWS issuer's IAM and STS clients: only in a chunk loaded with the first AWS call, in each
     // function that verifies or revokes, and in no other.
     for (const id of ["PartnerReport", "Remediate", "Sweep"] as const) {
@@ -305,6 +308,7 @@ describe("handler bundles", () => {
     expect(clients("GithubWebhook", "lazy")).toEqual([]);
     expect(clients("AdminApi", "lazy")).toEqual([]);
     expect(clients("Healthz", "lazy")).toEqual([]);
+    expect(clients("AdminConsole", "lazy")).toEqual([]);
   });
 
   it("healthz answers 200", async () => {

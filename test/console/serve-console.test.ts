@@ -67,10 +67,11 @@ describe("admin-console handler", () => {
     expect(csp).toMatch(/connect-src 'self';/);
   });
 
-  it("redirects /admin to /admin/", async () => {
+  it("answers /admin itself with the page: deployed, it is the route that surely reaches the console", async () => {
     const answer = await get("/admin");
-    expect(answer.status).toBe(308);
-    expect(answer.headers.location).toBe("/admin/");
+    expect(answer.status).toBe(200);
+    expect(answer.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(answer.body).toContain("<title>console</title>");
   });
 
   it("answers client-side routes with index.html", async () => {
@@ -141,7 +142,7 @@ describe("admin-console handler", () => {
   it("tells the page the OIDC issuer and lets the CSP reach it", async () => {
     const auth = parseConsoleAuth(JSON.stringify(OIDC));
     const config = await get("/admin/config.json", auth);
-    expect(JSON.parse(config.body ?? "")).toEqual(OIDC);
+    expect(JSON.parse(config.body ?? "")).toEqual({ ...OIDC, token: "access_token" });
     const csp = config.headers["content-security-policy"];
     expect(csp).toContain(
       "connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com https://tq-admins.auth.eu-west-1.amazoncognito.com",
@@ -166,6 +167,20 @@ describe("admin-console handler", () => {
 });
 
 describe("parseConsoleAuth", () => {
+  it("presents the access token unless told to present the ID token", () => {
+    expect(parseConsoleAuth(JSON.stringify(OIDC))).toMatchObject({ token: "access_token" });
+    expect(parseConsoleAuth(JSON.stringify({ ...OIDC, token: "id_token" }))).toMatchObject({
+      token: "id_token",
+    });
+    expect(() => parseConsoleAuth(JSON.stringify({ ...OIDC, token: "refresh_token" }))).toThrow(/token/);
+  });
+
+  it("takes a stage without a console client, with the reason the page shows", async () => {
+    const auth = parseConsoleAuth(JSON.stringify({ auth: "none", reason: "set jwt.console" }));
+    expect(auth).toEqual({ auth: "none", reason: "set jwt.console" });
+    expect(() => parseConsoleAuth(JSON.stringify({ auth: "none" }))).toThrow(/reason/);
+  });
+
   it("defaults scopes to openid and email", () => {
     const { scopes: _, ...withoutScopes } = OIDC;
     expect(parseConsoleAuth(JSON.stringify(withoutScopes))).toMatchObject({ scopes: ["openid", "email"] });

@@ -14,6 +14,7 @@ describe("stage settings", () => {
       logLevel: "INFO",
       timeToRevokeTargetMs: 250,
       adminAccess: { claim: "cognito:groups", read: ["tourniquet-admins"], write: ["tourniquet-responders"] },
+      console: { origins: [] },
     });
   });
 

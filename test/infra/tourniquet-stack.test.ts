@@ -386,6 +386,8 @@ describe("HTTP API", () => {
         "POST /v1/github/secret-scanning",
         "POST /v1/github/webhooks",
         "GET /healthz",
+        "GET /admin",
+        "GET /admin/{proxy+}",
         ...ADMIN_ROUTES.map(([method, path]) => `${method} ${path}`),
       ].sort(),
     );
