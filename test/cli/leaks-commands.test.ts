@@ -120,6 +120,48 @@ describe("tourniquet leaks list", () => {
   });
 });
 
+describe("tourniquet leaks list and export against the stack's own routes", () => {
+  it("takes several statuses at once (comma-separated or repeated) and a day without a time", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const comma = await cli(
+      ["leaks", "list", "--status", "failed,unroutable", "--since", today, "--json"],
+      env,
+    );
+    const repeated = await cli(
+      ["leaks", "list", "--status", "failed", "--status", "unroutable", "--until", today, "--json"],
+      env,
+    );
+    for (const run of [comma, repeated]) {
+      expect(run.code, run.stderr).toBe(0);
+      const ids_ = (JSON.parse(run.stdout) as { items: { id: string }[] }).items.map((l) => l.id);
+      expect(ids_.sort()).toEqual([ids.failed, ids.unroutable].sort());
+    }
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const before = await cli(["leaks", "list", "--until", yesterday, "--json"], env);
+    expect(JSON.parse(before.stdout)).toMatchObject({ items: [] });
+  });
+
+  it("exports CSV through GET /v1/admin/leaks/export: one header, one row per leak, filters applied", async () => {
+    const all = await cli(["leaks", "export"], env);
+    expect(all.code, all.stderr).toBe(0);
+    const lines = all.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^id,first_seen,token_type,status,preview,fingerprint,/);
+    expect(
+      lines
+        .slice(1)
+        .map((line) => line.split(",")[0])
+        .sort(),
+    ).toEqual([ids.revoked, ids.failed, ids.unroutable].sort());
+    const failed = await cli(["leaks", "export", "--format", "jsonl", "--status", "failed"], env);
+    expect(
+      failed.stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line).id),
+    ).toEqual([ids.failed]);
+  });
+});
+
 describe("tourniquet leaks show", () => {
   it("prints the leak and its timeline as text: time since the report, step, outcome, actor, detail", async () => {
     const run = await cli(["leaks", "show", ids.revoked], env);
