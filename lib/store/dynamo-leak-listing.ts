@@ -8,7 +8,15 @@ import {
 import { awsCall } from "../aws/aws-call.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
-import { ALL_LEAKS_KEY, ownerKey, statusKey, TIME_SORT_KEY, typeKey } from "./leak-keys.js";
+import {
+  ALL_LEAKS_KEY,
+  isIndexedPreview,
+  ownerKey,
+  previewKey,
+  statusKey,
+  TIME_SORT_KEY,
+  typeKey,
+} from "./leak-keys.js";
 import type { LeakQuery } from "./leak-store.js";
 import type { IndexName } from "./table-schema.js";
 
@@ -43,8 +51,9 @@ interface Source {
 const statusesOf = (query: LeakQuery) => [...new Set(query.statuses ?? [])].sort();
 
 /**
- * Where a listing reads: an owner's two partitions; else one status partition per status asked for
- * (merged newest first); else the token type's; else the whole time index.
+ * Where a listing reads: an owner's two partitions; else the preview's (a handful of leaks); else one
+ * status partition per status asked for (merged newest first); else the token type's; else the whole
+ * time index.
  */
 function sourcesFor(query: LeakQuery): Source[] {
   if (query.owner) {
@@ -54,6 +63,8 @@ function sourcesFor(query: LeakQuery): Source[] {
       { index: "gsi5", partition },
     ];
   }
+  if (query.preview !== undefined && isIndexedPreview(query.preview))
+    return [{ index: "gsi7", partition: previewKey(query.preview) }];
   const statuses = statusesOf(query);
   if (statuses.length > 0) return statuses.map((status) => ({ index: "gsi1", partition: statusKey(status) }));
   if (query.tokenType) return [{ index: "gsi2", partition: typeKey(query.tokenType) }];
@@ -90,7 +101,7 @@ function filtersFor(query: LeakQuery, index: IndexName) {
     conditions.push("tokenType = :type");
     values[":type"] = query.tokenType;
   }
-  if (query.preview !== undefined) {
+  if (query.preview !== undefined && index !== "gsi7") {
     names["#preview"] = "preview";
     conditions.push("#preview = :preview");
     values[":preview"] = query.preview;

@@ -19,6 +19,12 @@ export const ALL_LEAKS_KEY = "LEAKS";
 /** The sparse index of leaks the worker still owes a step, oldest activity first (the sweep's). */
 export const OWES_WORK_KEY = "OWES_WORK";
 export const ownerKey = (owner: string) => `OWNER#${owner.toLowerCase()}`;
+export const previewKey = (preview: string) => `PREVIEW#${preview}`;
+/**
+ * A preview that tells leaks apart (`ghp_…wxyz`), so it is worth an index entry; a short token's is
+ * only "…", which would make one partition of every such leak.
+ */
+export const isIndexedPreview = (preview: string) => preview.length > 1;
 /** Sorts by first seen, then id so equal timestamps stay distinct. */
 export const timeSortKey = (leak: Pick<Leak, "firstSeen" | "id">) => `${leak.firstSeen}#${leak.id}`;
 /** The shape of timeSortKey, to check a position a client hands back (a bound, never a key). */
@@ -46,6 +52,10 @@ export function leakIndexKeys(leak: Leak): Record<string, string> {
   if (email && id && ownerKey(id) !== ownerKey(email)) {
     keys.gsi5pk = ownerKey(id);
     keys.gsi5sk = sort;
+  }
+  if (isIndexedPreview(leak.preview)) {
+    keys.gsi7pk = previewKey(leak.preview);
+    keys.gsi7sk = sort;
   }
   // Only leaks that still need the worker are in gsi6, so the sweep never reads the settled history.
   if (owedStep(leak) !== undefined) {

@@ -9,6 +9,7 @@
 //   leaks by owner and time                                 → gsi4pk=OWNER#<email|id>, gsi4sk=<first seen>#<id>
 //     … and by the owner's id when gsi4 holds their email   → gsi5pk=OWNER#<id>,       gsi5sk=<first seen>#<id>
 //   leaks the worker still owes a step, by last activity  → gsi6pk=OWES_WORK (sparse), gsi6sk=<last activity>#<id>
+//   leaks by preview (what a notification shows) and time  → gsi7pk=PREVIEW#<preview>, gsi7sk=<first seen>#<id>
 //   GitHub's partner key set, as the sweep last fetched it  → pk=GITHUB#PARTNER_KEYS, sk=CURRENT
 // The timeline lives inside the leak item so that a state change and its event are one conditional write.
 
@@ -21,6 +22,7 @@ export const TABLE_INDEXES = [
   { indexName: "gsi4", partitionKey: "gsi4pk", sortKey: "gsi4sk" },
   { indexName: "gsi5", partitionKey: "gsi5pk", sortKey: "gsi5sk" },
   { indexName: "gsi6", partitionKey: "gsi6pk", sortKey: "gsi6sk" },
+  { indexName: "gsi7", partitionKey: "gsi7pk", sortKey: "gsi7sk" },
 ] as const;
 
 export type IndexName = (typeof TABLE_INDEXES)[number]["indexName"];

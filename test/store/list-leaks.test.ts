@@ -1,3 +1,4 @@
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { BadRequestError } from "../../lib/errors.js";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
@@ -303,6 +304,30 @@ describe("DynamoLeakStore.listLeaks (embedded DynamoDB)", () => {
     ]);
     expect((await list({ preview: "ghp_…AbCd", tokenType: "sandbox_key" })).names).toEqual([]);
     expect((await list({ preview: "tqs_live_4f8a…", statuses: ["revoked"] })).names).toEqual(["e", "c", "b"]);
+  });
+
+  it("finds a preview through its own index, however many leaks came after it", async () => {
+    const old = makeLeak({ firstSeen: "2025-02-01T00:00:00.000Z", status: "revoked", preview: "sk-…Zz9q" });
+    await t.store.createLeak(old);
+    // A budget of 2 leaks read per page: a scan of the time index would stop, partial, before it.
+    const budgeted = new DynamoLeakStore(t.client, t.tableName, { maxExaminedPerPage: 2 });
+    const page = await budgeted.listLeaks({ preview: "sk-…Zz9q", limit: 10 });
+    expect(page).toEqual({ items: [old], nextCursor: null, partial: false });
+    const withStatus = await budgeted.listLeaks({ preview: "sk-…Zz9q", statuses: ["failed"], limit: 10 });
+    expect(withStatus).toMatchObject({ items: [], nextCursor: null, partial: false });
+  });
+
+  it("leaves a short token's bare '…' preview out of the index, and still finds it by scanning", async () => {
+    const short = makeLeak({ firstSeen: "2025-03-07T00:00:00.000Z", status: "failed", preview: "…" });
+    await t.store.createLeak(short);
+    const { Item } = await t.client.send(
+      new GetItemCommand({
+        TableName: t.tableName,
+        Key: { pk: { S: `LEAK#${short.id}` }, sk: { S: "LEAK" } },
+      }),
+    );
+    expect(Item?.gsi7pk).toBeUndefined();
+    expect((await list({ preview: "…" })).page.items).toEqual([short]);
   });
 
   it("takes cursors only back into the listing with the same statuses and preview", async () => {
