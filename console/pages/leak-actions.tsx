@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { DISMISSABLE_STATUSES } from "../../lib/admin/dismiss-reasons.js";
 import { type ApiClient, api } from "../api-client";
 import { DISMISSAL_REASONS, type LeakDetail } from "../api-types";
 import { ConfirmDialog } from "../components/confirm-dialog";
@@ -8,15 +9,7 @@ import { statusLabel } from "../format";
 // allow it); the buttons are offered where it usually does.
 
 const RETRYABLE = new Set(["failed", "false_positive", "unroutable"]);
-const DISMISSABLE = new Set([
-  "inactive",
-  "false_positive",
-  "unroutable",
-  "failed",
-  "notified",
-  "dry_run",
-  "allowlisted",
-]);
+const DISMISSABLE = new Set<string>(DISMISSABLE_STATUSES);
 
 export function LeakActions(props: {
   client: ApiClient;

@@ -5,7 +5,7 @@ import type { Leak, LeakStatus } from "../store/leak.js";
 import { alertResolutionOwed, awaitsWorker } from "../store/leak-lifecycle.js";
 import type { LeakChanges, LeakStore } from "../store/leak-store.js";
 import type { AdminIdentity } from "./admin-auth.js";
-import { DISMISS_REASONS } from "./dismiss-reasons.js";
+import { DISMISS_REASONS, DISMISSABLE_STATUSES } from "./dismiss-reasons.js";
 import { findLeak, getLeak } from "./leak-queries.js";
 
 // What an administrator can do to a leak: retry a failed remediation from the step that failed, or
@@ -183,16 +183,7 @@ export function parseDismissal(body: string | undefined) {
   return parsed.data;
 }
 
-/** Statuses an administrator may close by dismissal: nothing is running and nothing was revoked. */
-const DISMISSABLE: ReadonlySet<LeakStatus> = new Set([
-  "failed",
-  "unroutable",
-  "false_positive",
-  "inactive",
-  "notified",
-  "dry_run",
-  "allowlisted",
-]);
+const DISMISSABLE: ReadonlySet<LeakStatus> = new Set(DISMISSABLE_STATUSES);
 
 export async function dismissLeak(
   deps: AdminActionDeps,
