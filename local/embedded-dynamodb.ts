@@ -6,7 +6,7 @@ import {
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import { awsClientDefaults } from "../lib/aws/client-config.js";
-import { TABLE_INDEXES, TABLE_KEYS } from "../lib/store/table-schema.js";
+import { projectionOf, TABLE_INDEXES, TABLE_KEYS } from "../lib/store/table-schema.js";
 
 // The local stack's DynamoDB: dynalite, a DynamoDB-compatible engine, on loopback in a worker thread.
 // With `path` the data lives in LevelDB files there; without, in memory (tests). It speaks DynamoDB's
@@ -71,7 +71,7 @@ export async function ensureLeakTable(client: DynamoDBClient, tableName: string)
           { AttributeName: index.partitionKey, KeyType: "HASH" },
           { AttributeName: index.sortKey, KeyType: "RANGE" },
         ],
-        Projection: { ProjectionType: "ALL" },
+        Projection: projectionOf(index),
       })),
     });
     await client.send(create);

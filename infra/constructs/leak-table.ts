@@ -1,8 +1,8 @@
 import { RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { TABLE_INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from "../../lib/store/table-schema.js";
+import { TABLE_INDEXES, TABLE_KEYS, type TableIndex, TTL_ATTRIBUTE } from "../../lib/store/table-schema.js";
 
 export interface LeakTableProps {
   /** Customer-managed key that encrypts the table at rest. */
@@ -35,11 +35,14 @@ export class LeakTable extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    for (const index of TABLE_INDEXES) {
+    for (const index of TABLE_INDEXES as readonly TableIndex[]) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        ...(index.include
+          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+          : {}),
       });
     }
   }

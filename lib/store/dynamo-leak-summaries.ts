@@ -6,11 +6,11 @@ import type { LeakStatus } from "./leak.js";
 import { ALL_LEAKS_KEY, typeKey } from "./leak-keys.js";
 import type { LeakSummary, SummaryQuery } from "./leak-store.js";
 
-// Every leak of a time window, as the few fields figures are made of: the time index (or one token
-// type's) with the window as its key condition and a projection, so a month of leaks is read as small
-// items. The window is cut in slices read in parallel, newest first, so the read takes a fraction of
-// one sequential scan; once `max` leaks are in, no further slice starts, and the answer says it is
-// partial and holds the newest `max`.
+// Every leak of a time window, as the few fields figures are made of: the slim time index (gsi8, which
+// holds only those fields) or one token type's, with the window as its key condition and a projection,
+// so a month of leaks is read as small items. The window is cut in slices read in parallel, newest
+// first, so the read takes a fraction of one sequential scan; once `max` leaks are in, no further slice
+// starts, and the answer says it is partial and holds the newest `max`.
 
 /** Parallel slices of the window; each is paged sequentially by DynamoDB. */
 const SLICES = 8;
@@ -50,7 +50,7 @@ export async function readLeakSummaries(
 ): Promise<{ items: LeakSummary[]; partial: boolean }> {
   const [index, partition] = query.tokenType
     ? (["gsi2", typeKey(query.tokenType)] as const)
-    : (["gsi3", ALL_LEAKS_KEY] as const);
+    : (["gsi8", ALL_LEAKS_KEY] as const);
   let read = 0;
   let partial = false;
   const perSlice = await mapWithConcurrency(

@@ -40,6 +40,8 @@ export function leakIndexKeys(leak: Leak): Record<string, string> {
     gsi2sk: sort,
     gsi3pk: ALL_LEAKS_KEY,
     gsi3sk: sort,
+    gsi8pk: ALL_LEAKS_KEY,
+    gsi8sk: sort,
   };
   // An owner is found by email or by id: gsi4 holds the email (else the id), gsi5 the id when the
   // email took gsi4, so the two never list one leak twice.

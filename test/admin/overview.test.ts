@@ -1,3 +1,4 @@
+import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { leakOverview, TIME_TO_REVOKE_BUCKETS } from "../../lib/admin/overview.js";
 import { BadRequestError } from "../../lib/errors.js";
@@ -121,6 +122,35 @@ describe("leakOverview (embedded DynamoDB)", () => {
     const error = await overview(params).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as Error).message).toContain(name);
+  });
+
+  it("reads the slim time index, which holds only the fields the figures need", async () => {
+    const { Items = [] } = await t.client.send(
+      new QueryCommand({
+        TableName: t.tableName,
+        IndexName: "gsi8",
+        KeyConditionExpression: "gsi8pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: "LEAKS" } },
+      }),
+    );
+    expect(Items).toHaveLength(leaks.length);
+    const held = new Set(Items.flatMap((item) => Object.keys(item)));
+    for (const field of ["timeline", "sealedToken", "evidence", "owner", "preview", "fingerprint"])
+      expect(held.has(field), field).toBe(false);
+    expect(held).toEqual(
+      new Set([
+        "pk",
+        "sk",
+        "gsi8pk",
+        "gsi8sk",
+        "id",
+        "firstSeen",
+        "status",
+        "tokenType",
+        "timeToRevokeMs",
+        "notification",
+      ]),
+    );
   });
 
   it("refuses since after until, even when until is the default (now)", async () => {
