@@ -384,7 +384,10 @@ export const configSchema = z
             channelConfig,
           )
           .default({ email: { kind: "outbox", format: "email" } }),
-        /** Base URL of the admin history, linked from every notification. */
+        /**
+         * Base URL of the leaks in the admin console (`<ApiUrl>admin/leaks`), linked from every
+         * notification with the leak id appended.
+         */
         admin_url: z.url().optional(),
       })
       .strict()

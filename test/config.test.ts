@@ -112,7 +112,7 @@ describe("shipped config files", () => {
       PORT: "4123",
     });
     expect(config.issuers.sandbox).toMatchObject({ url: "http://127.0.0.1:4123/sandbox" });
-    expect(config.notifications.admin_url).toBe("http://127.0.0.1:4123/v1/admin/leaks");
+    expect(config.notifications.admin_url).toBe("http://127.0.0.1:4123/admin/leaks");
   });
 
   it("config/tourniquet.example.json parses with its documented variables set", () => {
