@@ -57,9 +57,11 @@ export const FUNCTION_SIZING = {
     memorySize: 512,
   },
   AdminApi: {
-    description: "Admin API: list, detail, retry, dismiss",
-    // Bounded queries (≤ 100 items a page): 10 s is ample and below API Gateway's 29 s.
-    timeout: Duration.seconds(10),
+    description: "Admin API: list, detail, retry, dismiss, overview, export",
+    // Pages are bounded (≤ 100 leaks a list page, 2,000 rows an export answer with one sightings query
+    // each, a month of slim summaries for the overview), and 25 s keeps the largest well inside API
+    // Gateway's 30 s integration limit, which ends the request anyway.
+    timeout: Duration.seconds(25),
     memorySize: 512,
   },
   AdminConsole: {

@@ -53,8 +53,8 @@ export interface ExportLimits {
 }
 
 export const DEFAULT_EXPORT_LIMITS: ExportLimits = {
-  // A CSV row costs a query for its sighting figures: 2,000 keep an answer well inside API
-  // Gateway's 30 s, even on the local engine.
+  // A CSV row costs a query for its sighting figures: 2,000 keep an answer well inside the admin
+  // function's 25 s (infra/tourniquet-stack.ts), even on the local engine (about 3 s).
   maxRows: 2_000,
   maxBytes: 3 * 1024 * 1024,
   pageSize: 100,
