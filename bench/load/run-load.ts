@@ -57,8 +57,11 @@ const CANARIES = 50;
 /** Warnings and errors counted by message (the stack logs retries and failures there; never tokens). */
 function countingLog(): { log: Log; warnings: Record<string, number> } {
   const warnings: Record<string, number> = {};
-  const count = (message: string) => {
-    warnings[message] = (warnings[message] ?? 0) + 1;
+  const count = (message: string, attributes?: Record<string, unknown>) => {
+    const error = typeof attributes?.error === "string" ? `: ${attributes.error}` : "";
+    // Ids stripped, so one cause is one line however many leaks or key ids it hit.
+    const key = `${message}${error}`.replace(/lk_[0-9a-f]+/g, "lk_…").replace(/\b[0-9a-f]{32,}\b/g, "…");
+    warnings[key] = (warnings[key] ?? 0) + 1;
   };
   return { log: { ...silentLog, warn: count, error: count }, warnings };
 }
