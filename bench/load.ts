@@ -54,6 +54,7 @@ function summary(result: LoadResult, file: string): string {
     `  by kind: ${kinds}`,
     `answer latency: p50 ${result.answerLatencyMs.p50} ms, p99 ${result.answerLatencyMs.p99} ms, max ${result.answerLatencyMs.max} ms`,
     `time to revoke (${result.timeToRevokeMs.revoked} keys): p50 ${result.timeToRevokeMs.p50.toFixed(0)} ms, p99 ${result.timeToRevokeMs.p99.toFixed(0)} ms, max ${result.timeToRevokeMs.max.toFixed(0)} ms`,
+    `queue: ${result.queueDeliveries} deliveries for ${result.timeToRevokeMs.revoked} revoked keys and the unroutable leaks`,
     `warnings logged: ${
       Object.entries(result.warnings)
         .map(([message, n]) => `${n}× ${message}`)

@@ -46,6 +46,8 @@ export interface LoadResult {
   answerLatencyMs: { p50: number; p99: number; max: number };
   timeToRevokeMs: { revoked: number; p50: number; p99: number; max: number };
   drainMs: number;
+  /** Successful queue deliveries: a repeat of a leak still owing a step queues it again (by design). */
+  queueDeliveries: number;
   /** Log message → how often the stack warned or erred with it. */
   warnings: Record<string, number>;
   checks: Check[];
@@ -190,6 +192,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         max: Math.max(0, ...revokeTimes),
       },
       drainMs,
+      queueDeliveries: stack.queue.stats().delivered,
       warnings: counting.warnings,
       checks,
       passed: checks.every((c) => c.ok),
