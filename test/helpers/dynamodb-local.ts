@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { type EmbeddedDynamo, localDynamoClient } from "../../local/embedded-dynamodb.js";
@@ -48,6 +48,7 @@ export async function startDynamoDbLocal(): Promise<EmbeddedDynamo> {
       // A small heap and the serial collector: the tests' tables are tiny and two JVMs share two cores.
       "-Xmx512m",
       "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
       `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
       "-jar",
       join(dir, "DynamoDBLocal.jar"),
@@ -71,15 +72,20 @@ export async function startDynamoDbLocal(): Promise<EmbeddedDynamo> {
   });
   spawnFailed.catch(() => {});
 
+  // A test process that ends without calling close (a crash, a timeout) must not leave a JVM behind.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localDynamoClient(endpoint);
   const close = async () => {
     client.destroy();
+    process.off("exit", killOnExit);
     child.kill("SIGTERM");
     await exited(child);
   };
   try {
-    await Promise.race([untilAnswering(client), spawnFailed]);
+    await Promise.race([untilAnswering(port, client), spawnFailed]);
   } catch (error) {
     await close();
     throw error;
@@ -87,17 +93,26 @@ export async function startDynamoDbLocal(): Promise<EmbeddedDynamo> {
   return { endpoint, client, close };
 }
 
-/** Waits until the engine answers a request: the JVM takes a second or two to listen. */
-async function untilAnswering(client: ReturnType<typeof localDynamoClient>): Promise<void> {
+/**
+ * Waits until the engine listens, then answers a request. The JVM takes a second or two; the port is
+ * polled directly because the SDK backs off for seconds between refused connections.
+ */
+async function untilAnswering(port: number, client: ReturnType<typeof localDynamoClient>): Promise<void> {
   const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await client.send(new ListTablesCommand({ Limit: 1 }));
-      return;
-    } catch (error) {
-      if (Date.now() > deadline)
-        throw new Error("DynamoDB Local did not answer within 30 s", { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  while (!(await accepts(port))) {
+    if (Date.now() > deadline) throw new Error(`DynamoDB Local did not listen on port ${port} within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  await client.send(new ListTablesCommand({ Limit: 1 }));
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
