@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -38,9 +38,16 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-/** Starts DynamoDB Local in memory on a free port; `close` stops the JVM. */
-export async function startDynamoDbLocal(): Promise<EmbeddedDynamo> {
+/**
+ * Starts DynamoDB Local on a free port: with `path` its data lives in a SQLite file there (so a
+ * restarted stack finds it), without, in memory. `close` stops the JVM.
+ */
+export async function startDynamoDbLocal(
+  options: { path?: string | undefined } = {},
+): Promise<EmbeddedDynamo> {
   const dir = jarDirectory();
+  if (options.path !== undefined) mkdirSync(options.path, { recursive: true });
+  const storage = options.path === undefined ? ["-inMemory"] : ["-dbPath", options.path];
   const port = await freePort();
   const child = spawn(
     "java",
@@ -52,7 +59,7 @@ export async function startDynamoDbLocal(): Promise<EmbeddedDynamo> {
       `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
       "-jar",
       join(dir, "DynamoDBLocal.jar"),
-      "-inMemory",
+      ...storage,
       "-sharedDb",
       "-disableTelemetry",
       "-port",

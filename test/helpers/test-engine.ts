@@ -15,7 +15,7 @@ export function testEngineName(env: NodeJS.ProcessEnv = process.env): TestEngine
   return name as TestEngineName;
 }
 
-/** Starts the engine TOURNIQUET_TEST_ENGINE names, in memory on loopback. */
-export function startTestEngine(): Promise<EmbeddedDynamo> {
-  return testEngineName() === "dynamodb-local" ? startDynamoDbLocal() : startEmbeddedDynamo();
+/** Starts the engine TOURNIQUET_TEST_ENGINE names on loopback: in memory, or with its files under `path`. */
+export function startTestEngine(options: { path?: string | undefined } = {}): Promise<EmbeddedDynamo> {
+  return testEngineName() === "dynamodb-local" ? startDynamoDbLocal(options) : startEmbeddedDynamo(options);
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromItem, toAttributes } from "../../lib/store/dynamo-items.js";
@@ -55,9 +58,23 @@ describe("DynamoDB Local (the second test engine)", () => {
     expect(item).not.toHaveProperty("fingerprint");
   });
 
-  it("stops listening when closed", async () => {
-    const other = await startDynamoDbLocal();
-    await other.close();
-    await expect(fetch(other.endpoint)).rejects.toThrow();
+  it("stops listening when closed, and keeps its data for the next start when given a path", async () => {
+    const path = mkdtempSync(join(tmpdir(), "tourniquet-ddb-local-"));
+    const leak = makeLeak();
+    const first = await startDynamoDbLocal({ path });
+    try {
+      await ensureLeakTable(first.client, table);
+      await new DynamoLeakStore(first.client, table).createLeak(leak);
+    } finally {
+      await first.close();
+    }
+    await expect(fetch(first.endpoint)).rejects.toThrow();
+    const second = await startDynamoDbLocal({ path });
+    try {
+      await expect(new DynamoLeakStore(second.client, table).getLeak(leak.id)).resolves.toEqual(leak);
+    } finally {
+      await second.close();
+      rmSync(path, { recursive: true, force: true });
+    }
   });
 });
