@@ -1,8 +1,8 @@
 import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 
-// Which DynamoDB engine the store's tests run on: dynalite by default (in-process, fast), or AWS's
-// DynamoDB Local with TOURNIQUET_TEST_ENGINE=dynamodb-local (`npm run test:dynamodb-local`).
+// Which DynamoDB engine the tests' stores and test stacks run on: dynalite by default (in-process,
+// fast), or AWS's DynamoDB Local with TOURNIQUET_TEST_ENGINE=dynamodb-local (`npm run test:dynamodb-local`).
 
 export const TEST_ENGINES = ["dynalite", "dynamodb-local"] as const;
 export type TestEngineName = (typeof TEST_ENGINES)[number];

@@ -9,8 +9,8 @@ import { type EmbeddedDynamo, ensureLeakTable } from "../../local/embedded-dynam
 import { makeLeak, oversizedIndexKeys } from "../helpers/dynamo.js";
 import { startDynamoDbLocal } from "../helpers/dynamodb-local.js";
 
-// The store tests' second engine itself, whatever TOURNIQUET_TEST_ENGINE says: DynamoDB Local starts from the jar
-// in node_modules, keeps AWS's rules where dynalite accepts what AWS refuses, and stops with `close`.
+// The tests' second engine itself, whatever TOURNIQUET_TEST_ENGINE says: DynamoDB Local starts from the
+// jar in node_modules, keeps AWS's rules where dynalite accepts what AWS refuses, and stops with close.
 
 describe("DynamoDB Local (the second test engine)", () => {
   let engine: EmbeddedDynamo;
