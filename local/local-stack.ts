@@ -48,7 +48,7 @@ import {
   writeJson,
 } from "./api-gateway-adapter.js";
 import { DEV_SIGNING_KEY_FILE, devKeySet, loadDevSigningKey } from "./dev-signing-key.js";
-import { ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
+import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import { startLocalAws } from "./local-aws.js";
 import { startLocalAzure } from "./local-azure.js";
 import { DEFAULT_CONFIG_PATH } from "./local-config-path.js";
@@ -81,6 +81,8 @@ export interface LocalStackOptions {
   log?: Log;
   /** Keep DynamoDB in memory instead of LevelDB files under the data dir. */
   inMemoryDb?: boolean;
+  /** Starts the DynamoDB engine (dynalite unless given: tests may run on DynamoDB Local instead). */
+  startDb?: (options: { path?: string | undefined }) => Promise<EmbeddedDynamo>;
   sandboxFaults?: SandboxFaults;
   /** Delay before the local queue delivers a failed message again (SQS's visibility timeout). */
   queueBackoffMs?: (receiveCount: number) => number;
@@ -213,7 +215,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   }
 
-  const db = await startEmbeddedDynamo({ path: options.inMemoryDb ? undefined : join(dataDir, "db") }).catch(
+  const startDb = options.startDb ?? startEmbeddedDynamo;
+  const db = await startDb({ path: options.inMemoryDb ? undefined : join(dataDir, "db") }).catch(
     async (error: unknown) => {
       await stopListening();
       throw error;

@@ -59,14 +59,17 @@ export function leakDetailView({ leak, sightings }: LeakDetails, sightingsNextCu
     ...leakView(leak),
     evidence: leak.evidence ?? null,
     key_details: leak.keyDetails ?? [],
-    deliveries: Object.entries(leak.deliveries ?? {}).map(([id, d]) => ({
-      id,
-      channel: d.channel,
-      recipient: d.recipient,
-      status: d.status,
-      at: d.at,
-      reason: d.reason ?? null,
-    })),
+    // In the order they were recorded: DynamoDB keeps no order among a map's keys (dynalite happens to).
+    deliveries: Object.entries(leak.deliveries ?? {})
+      .sort(([idA, a], [idB, b]) => a.at.localeCompare(b.at) || idA.localeCompare(idB))
+      .map(([id, d]) => ({
+        id,
+        channel: d.channel,
+        recipient: d.recipient,
+        status: d.status,
+        at: d.at,
+        reason: d.reason ?? null,
+      })),
     alerts: (leak.alerts ?? []).map(alertView),
     sightings: sightings.map(sightingView),
     sightings_next_cursor: sightingsNextCursor,

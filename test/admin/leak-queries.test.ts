@@ -247,6 +247,26 @@ describe("admin leak queries (embedded DynamoDB)", () => {
   });
 
   describe("getLeak", () => {
+    it("lists the deliveries in the order they were made, whatever order the engine keeps them in", async () => {
+      const sent = (channel: string, at: string) => ({
+        channel,
+        recipient: "owner o@x.test",
+        status: "sent" as const,
+        at,
+      });
+      const leak = makeLeak({
+        // Map keys in the opposite order to their times: DynamoDB gives a map's keys in no set order.
+        deliveries: {
+          m_slack: sent("slack", "2025-03-01T12:00:01.200Z"),
+          m_hook: sent("hook", "2025-03-01T12:00:01.100Z"),
+          m_email: sent("email", "2025-03-01T12:00:01.000Z"),
+        },
+      });
+      await t.store.createLeak(leak);
+      const view = await getLeak(t.store, leak.id);
+      expect(view.deliveries.map((d) => d.channel)).toEqual(["email", "hook", "slack"]);
+    });
+
     it("returns the leak in full with its sightings and timeline", async () => {
       await t.store.recordSighting(
         revoked.id,

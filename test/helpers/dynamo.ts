@@ -3,10 +3,11 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
 import { type Leak, leakIdFor } from "../../lib/store/leak.js";
-import { type EmbeddedDynamo, ensureLeakTable, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
+import { type EmbeddedDynamo, ensureLeakTable } from "../../local/embedded-dynamodb.js";
+import { startTestEngine } from "./test-engine.js";
 
-// Test helpers over the real embedded DynamoDB-compatible engine (in memory): a fresh leak table per
-// call, and a factory for valid leaks.
+// Test helpers over a real DynamoDB engine in memory (dynalite, or DynamoDB Local as
+// TOURNIQUET_TEST_ENGINE says): a fresh leak table per call, and a factory for valid leaks.
 
 export interface TestStore {
   store: DynamoLeakStore;
@@ -23,7 +24,7 @@ export interface TestStore {
  */
 export async function createTestStore(engine?: EmbeddedDynamo): Promise<TestStore> {
   const owned = engine === undefined;
-  const dynamo = engine ?? (await startEmbeddedDynamo());
+  const dynamo = engine ?? (await startTestEngine());
   const tableName = `leaks-test-${randomUUID()}`;
   try {
     await ensureLeakTable(dynamo.client, tableName);
@@ -80,7 +81,7 @@ export function makeLeak(overrides: Partial<Leak> = {}): Leak {
 export function sharedEngine(): () => EmbeddedDynamo {
   let engine: EmbeddedDynamo | undefined;
   beforeAll(async () => {
-    engine = await startEmbeddedDynamo();
+    engine = await startTestEngine();
   });
   afterAll(async () => {
     await engine?.close();

@@ -14,6 +14,7 @@ import { localDynamoClient } from "../../local/embedded-dynamodb.js";
 import { DEFAULT_CONFIG_PATH, type LocalStack, startLocalStack } from "../../local/local-stack.js";
 import type { SandboxFaults, SandboxRoute } from "../../local/sandbox/sandbox-faults.js";
 import { recordingLog } from "./recording-log.js";
+import { startTestEngine } from "./test-engine.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 export const SANDBOX_TYPE = "tourniquet_sandbox_token";
@@ -120,6 +121,7 @@ export async function startTestStack(
     azureTransport: options.azureTransport,
     awsTransport: options.awsTransport,
     adminExportLimits: options.adminExportLimits,
+    startDb: startTestEngine,
   });
   // The sweep the stack runs at start lists the fake GitHub's installations too: done before any test.
   await stack.startupSweep;
