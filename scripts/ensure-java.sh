@@ -4,12 +4,4 @@
 # fresh machine.
 set -eu
 command -v java >/dev/null 2>&1 && exit 0
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "no java on PATH and no apt-get to install it: install a Java 17+ runtime for DynamoDB Local" >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "installing Debian's openjdk-17-jre-headless for DynamoDB Local" >&2
-$SUDO apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+exec sh "$(dirname "$0")/apt-install.sh" openjdk-17-jre-headless "DynamoDB Local (the store's second engine)"
