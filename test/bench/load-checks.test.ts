@@ -2,8 +2,9 @@ import { copyFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runChecks } from "../../bench/load/load-checks.js";
-import { type IssuedKey, LoadPlan, type ReportKind } from "../../bench/load/load-plan.js";
+import { type IssuedKey, LoadPlan } from "../../bench/load/load-plan.js";
 import { loadDevSigningKey } from "../../local/dev-signing-key.js";
+import { onlyKind } from "../helpers/load-mix.js";
 import { startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // The load test's checks against a real stack: they pass on what it did, and fail on a doubled message
@@ -13,14 +14,6 @@ let t: TestStack;
 let livePool: IssuedKey[];
 let canaries: IssuedKey[];
 let plan: LoadPlan;
-const only = (kind: ReportKind): Record<ReportKind, number> => ({
-  new_live: 0,
-  repeat: 0,
-  unknown_type: 0,
-  bad_signature: 0,
-  unknown_key_id: 0,
-  [kind]: 1,
-});
 
 beforeAll(async () => {
   t = await startTestStack();
@@ -34,7 +27,7 @@ beforeAll(async () => {
     signingKey: loadDevSigningKey(join(t.stack.dataDir, "dev-github-signing-key.pem")),
     livePool,
     canaries,
-    mix: only("new_live"),
+    mix: onlyKind("new_live"),
     maxMatchesPerReport: 1,
   });
   for (let i = 0; i < 2; i++) {

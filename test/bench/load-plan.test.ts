@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LoadPlan, type ReportKind, UNKNOWN_TYPE } from "../../bench/load/load-plan.js";
+import { LoadPlan, UNKNOWN_TYPE } from "../../bench/load/load-plan.js";
 import { loadDevSigningKey } from "../../local/dev-signing-key.js";
+import { onlyKind } from "../helpers/load-mix.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tourniquet-load-plan-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,14 +13,6 @@ const signingKey = loadDevSigningKey(join(dir, "key.pem"));
 const publicKey = createPublicKey(signingKey.publicKeyPem);
 const keys = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => ({ token: `${prefix}_token_${i}`, keyId: `${prefix}_${i}` }));
-const only = (kind: ReportKind): Record<ReportKind, number> => ({
-  new_live: 0,
-  repeat: 0,
-  unknown_type: 0,
-  bad_signature: 0,
-  unknown_key_id: 0,
-  [kind]: 1,
-});
 const validlySigned = (body: string, headers: Record<string, string>) =>
   headers["Github-Public-Key-Identifier"] === signingKey.keyId &&
   verify(
@@ -36,7 +29,7 @@ describe("the load plan", () => {
       signingKey,
       livePool: pool,
       canaries: keys("canary", 2),
-      mix: only("new_live"),
+      mix: onlyKind("new_live"),
     });
     const reports = Array.from({ length: 10 }, () => plan.next());
 
@@ -50,7 +43,7 @@ describe("the load plan", () => {
   it("sends only canary keys with a wrong signature or an unpublished key id", () => {
     const canaries = keys("canary", 3);
     for (const kind of ["bad_signature", "unknown_key_id"] as const) {
-      const plan = new LoadPlan({ signingKey, livePool: keys("live", 3), canaries, mix: only(kind) });
+      const plan = new LoadPlan({ signingKey, livePool: keys("live", 3), canaries, mix: onlyKind(kind) });
       const { report, body, headers } = plan.next();
       expect(report.kind).toBe(kind);
       expect(validlySigned(body, headers)).toBe(false);
@@ -60,7 +53,7 @@ describe("the load plan", () => {
   });
 
   it("reports unknown types under a type no issuer handles, some of them again", () => {
-    const plan = new LoadPlan({ signingKey, livePool: [], canaries: [], mix: only("unknown_type") });
+    const plan = new LoadPlan({ signingKey, livePool: [], canaries: [], mix: onlyKind("unknown_type") });
     const bodies = Array.from({ length: 30 }, () => plan.next().body);
     const matches = bodies.flatMap((body) => JSON.parse(body) as { token: string; type: string }[]);
 

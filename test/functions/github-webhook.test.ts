@@ -10,7 +10,12 @@ import type { GithubWebhookDeps } from "../../lib/intake/receive-github-webhook.
 import type { QueueMessage } from "../../lib/queue/remediation-queue.js";
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { createTestStore, type TestStore } from "../helpers/dynamo.js";
-import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
+import {
+  FAKE_APP_ID,
+  type FakeGithubApi,
+  fakeAppConfig,
+  startFakeGithubApi,
+} from "../helpers/fake-github-api.js";
 import { apiEvent } from "../helpers/lambda-events.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
@@ -37,17 +42,7 @@ const { log, lines } = recordingLog();
 
 beforeAll(async () => {
   gh = await startFakeGithubApi();
-  const config = parseConfig(
-    {
-      github_app: {
-        app_id: Number(FAKE_APP_ID),
-        private_key: { env: "APP_KEY" },
-        webhook_secret: { env: "HOOK_SECRET" },
-        api_url: gh.url,
-      },
-    },
-    { APP_KEY: gh.appPrivateKey, HOOK_SECRET },
-  );
+  const config = fakeAppConfig(gh, HOOK_SECRET);
   store = await createTestStore();
   alerts = new DynamoAlertStore(store.client, store.tableName);
   const deps: GithubWebhookDeps = {

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import { parseConfig } from "../../lib/config.js";
 import { SandboxGithubApi } from "../../local/sandbox/sandbox-github-api.js";
 import { type LoopbackServer, serve } from "./loopback-server.js";
 
@@ -32,4 +33,20 @@ export async function startFakeGithubApi(
     void api.handle(req, res, path);
   });
   return { url: server.url, api, appPrivateKey, close: () => server.close() };
+}
+
+/** A config whose `github_app` is the fake's App, with `webhookSecret`; `extra` adds other sections. */
+export function fakeAppConfig(gh: FakeGithubApi, webhookSecret: string, extra: Record<string, unknown> = {}) {
+  return parseConfig(
+    {
+      github_app: {
+        app_id: Number(FAKE_APP_ID),
+        private_key: { env: "APP_KEY" },
+        webhook_secret: { env: "HOOK_SECRET" },
+        api_url: gh.url,
+      },
+      ...extra,
+    },
+    { APP_KEY: gh.appPrivateKey, HOOK_SECRET: webhookSecret },
+  );
 }

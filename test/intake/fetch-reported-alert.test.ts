@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config.js";
 import { GithubApiError, NotConfiguredError } from "../../lib/errors.js";
 import { type AlertReceipt, alertIdFor } from "../../lib/github/alert-record.js";
 import { githubAppFromConfig } from "../../lib/github/github-app.js";
@@ -14,7 +13,7 @@ import type { WorkerDeps } from "../../lib/remediation/worker-run.js";
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { leakIdFor } from "../../lib/store/leak.js";
 import { createTestStore, sharedEngine, type TestStore } from "../helpers/dynamo.js";
-import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
+import { type FakeGithubApi, fakeAppConfig, startFakeGithubApi } from "../helpers/fake-github-api.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
 // The worker's fetch of a GitHub App alert, against the embedded engine and the fake GitHub on loopback.
@@ -41,18 +40,7 @@ describe("fetchReportedAlert (embedded DynamoDB, fake GitHub)", () => {
   });
 
   const config = () =>
-    parseConfig(
-      {
-        github_app: {
-          app_id: Number(FAKE_APP_ID),
-          private_key: { env: "APP_KEY" },
-          webhook_secret: { env: "HOOK" },
-          api_url: gh.url,
-        },
-        remediation: { step_attempts: 1, step_backoff_ms: 0 },
-      },
-      { APP_KEY: gh.appPrivateKey, HOOK: "hook-secret" },
-    );
+    fakeAppConfig(gh, "hook-secret", { remediation: { step_attempts: 1, step_backoff_ms: 0 } });
   const deps = (overrides: Partial<WorkerDeps> = {}): WorkerDeps => {
     const c = config();
     return {

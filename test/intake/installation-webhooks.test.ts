@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Webhooks } from "@octokit/webhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config.js";
 import { BadRequestError } from "../../lib/errors.js";
 import { appPrivateKey } from "../../lib/github/app-private-key.js";
 import { githubAppFromConfig } from "../../lib/github/github-app.js";
@@ -12,7 +11,12 @@ import type { AlertFetchMessage, QueueMessage } from "../../lib/queue/remediatio
 import { DynamoAlertStore } from "../../lib/store/dynamo-alert-store.js";
 import { alertReceipt } from "../helpers/alert-receipt.js";
 import { createTestStore, sharedEngine } from "../helpers/dynamo.js";
-import { FAKE_APP_ID, type FakeGithubApi, startFakeGithubApi } from "../helpers/fake-github-api.js";
+import {
+  FAKE_APP_ID,
+  type FakeGithubApi,
+  fakeAppConfig,
+  startFakeGithubApi,
+} from "../helpers/fake-github-api.js";
 import { recordingLog } from "../helpers/recording-log.js";
 import { rejection } from "../helpers/rejection.js";
 
@@ -73,17 +77,7 @@ describe("installation webhooks (receiveGithubWebhook, embedded DynamoDB)", () =
     alerts = new DynamoAlertStore(t.client, t.tableName);
     sent = [];
     log = recordingLog();
-    const config = parseConfig(
-      {
-        github_app: {
-          app_id: Number(FAKE_APP_ID),
-          private_key: { env: "APP_KEY" },
-          webhook_secret: { env: "HOOK_SECRET" },
-          api_url: gh.url,
-        },
-      },
-      { APP_KEY: gh.appPrivateKey, HOOK_SECRET },
-    );
+    const config = fakeAppConfig(gh, HOOK_SECRET);
     deps = {
       config,
       queue: { send: async (messages) => void sent.push(...messages) },
