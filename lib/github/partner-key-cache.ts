@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import { KeySetUnavailableError, SignatureError } from "../errors.js";
 import type { PartnerKeys } from "./partner-key-set.js";
 
@@ -13,13 +14,15 @@ export interface PartnerKeyCacheOptions {
   ttlMs?: number;
   /**
    * Global rate limit on fetches that requests cause: at most one refetch for unknown key ids, and one
-   * retry of a failed cold load, per interval (default 5 s, the Retry-After of the 503 answered in
-   * between), so random ids cannot cause a fetch storm.
+   * retry of a failed cold load, per interval (default 5 s), so random ids cannot cause a fetch storm.
+   * A request with an unknown id waits for the next allowed refetch (at most this long) for its answer.
    */
   unknownKeyRefetchMs?: number;
   /** Pause before GitHub is tried again after a failed refresh with keys in hand (default 60 s). */
   outageRetryMs?: number;
   now?: () => number;
+  /** How a request waits for the next allowed refetch (tests move a fake clock). */
+  sleep?: (ms: number) => Promise<void>;
   onRefreshError?: (error: unknown) => void;
 }
 
@@ -27,8 +30,10 @@ export interface PartnerKeyCacheOptions {
  * Caches GitHub's signing keys. An unknown key id triggers one shared refetch (single flight), at most
  * one per few seconds, so a flood of random ids cannot cause a fetch storm. An id is refused (401) only
  * when a fetch begun after the request arrived lacks it: GitHub may have published the key since any
- * earlier fetch, and drops reports answered 401, so until such a fetch is allowed the answer is a
- * retryable 503. An outage of the key endpoint with a warm cache does not stop intake.
+ * earlier fetch, and drops reports answered 401. Until such a fetch is allowed the request waits for it
+ * (a few seconds at most) rather than answering 503: a random id is the sender's fault, not an outage,
+ * and GitHub's retry of a 503 would only wait longer. 503 is kept for the key endpoint being down.
+ * An outage of the key endpoint with a warm cache does not stop intake.
  */
 export class PartnerKeyCache {
   private keys: PartnerKeys | undefined;
@@ -46,12 +51,14 @@ export class PartnerKeyCache {
   private readonly unknownKeyRefetchMs: number;
   private readonly outageRetryMs: number;
   private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: PartnerKeyCacheOptions) {
     this.ttlMs = options.ttlMs ?? 60 * 60_000;
     this.unknownKeyRefetchMs = options.unknownKeyRefetchMs ?? 5_000;
     this.outageRetryMs = options.outageRetryMs ?? 60_000;
     this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
   }
 
   async get(keyId: string): Promise<KeyObject> {
@@ -89,10 +96,11 @@ export class PartnerKeyCache {
         await this.inflight.catch(() => undefined);
         continue;
       }
-      if (this.now() - this.lastUnknownRefetchAt < this.unknownKeyRefetchMs) {
-        throw new KeySetUnavailableError(
-          `public key identifier ${keyId} is not in the key set fetched moments ago; retry shortly, it may be new`,
-        );
+      const waitMs = this.lastUnknownRefetchAt + this.unknownKeyRefetchMs - this.now();
+      if (waitMs > 0) {
+        // Waiters wake together: the first begins the refetch, the others wait for it above.
+        await this.sleep(waitMs);
+        continue;
       }
       this.lastUnknownRefetchAt = this.now();
       await this.refresh();
