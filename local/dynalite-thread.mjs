@@ -4,6 +4,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import dynalite from "dynalite";
 
+import { closeLevelIteratorsOnReturn } from "./level-iterator-return.mjs";
+
+closeLevelIteratorsOnReturn();
+
 const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.listen(0, "127.0.0.1", () => {
   parentPort.postMessage({ port: server.address().port });
