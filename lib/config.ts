@@ -348,10 +348,16 @@ export const configSchema = z
           ),
         concurrency: z.int().min(1).max(256).default(16),
         /**
-         * Matches one partner report may carry; a larger report is refused with 413 before any work, so
-         * one request cannot outrun the intake's timeout half-done. GitHub sends far smaller batches.
+         * Matches one partner report may carry; a larger report is refused with 413 before any work.
+         * The default takes any report the body limit lets through: a mass leak is split (inline_max_tokens).
          */
-        max_matches: z.int().min(1).max(100_000).default(5_000),
+        max_matches: z.int().min(1).max(100_000).default(100_000),
+        /**
+         * Distinct tokens of one report the intake records (and verifies) before it answers; the rest
+         * are sealed in parts of up to 1,000, written to the table and queued, and the worker records
+         * them, so a mass leak is answered within seconds and nothing in it is lost.
+         */
+        inline_max_tokens: z.int().min(1).max(5_000).default(1_000),
         /**
          * A token its issuer did not know (false_positive) is verified again when reported again, at most
          * once per this period; a token whose type had no issuer is verified as soon as one is configured.

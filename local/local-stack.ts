@@ -35,6 +35,7 @@ import { runSweep, type SweepDeps, type SweepOptions, type SweepResult } from ".
 import { LocalSecretStore } from "../lib/secrets/local-secret-store.js";
 import { DynamoAlertStore } from "../lib/store/dynamo-alert-store.js";
 import { DynamoLeakStore } from "../lib/store/dynamo-leak-store.js";
+import { DynamoReportPartStore } from "../lib/store/dynamo-report-part-store.js";
 import { DynamoSavedPartnerKeys } from "../lib/store/dynamo-saved-partner-keys.js";
 import {
   apiRoute,
@@ -106,6 +107,8 @@ export interface LocalStack {
   store: DynamoLeakStore;
   /** The GitHub App path's alert records. */
   alerts: DynamoAlertStore;
+  /** Mass reports' parts waiting for the worker. */
+  parts: DynamoReportPartStore;
   sandbox: SandboxKeyService;
   /** The fake GitHub REST API at /sandbox/github/api (App installation tokens, alerts, locations). */
   githubApi: SandboxGithubApi;
@@ -229,6 +232,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const store = new DynamoLeakStore(db.client, LOCAL_TABLE_NAME);
   const alerts = new DynamoAlertStore(db.client, LOCAL_TABLE_NAME);
+  const parts = new DynamoReportPartStore(db.client, LOCAL_TABLE_NAME);
   const savedPartnerKeys = new DynamoSavedPartnerKeys(db.client, LOCAL_TABLE_NAME);
   const keySetSource = { url: env.GITHUB_PUBLIC_KEYS_URL ?? `${url}/sandbox/github/public-keys` };
   const localKey = LocalKeySealer.loadKey(join(dataDir, "queue.key"));
@@ -286,6 +290,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     queue,
     githubApp,
     alerts,
+    parts,
     githubWritePace: new GithubWritePace(),
     channels: createChannels(config, { outboxDir: join(dataDir, "outbox") }),
     templates: loadTemplates(),
@@ -300,6 +305,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sealer,
     issuers,
     log,
+    parts,
     keys: new PartnerKeyCache({
       load: partnerKeySetLoader(keySetSource),
       coldFallback: savedPartnerKeysLoader(savedPartnerKeys),
@@ -320,6 +326,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The App's installations' open alerts (the local fake GitHub's), and alert fetches left owed.
     githubApp,
     alerts,
+    parts,
   };
   const sweep = (options?: SweepOptions) => runSweep(sweepDeps, options);
   const sweeping = sweep({ staleAfterMs: 0 }).catch(() => undefined);
@@ -430,6 +437,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     queue,
     store,
     alerts,
+    parts,
     sandbox,
     githubApi,
     azure: localAzure.azure,

@@ -11,14 +11,32 @@ export type Pairs = ReadonlyMap<string, ReportedToken>;
 
 export function pairReportedTokens(tokens: readonly ReportedToken[]): Pairs {
   const secrets = tokens.filter((t) => keyHalfOf(t.type) !== undefined);
+  if (secrets.length === 0) return new Map();
+  // Key ids by type, and by type and place: one pass, so a report of 20,000 pairs is not quadratic.
+  const keysOfType = new Map<string, ReportedToken[]>();
+  const keysAt = new Map<string, Set<ReportedToken>>();
+  for (const token of tokens) {
+    const type = token.type.toLowerCase();
+    const ofType = keysOfType.get(type) ?? [];
+    ofType.push(token);
+    keysOfType.set(type, ofType);
+    for (const sighting of token.sightings) {
+      const at = `${type} ${placeOf(sighting)}`;
+      const here = keysAt.get(at) ?? new Set();
+      here.add(token);
+      keysAt.set(at, here);
+    }
+  }
   const chosen = new Map<ReportedToken, ReportedToken[]>(); // key id → the secrets that point at it
   for (const secret of secrets) {
-    const keys = tokens.filter((t) => t.type.toLowerCase() === keyHalfOf(secret.type));
+    const keyType = keyHalfOf(secret.type) as string;
+    const keys = keysOfType.get(keyType) ?? [];
     const places = new Set(secret.sightings.filter((s) => s.url).map(placeOf));
-    const together = keys.filter((k) => k.sightings.some((s) => places.has(placeOf(s))));
+    const together = new Set<ReportedToken>();
+    for (const place of places) for (const key of keysAt.get(`${keyType} ${place}`) ?? []) together.add(key);
     const key =
-      together.length === 1
-        ? together[0]
+      together.size === 1
+        ? [...together][0]
         : places.size === 0 && keys.length === 1 && secrets.length === 1
           ? keys[0]
           : undefined;

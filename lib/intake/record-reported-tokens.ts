@@ -58,6 +58,8 @@ export interface RecordOptions {
   /** Who reported the tokens, for the timeline: "GitHub secret scanning", "GitHub App alert o/r#3". */
   reporter: string;
   source: IntakeSource;
+  /** Which tokens are two halves of one credential, when decided on a larger report than `tokens`. */
+  pairs?: Pairs | undefined;
 }
 
 /** Groups reported tokens by fingerprint, keeping each distinct url+source (within size limits) once. */
@@ -65,6 +67,7 @@ export function groupReportedTokens(
   reports: readonly { token: string; type: string; url: string; source: string }[],
 ): ReportedToken[] {
   const groups = new Map<string, ReportedToken>();
+  const places = new Set<string>(); // fingerprint + url + source seen: linear in a report of any size
   for (const report of reports) {
     const fingerprint = fingerprintToken(report.token);
     let group = groups.get(fingerprint);
@@ -73,7 +76,9 @@ export function groupReportedTokens(
       groups.set(fingerprint, group);
     }
     const sighting = boundSighting(report);
-    if (!group.sightings.some((s) => s.url === sighting.url && s.source === sighting.source)) {
+    const place = JSON.stringify([fingerprint, sighting.url, sighting.source]);
+    if (!places.has(place)) {
+      places.add(place);
       group.sightings.push(sighting);
     }
   }
@@ -99,7 +104,7 @@ export async function recordReportedTokens(
   const queue = batchingSender(deps.queue);
   // Which tokens are known already, in one read per 100: a repeat costs no issuer call and no create.
   const known = await deps.store.getLeaks(tokens.map((group) => leakIdFor(group.fingerprint)));
-  const pairs = pairReportedTokens(tokens);
+  const pairs = options.pairs ?? pairReportedTokens(tokens);
   const together = new Map<Issuer, { id: string; sealedToken: string }[]>();
   const results = await mapSettledWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
     const { leak, sealedToken } = await recordToken(

@@ -1,3 +1,5 @@
+import { isReportPartId } from "../intake/report-part.js";
+
 // The queue port between intake and the remediation worker. The token travels sealed (token-sealer.ts).
 
 export interface RemediationMessage {
@@ -19,14 +21,24 @@ export interface AlertFetchMessage {
   alertId: string;
 }
 
+/**
+ * A part of a mass report whose tokens the worker records (intake/record-report-part.ts). The id names
+ * the part's item in the store, which holds its tokens sealed; no secret travels.
+ */
+export interface ReportPartMessage {
+  partId: string;
+}
+
 /** What the queue carries. */
-export type QueueMessage = RemediationMessage | AlertFetchMessage;
+export type QueueMessage = RemediationMessage | AlertFetchMessage | ReportPartMessage;
 
 export const isAlertFetch = (message: QueueMessage): message is AlertFetchMessage => "alertId" in message;
 
-/** What a message is about, for logs: its leak or its alert. */
+export const isReportPart = (message: QueueMessage): message is ReportPartMessage => "partId" in message;
+
+/** What a message is about, for logs: its leak, its alert or its report part. */
 export const subjectOf = (message: QueueMessage): string =>
-  isAlertFetch(message) ? message.alertId : message.leakId;
+  isAlertFetch(message) ? message.alertId : isReportPart(message) ? message.partId : message.leakId;
 
 /** Leaks one message may carry: GitHub's POST /credentials/revoke takes 1,000 tokens a call. */
 export const MAX_LEAKS_PER_MESSAGE = 1_000;
@@ -55,6 +67,7 @@ export type RemediationConsumer = (delivery: Delivery<QueueMessage>) => Promise<
 
 export function encodeRemediationMessage(message: QueueMessage): string {
   if (isAlertFetch(message)) return JSON.stringify({ alertId: message.alertId });
+  if (isReportPart(message)) return JSON.stringify({ partId: message.partId });
   const { leakId, sealedToken, together } = message;
   return JSON.stringify(together?.length ? { leakId, sealedToken, together } : { leakId, sealedToken });
 }
@@ -70,6 +83,12 @@ export function decodeRemediationMessage(body: string): QueueMessage {
     if (typeof alertId !== "string" || !ALERT_ID.test(alertId))
       throw new TypeError("alert fetch message must be {alertId: al_…}");
     return { alertId };
+  }
+  if (typeof parsed === "object" && parsed !== null && "partId" in parsed) {
+    const { partId } = parsed as ReportPartMessage;
+    if (typeof partId !== "string" || !isReportPartId(partId))
+      throw new TypeError("report part message must be {partId: rp_…}");
+    return { partId };
   }
   if (
     typeof parsed !== "object" ||

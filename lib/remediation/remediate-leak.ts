@@ -9,9 +9,10 @@ import {
   SealError,
 } from "../errors.js";
 import { fetchReportedAlert } from "../intake/fetch-reported-alert.js";
+import { recordReportPart } from "../intake/record-report-part.js";
 import type { Issuer, Revocation } from "../issuers/issuer.js";
 import { describeError } from "../log.js";
-import { type Delivery, isAlertFetch, type QueueMessage } from "../queue/remediation-queue.js";
+import { type Delivery, isAlertFetch, isReportPart, type QueueMessage } from "../queue/remediation-queue.js";
 import type { Leak, TimelineEvent } from "../store/leak.js";
 import { owedStep, type Step } from "../store/leak-lifecycle.js";
 import type { LeakChanges } from "../store/leak-store.js";
@@ -50,6 +51,10 @@ export async function remediateLeak(
   // A GitHub App alert: its secret is fetched and recorded first, which queues its leak.
   if (isAlertFetch(anyDelivery.message)) {
     return fetchReportedAlert(deps, { ...anyDelivery, message: anyDelivery.message });
+  }
+  // A part of a mass report: its tokens are recorded, which queues their leaks.
+  if (isReportPart(anyDelivery.message)) {
+    return recordReportPart(deps, { ...anyDelivery, message: anyDelivery.message });
   }
   const delivery = { ...anyDelivery, message: anyDelivery.message };
   // Several leaks whose revocations go in one call (revoke-together.ts).

@@ -2,6 +2,7 @@ import type { TourniquetConfig } from "../config.js";
 import { BusyError } from "../errors.js";
 import type { AlertStore } from "../github/alert-store.js";
 import type { GithubApp } from "../github/github-app.js";
+import type { ReportPartStore } from "../intake/report-part-store.js";
 import type { IssuerRegistry } from "../issuers/issuer-registry.js";
 import type { Log } from "../log.js";
 import type { NotificationChannel } from "../notify/leak-message.js";
@@ -32,6 +33,8 @@ export interface WorkerDeps {
   githubApp?: Pick<GithubApp, "alerts"> | undefined;
   /** The App path's alert records; with `githubApp`. */
   alerts?: AlertStore | undefined;
+  /** Mass reports' parts the intake left for the worker to record (intake/record-report-part.ts). */
+  parts?: ReportPartStore | undefined;
   /** GitHub's write pacing, one per process: resolutions whose turn has not come are put off. */
   githubWritePace?: GithubWritePace | undefined;
   /** Where replacement secrets go when an issuer adapter hands one over (revoke_and_rotate). */

@@ -11,7 +11,7 @@ import type { Env } from "./aws-env.js";
 import { awsGithubKeySetSource } from "./aws-github-keys.js";
 import { awsQueue } from "./aws-queue.js";
 import { awsSealer } from "./aws-sealer.js";
-import { awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
+import { awsReportPartStore, awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
 import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The intake Lambda's wiring. Called once per container (the handler memoises it), so clients and the
@@ -38,6 +38,7 @@ export async function awsIntakeDeps(
       return issuers();
     },
     store: awsStore(env, table),
+    parts: awsReportPartStore(env, table),
     queue: awsQueue(env),
     sealer: awsSealer(env),
     keys: new PartnerKeyCache({

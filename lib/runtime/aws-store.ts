@@ -2,6 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { awsClientDefaults } from "../aws/client-config.js";
 import { DynamoAlertStore } from "../store/dynamo-alert-store.js";
 import { DynamoLeakStore } from "../store/dynamo-leak-store.js";
+import { DynamoReportPartStore } from "../store/dynamo-report-part-store.js";
 import { DynamoSavedPartnerKeys } from "../store/dynamo-saved-partner-keys.js";
 import { type Env, required } from "./aws-env.js";
 
@@ -21,6 +22,10 @@ export function awsStore(env: Env = process.env, table: AwsTable = awsTable(env)
 
 export function awsAlertStore(env: Env = process.env, table: AwsTable = awsTable(env)) {
   return new DynamoAlertStore(table.client, table.tableName);
+}
+
+export function awsReportPartStore(env: Env = process.env, table: AwsTable = awsTable(env)) {
+  return new DynamoReportPartStore(table.client, table.tableName);
 }
 
 export function awsSavedPartnerKeys(env: Env = process.env, table: AwsTable = awsTable(env)) {

@@ -8,7 +8,7 @@ import { awsConfig, derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
 import { awsGithubKeySetSource } from "./aws-github-keys.js";
 import { awsQueue } from "./aws-queue.js";
-import { awsAlertStore, awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
+import { awsAlertStore, awsReportPartStore, awsSavedPartnerKeys, awsStore, awsTable } from "./aws-store.js";
 import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The scheduled sweep's wiring. It re-sends leaks with their token still sealed, so it has no use for
@@ -27,6 +27,7 @@ export async function awsSweepDeps(log: Log, env: Env = process.env): Promise<Sw
   return {
     store: awsStore(env, table),
     alerts: awsAlertStore(env, table),
+    parts: awsReportPartStore(env, table),
     queue: awsQueue(env),
     log,
     fetchPartnerKeys: partnerKeySetFetcher(awsGithubKeySetSource(env)),

@@ -15,7 +15,7 @@ import { SecretsManagerSecretStore } from "../secrets/secrets-manager-store.js";
 import { awsConfig, derived } from "./aws-config.js";
 import type { Env } from "./aws-env.js";
 import { awsSealer } from "./aws-sealer.js";
-import { awsAlertStore, awsStore } from "./aws-store.js";
+import { awsAlertStore, awsReportPartStore, awsStore, awsTable } from "./aws-store.js";
 import { FUNCTION_SECRET_GROUPS } from "./function-secrets.js";
 
 // The remediation worker's wiring: the only function that sends email or stores replacement secrets.
@@ -40,6 +40,7 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
   const issuers = derived(config, buildIssuers);
   const channels = derived(config, buildChannels);
   const githubApp = derived(config, (current) => githubAppFromConfig(current));
+  const table = awsTable(env);
   return {
     get config() {
       return config();
@@ -53,9 +54,10 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
     get githubApp() {
       return githubApp();
     },
-    alerts: awsAlertStore(env),
+    alerts: awsAlertStore(env, table),
+    parts: awsReportPartStore(env, table),
     githubWritePace: new GithubWritePace(),
-    store: awsStore(env),
+    store: awsStore(env, table),
     sealer: awsSealer(env),
     // Its own queue, for the next steps of leaks revoked together; the SQS client loads with the first.
     queue: lazyQueue(() => import("./aws-queue.js").then(({ awsQueue }) => awsQueue(env))),

@@ -8,15 +8,23 @@ import {
   reconcileAlerts,
 } from "../github/reconcile-alerts.js";
 import type { SavedPartnerKeysStore } from "../github/saved-partner-keys.js";
+import type { ReportPartStore } from "../intake/report-part-store.js";
+import { requeueOwedParts } from "../intake/requeue-owed-parts.js";
 import type { Issuer } from "../issuers/issuer.js";
 import { describeError, type Log } from "../log.js";
-import { type ReconcileDeps, type ReconcileOptions, reconcileLeaks } from "../remediation/reconcile-leaks.js";
+import {
+  DEFAULT_STALE_AFTER_MS,
+  type ReconcileDeps,
+  type ReconcileOptions,
+  reconcileLeaks,
+} from "../remediation/reconcile-leaks.js";
 import { recordUsageAfterRevoke } from "./usage-after-revoke.js";
 
 // The scheduled sweep (EventBridge, every few minutes; locally a timer): the periodic work nothing
 // else triggers. Every job runs every time, and a failure of one does not skip the others.
 //   - partner keys: fetch GitHub's key set and save it, so a cold intake survives a key-endpoint outage;
 //   - reconcile: send leaks whose queue message was lost back to the worker (reconcile-leaks.ts);
+//   - report parts: re-send a mass report's parts whose message was lost (intake/requeue-owed-parts.ts);
 //   - GitHub App alerts (where the App is configured): re-send owed alert fetches, and ingest the open
 //     alerts no webhook brought (github/reconcile-alerts.ts);
 //   - issuers (where given): refresh their caches (Azure's key fingerprints) and record, an hour after
@@ -31,6 +39,8 @@ export interface SweepDeps extends ReconcileDeps {
   /** The GitHub App and its alert records; without both the App job is skipped. */
   githubApp?: Pick<GithubApp, "alerts"> | undefined;
   alerts?: AlertStore | undefined;
+  /** Mass reports' parts; without them the parts job is skipped. */
+  parts?: ReportPartStore | undefined;
   log: Log;
 }
 
@@ -44,15 +54,17 @@ export interface SweepResult {
   reconcile: { examined: number; requeued: number; failed: number };
   issuers?: { refreshed: number; usageRecorded: number; usageFailed: number };
   githubAlerts?: Omit<ReconcileAlertsResult, "failed"> & { failed: number };
+  reportParts?: { examined: number; requeued: number; failed: number };
 }
 
 export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Promise<SweepResult> {
   const now = deps.now ?? Date.now;
-  const [keys, reconcile, issuers, githubAlerts] = await Promise.allSettled([
+  const [keys, reconcile, issuers, githubAlerts, parts] = await Promise.allSettled([
     refreshSavedKeys(deps, now),
     reconcileLeaks({ ...deps, now }, options),
     issuerJobs(deps, now),
     githubAlertsJob(deps, now, options),
+    reportPartsJob(deps, now, options),
   ]);
   const failures = [
     ...(keys.status === "rejected" ? [`partner keys: ${describeError(keys.reason)}`] : []),
@@ -68,6 +80,12 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Pro
     ...(githubAlerts.status === "fulfilled" && githubAlerts.value?.failed.length
       ? [
           `github alerts: ${githubAlerts.value.failed.length} failures (${githubAlerts.value.failed[0]?.subject}: ${githubAlerts.value.failed[0]?.reason})`,
+        ]
+      : []),
+    ...(parts.status === "rejected" ? [`report parts: ${describeError(parts.reason)}`] : []),
+    ...(parts.status === "fulfilled" && parts.value?.failed.length
+      ? [
+          `report parts: ${parts.value.failed.length} could not be re-queued (${parts.value.failed[0]?.reason})`,
         ]
       : []),
   ];
@@ -90,6 +108,15 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions = {}): Pro
     ...(githubAlerts.status === "fulfilled" && githubAlerts.value
       ? { githubAlerts: { ...githubAlerts.value, failed: githubAlerts.value.failed.length } }
       : {}),
+    ...(parts.status === "fulfilled" && parts.value
+      ? {
+          reportParts: {
+            examined: parts.value.examined,
+            requeued: parts.value.requeued.length,
+            failed: parts.value.failed.length,
+          },
+        }
+      : {}),
   };
   deps.log.info("sweep done", { ...result });
   return result;
@@ -105,6 +132,22 @@ async function githubAlertsJob(
     { alerts: deps.alerts, app: deps.githubApp, queue: deps.queue, log: deps.log, now },
     { staleAfterMs: options.staleAfterMs, ...options.githubAlerts },
   );
+}
+
+async function reportPartsJob(deps: SweepDeps, now: () => number, options: SweepOptions) {
+  if (!deps.parts) return undefined;
+  const owed = await requeueOwedParts(
+    { parts: deps.parts, queue: deps.queue, log: deps.log },
+    {
+      now: now(),
+      staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+      maxPerRun: 1_000,
+      pageSize: 100,
+    },
+  );
+  if (owed.requeued.length > 0)
+    deps.log.warn("re-queued report parts whose message was lost", { partIds: owed.requeued });
+  return owed;
 }
 
 async function refreshSavedKeys(deps: SweepDeps, now: () => number): Promise<SweepResult["partnerKeys"]> {

@@ -50,6 +50,7 @@ beforeAll(async () => {
   const deps: IntakeDeps = {
     config,
     store: store.store,
+    parts: store.parts,
     queue,
     sealer: new LocalKeySealer(randomBytes(32)),
     keys: new PartnerKeyCache({ load: partnerKeySetLoader({ url: keys.url }) }),

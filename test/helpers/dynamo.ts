@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import { DynamoLeakStore } from "../../lib/store/dynamo-leak-store.js";
+import { DynamoReportPartStore } from "../../lib/store/dynamo-report-part-store.js";
 import { type Leak, leakIdFor } from "../../lib/store/leak.js";
 import { type EmbeddedDynamo, ensureLeakTable } from "../../local/embedded-dynamodb.js";
 import { startTestEngine } from "./test-engine.js";
@@ -11,6 +12,8 @@ import { startTestEngine } from "./test-engine.js";
 
 export interface TestStore {
   store: DynamoLeakStore;
+  /** Mass reports' parts, in the same table. */
+  parts: DynamoReportPartStore;
   /** The engine's DynamoDB client, to look at raw items. */
   client: DynamoDBClient;
   tableName: string;
@@ -34,6 +37,7 @@ export async function createTestStore(engine?: EmbeddedDynamo): Promise<TestStor
   }
   return {
     store: new DynamoLeakStore(dynamo.client, tableName),
+    parts: new DynamoReportPartStore(dynamo.client, tableName),
     client: dynamo.client,
     tableName,
     close: async () => {
