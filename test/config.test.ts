@@ -158,7 +158,8 @@ describe("defaults", () => {
       inline_verify_budget_ms: 3_000,
       max_body_bytes: 4 * 1024 * 1024,
       concurrency: 16,
-      max_matches: 5_000,
+      max_matches: 100_000,
+      inline_max_tokens: 1_000,
       reverify_after_ms: 3_600_000,
     });
     expect(config.remediation).toEqual({ max_receives: 5, step_attempts: 3, step_backoff_ms: 200 });
