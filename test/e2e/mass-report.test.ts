@@ -186,7 +186,7 @@ describe("a report with more tokens than the intake records itself", () => {
 
   it("a part whose message was lost is sent again by the sweep", async () => {
     await massStack();
-    const { keys, matches, ids } = await mass(7, 0);
+    const { keys, tokens, matches, ids } = await mass(7, 0);
     const spy = vi.mocked(t.stack.queue.send);
     const original = spy.getMockImplementation();
     spy.mockImplementation(async (messages, options) => {
@@ -199,6 +199,10 @@ describe("a report with more tokens than the intake records itself", () => {
     await t.stack.queue.drain();
     const recorded = await t.stack.store.getLeaks(ids);
     expect(recorded.size).toBe(INLINE);
+    // The part waits in the table, its tokens sealed: none is readable anywhere.
+    expect(await t.tableItems("PART#")).toHaveLength(1);
+    const written = await t.everythingWritten(ids);
+    for (const token of tokens) expect(written).not.toContain(token);
 
     spy.mockImplementation(async (messages, options) => original?.(messages, options));
     const swept = await t.stack.sweep({ staleAfterMs: 0 });
