@@ -1,13 +1,9 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
-import { ConflictError, isAwsError } from "../errors.js";
+import { ConflictError } from "../errors.js";
 import { type AlertReceipt, type AlertRecord, alertIdFor } from "../github/alert-record.js";
 import type { AlertChanges, AlertStore } from "../github/alert-store.js";
+import { isConditionFailure, putWhen } from "./dynamo-conditional-put.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { idAt, queryOwesWork } from "./dynamo-owes-work.js";
 import { TABLE_INDEXES, TABLE_KEYS } from "./table-schema.js";
@@ -33,8 +29,6 @@ const KEY_ATTRIBUTES = [
   ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
   "entity",
 ];
-
-const isConditionFailure = (error: unknown) => isAwsError(error, "ConditionalCheckFailedException");
 
 function toItem(alert: AlertRecord): Record<string, unknown> {
   return {
@@ -181,22 +175,9 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   /** The whole item, written when `condition` holds; false when it did not. */
-  private async put(alert: AlertRecord, condition: string, expected?: number): Promise<boolean> {
-    const put = new PutItemCommand({
-      TableName: this.tableName,
-      Item: toAttributes(toItem(alert)),
-      ConditionExpression: condition,
-      ...(expected === undefined
-        ? {}
-        : { ExpressionAttributeValues: toAttributes({ ":expected": expected }) }),
-    });
-    try {
-      await awsCall("dynamodb:PutItem", () => this.client.send(put));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private put(alert: AlertRecord, condition: string, expected?: number): Promise<boolean> {
+    const values = expected === undefined ? undefined : { ":expected": expected };
+    return putWhen(this.client, this.tableName, toItem(alert), condition, values);
   }
 }
 

@@ -9,8 +9,9 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
-import { ConflictError, isAwsError } from "../errors.js";
+import { ConflictError } from "../errors.js";
 import { mapWithConcurrency, sleep } from "../util/concurrency.js";
+import { isConditionFailure } from "./dynamo-conditional-put.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { listLeakItems } from "./dynamo-leak-listing.js";
 import { readLeakSummaries } from "./dynamo-leak-summaries.js";
@@ -78,8 +79,6 @@ function toItem(leak: Leak): Record<string, unknown> {
   if (CLOSED_STATUSES.has(leak.status)) delete item.sealedToken;
   return item;
 }
-
-const isConditionFailure = (error: unknown) => isAwsError(error, "ConditionalCheckFailedException");
 
 const page = (output: {
   Items?: Record<string, AttributeValue>[] | undefined;

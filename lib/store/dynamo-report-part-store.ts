@@ -5,10 +5,11 @@ import {
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
-import { ConflictError, isAwsError } from "../errors.js";
+import { ConflictError } from "../errors.js";
 import type { ReportPart, ReportPartChanges } from "../intake/report-part.js";
 import type { ReportPartStore } from "../intake/report-part-store.js";
 import { mapWithConcurrency } from "../util/concurrency.js";
+import { isConditionFailure, putWhen } from "./dynamo-conditional-put.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 import { idAt, queryOwesWork } from "./dynamo-owes-work.js";
 
@@ -25,8 +26,6 @@ const OWED_POSITION = /^[^#]{1,64}#rp_[0-9a-f]{24}_\d{1,6}$/;
 const PUT_CONCURRENCY = 8;
 
 const KEY_ATTRIBUTES = ["pk", "sk", "gsi6pk", "gsi6sk", "entity"];
-
-const isConditionFailure = (error: unknown) => isAwsError(error, "ConditionalCheckFailedException");
 
 function toItem(part: ReportPart): Record<string, unknown> {
   return {
@@ -72,20 +71,14 @@ export class DynamoReportPartStore implements ReportPartStore {
     for (const key of Object.keys(next) as (keyof ReportPart)[]) {
       if (next[key] === undefined) delete next[key];
     }
-    const put = new PutItemCommand({
-      TableName: this.tableName,
-      Item: toAttributes(toItem(next)),
-      ConditionExpression: "version = :expected",
-      ExpressionAttributeValues: toAttributes({ ":expected": part.version }),
-    });
-    try {
-      await awsCall("dynamodb:PutItem", () => this.client.send(put));
-      return next;
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`report part ${part.id} changed since version ${part.version}`);
-      throw error;
+    if (
+      !(await putWhen(this.client, this.tableName, toItem(next), "version = :expected", {
+        ":expected": part.version,
+      }))
+    ) {
+      throw new ConflictError(`report part ${part.id} changed since version ${part.version}`);
     }
+    return next;
   }
 
   async deletePart(part: ReportPart): Promise<void> {

@@ -1,8 +1,8 @@
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { awsCall } from "../aws/aws-call.js";
-import { isAwsError } from "../errors.js";
 import type { PartnerKeySetDocument } from "../github/partner-key-set.js";
 import type { SavedPartnerKeySet, SavedPartnerKeysStore } from "../github/saved-partner-keys.js";
+import { isConditionFailure } from "./dynamo-conditional-put.js";
 import { fromItem, toAttributes } from "./dynamo-items.js";
 
 // The saved GitHub partner key set, one item in the leak table (table-schema.ts).
@@ -29,7 +29,7 @@ export class DynamoSavedPartnerKeys implements SavedPartnerKeysStore {
       ExpressionAttributeValues: toAttributes({ ":at": saved.fetchedAt }),
     });
     await awsCall("dynamodb:PutItem", () => this.client.send(put)).catch((error: unknown) => {
-      if (!isAwsError(error, "ConditionalCheckFailedException")) throw error;
+      if (!isConditionFailure(error)) throw error;
     });
   }
 
