@@ -8,7 +8,11 @@ import { silentLog } from "../../lib/log.js";
 import { createChannels } from "../../lib/notify/channel-registry.js";
 import { loadTemplates } from "../../lib/notify/render-leak-message.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
-import { encodeRemediationMessage, type RemediationMessage } from "../../lib/queue/remediation-queue.js";
+import {
+  encodeRemediationMessage,
+  type RemediationMessage,
+  subjectOf,
+} from "../../lib/queue/remediation-queue.js";
 import type { WorkerDeps } from "../../lib/remediation/remediate-leak.js";
 import { SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
@@ -47,7 +51,7 @@ describe("a message the worker throws on every time", () => {
     for (const key of [first, ...keys]) {
       expect(await t.sandboxKey(key?.key_id ?? "")).toMatchObject({ status: "revoked", revocations: 1 });
     }
-    expect(t.stack.queue.deadLetters().filter((m) => m.leakId === POISON_LEAK_ID)).toHaveLength(1);
+    expect(t.stack.queue.deadLetters().filter((m) => subjectOf(m) === POISON_LEAK_ID)).toHaveLength(1);
     const deadLines = readFileSync(join(t.stack.dataDir, "dead-letters.jsonl"), "utf8").trim().split("\n");
     expect(deadLines.map((line) => JSON.parse(line))).toContainEqual(
       expect.objectContaining({ leakId: POISON_LEAK_ID, receiveCount: MAX_RECEIVES }),
