@@ -84,6 +84,7 @@ describe("leaks whose queue message was lost", () => {
     expect((await t.stack.sweep()).reconcile.requeued).toBe(0);
   });
 
+  // Longer than the default timeout: two starts of the engine, and DynamoDB Local's JVM takes seconds.
   it("are picked up when the local stack starts again", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "tourniquet-restart-"));
     const env = { TOURNIQUET_ADMIN_TOKEN: "restart-admin-token", GITHUB_PUBLIC_KEYS_URL: undefined };
@@ -103,5 +104,5 @@ describe("leaks whose queue message was lost", () => {
     );
     expect(leak?.status).toBe("revoked");
     expect(restarted.sandbox.get(issued.keyId)).toMatchObject({ status: "revoked", revocations: 1 });
-  });
+  }, 60_000);
 });

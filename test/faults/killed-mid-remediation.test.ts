@@ -27,11 +27,16 @@ let smtp: FakeSmtpServer;
 let dataDir: string;
 let env: Record<string, string>;
 let running: StackProcess | undefined;
+/** Awaited before the issuer answers a call (`/verify`, `/revoke` …): a test may kill the stack meanwhile. */
+let beforeIssuerAnswers: ((path: string) => Promise<void>) | undefined;
 
 beforeAll(async () => {
   sandbox = new SandboxKeyService();
   const handler = createSandboxHandler({ service: sandbox, secret: SANDBOX_SECRET });
-  issuerServer = await serve((req, res) => void handler(req, res, (req.url ?? "/").slice("/sandbox".length)));
+  issuerServer = await serve((req, res) => {
+    const path = (req.url ?? "/").slice("/sandbox".length);
+    void Promise.resolve(beforeIssuerAnswers?.(path)).then(() => handler(req, res, path));
+  });
   smtp = await FakeSmtpServer.start();
   dataDir = mkdtempSync(join(tmpdir(), "tourniquet-killed-"));
   const base = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, "utf8"));
@@ -79,61 +84,118 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, m
   }
 }
 
-describe("the stack killed between the revocation and the owner's message", () => {
-  it("finishes the leak after a restart with one revocation and one message", async () => {
-    running = await startStackProcess(dataDir, env);
-    const key = sandbox.issue({ email: OWNER, name: "Owner" });
-    const leakId = leakIdFor(fingerprintToken(key.token));
-
-    // The first process dies at the relay's RCPT TO: the key is revoked, the message not yet accepted.
-    const first = running;
-    let killedAt: { status?: string; revocations?: number; mails: number } | undefined;
-    const killed = new Promise<void>((resolve) => {
-      smtp.atRecipient = async () => {
-        smtp.atRecipient = undefined;
-        await first.kill();
-        const issued = sandbox.get(key.keyId);
-        killedAt = { status: issued?.status, revocations: issued?.revocations, mails: smtp.messages.length };
-        resolve();
-      };
-    });
-    const body = JSON.stringify([
-      {
-        token: key.token,
-        type: SANDBOX_TYPE,
-        url: "https://github.com/acme/app/blob/main/.env",
-        source: "content",
-      },
-    ]);
-    const signingKey = loadDevSigningKey(join(dataDir, DEV_SIGNING_KEY_FILE));
-    const answer = await fetch(`${first.url}/v1/github/secret-scanning`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...signPartnerReport(signingKey, body) },
-      body,
-    });
-    expect(answer.status).toBe(200);
-    await killed;
+/** Reports a new key to a fresh stack process; `killAt` kills it mid-remediation and resolves then. */
+async function reportThenKill(
+  killAt: (kill: () => Promise<void>, key: { token: string; keyId: string }) => Promise<void>,
+) {
+  smtp.messages.length = 0;
+  running = await startStackProcess(dataDir, env);
+  const first = running;
+  const key = sandbox.issue({ email: OWNER, name: "Owner" });
+  const killed = killAt(async () => {
+    await first.kill();
     running = undefined;
-    expect(killedAt).toEqual({ status: "revoked", revocations: 1, mails: 0 });
+  }, key);
+  const body = JSON.stringify([
+    {
+      token: key.token,
+      type: SANDBOX_TYPE,
+      url: "https://github.com/acme/app/blob/main/.env",
+      source: "content",
+    },
+  ]);
+  const signingKey = loadDevSigningKey(join(dataDir, DEV_SIGNING_KEY_FILE));
+  const answer = await fetch(`${first.url}/v1/github/secret-scanning`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...signPartnerReport(signingKey, body) },
+    body,
+  });
+  expect(answer.status).toBe(200);
+  await killed;
+  return { key, leakId: leakIdFor(fingerprintToken(key.token)) };
+}
 
-    running = await startStackProcess(dataDir, env);
-    const url = running.url;
-    const leak = await waitFor(
-      () => leakView(url, leakId),
-      (l) => l?.notification?.status === "sent",
-      20_000,
+/** Starts the stack again on the same data and waits until the leak's owner has been told. */
+async function restartUntilTold(leakId: string): Promise<LeakJson | undefined> {
+  running = await startStackProcess(dataDir, env);
+  const url = running.url;
+  const leak = await waitFor(
+    () => leakView(url, leakId),
+    (l) => l?.notification?.status === "sent",
+    45_000,
+  );
+  await running.kill();
+  running = undefined;
+  return leak;
+}
+
+const stepsOf = (leak: LeakJson | undefined) => leak?.timeline.map((e) => `${e.step}:${e.outcome}`) ?? [];
+
+describe("the stack killed in the middle of a remediation, then started again", () => {
+  it("killed while handing the owner's message to the relay: one revocation, one message", async () => {
+    let atKill: { status?: string; revocations?: number; mails: number } | undefined;
+    const { key, leakId } = await reportThenKill(
+      (kill, reported) =>
+        new Promise<void>((resolve) => {
+          // The relay's RCPT TO: the key is revoked, the message not yet accepted.
+          smtp.atRecipient = async () => {
+            smtp.atRecipient = undefined;
+            await kill();
+            const issued = sandbox.get(reported.keyId);
+            atKill = {
+              status: issued?.status,
+              revocations: issued?.revocations,
+              mails: smtp.messages.length,
+            };
+            resolve();
+          };
+        }),
     );
+    expect(atKill).toEqual({ status: "revoked", revocations: 1, mails: 0 });
+
+    const leak = await restartUntilTold(leakId);
     expect(leak).toMatchObject({ status: "revoked", notification: { status: "sent" } });
     expect(sandbox.get(key.keyId)).toMatchObject({ status: "revoked", revocations: 1 });
     expect(smtp.messages.map((m) => m.to)).toEqual([[OWNER]]);
-    const steps = leak?.timeline.map((e) => `${e.step}:${e.outcome}`) ?? [];
-    expect(steps.filter((s) => s === "revoke:ok")).toHaveLength(1);
-    expect(steps.filter((s) => s === "notify:ok")).toHaveLength(1);
+    expect(stepsOf(leak).filter((s) => s === "revoke:ok")).toHaveLength(1);
+    expect(stepsOf(leak).filter((s) => s === "notify:ok")).toHaveLength(1);
     // The restart's sweep released the dead worker's lease at once instead of waiting it out, and the
     // message whose fate was unknown went out once more (the relay had not accepted it).
     expect(leak?.timeline.find((e) => e.step === "reconcile")?.detail).toMatch(
       /^notify was left unfinished by a worker that is gone/,
     );
     expect(leak?.timeline.find((e) => e.step === "notify")?.detail).toMatch(/sent again/);
-  }, 90_000);
+  }, 120_000);
+
+  it("killed after the issuer revoked, before the worker recorded it: one revocation, one message", async () => {
+    const { key, leakId } = await reportThenKill(
+      (kill) =>
+        new Promise<void>((resolve) => {
+          // The revoke is answered; the worker's re-verification that follows never is.
+          let revoked = false;
+          beforeIssuerAnswers = async (path) => {
+            if (path === "/revoke") revoked = true;
+            else if (path === "/verify" && revoked) {
+              beforeIssuerAnswers = undefined;
+              await kill();
+              resolve();
+            }
+          };
+        }),
+    );
+    expect(sandbox.get(key.keyId)).toMatchObject({ status: "revoked", revocations: 1 });
+    expect(smtp.messages).toHaveLength(0);
+
+    const leak = await restartUntilTold(leakId);
+    expect(leak).toMatchObject({ status: "revoked", notification: { status: "sent" } });
+    expect(sandbox.get(key.keyId)).toMatchObject({ status: "revoked", revocations: 1 });
+    expect(smtp.messages.map((m) => m.to)).toEqual([[OWNER]]);
+    const revoked = leak?.timeline.filter((e) => e.step === "revoke" && e.outcome === "ok") ?? [];
+    expect(revoked).toEqual([
+      expect.objectContaining({ detail: expect.stringMatching(/had already revoked it/) }),
+    ]);
+    expect(leak?.timeline.find((e) => e.step === "reconcile")?.detail).toMatch(
+      /^revoke was left unfinished by a worker that is gone/,
+    );
+  }, 120_000);
 });
