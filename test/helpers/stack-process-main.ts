@@ -16,6 +16,7 @@ const stack = await startLocalStack({
 });
 await stack.startupSweep;
 process.send?.({ url: stack.url });
-process.once("SIGTERM", () => {
-  void stack.close().then(() => process.exit(0));
-});
+const stop = () => void stack.close().then(() => process.exit(0));
+process.once("SIGTERM", stop);
+// The test process gone (crashed, timed out): this stack, in a process group of its own, goes too.
+process.once("disconnect", stop);
