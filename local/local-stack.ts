@@ -296,7 +296,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     templates: loadTemplates(),
     secrets: new LocalSecretStore(join(dataDir, "secrets"), localKey),
     log,
-    workerId: `local:${process.pid}`,
+    // Unique per start, even where each start gets the same pid (a container's pid 1).
+    workerId: `local:${process.pid}:${randomBytes(4).toString("hex")}`,
   };
   const intakeDeps: IntakeDeps = {
     config,
@@ -329,7 +330,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     parts,
   };
   const sweep = (options?: SweepOptions) => runSweep(sweepDeps, options);
-  const sweeping = sweep({ staleAfterMs: 0 }).catch(() => undefined);
+  // A lease held by another worker than this process's was left by the process before it, killed
+  // mid-step (the local stack is the only worker on its data): released, not waited out.
+  const sweeping = sweep({
+    staleAfterMs: 0,
+    leaseHolderGone: (holder) => !holder.startsWith(`${workerDeps.workerId}:`),
+  }).catch(() => undefined);
   const sweepTimer = setInterval(() => void sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 

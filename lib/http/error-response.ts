@@ -29,8 +29,9 @@ export function errorResponse(error: unknown, log: Log): ApiResult {
   }
   if (error instanceof TourniquetError && error.transient) {
     log.warn("request failed, sender should retry", { error: describeError(error) });
+    // A dependency out for now (the store, the queue) is the service unavailable, with when to retry.
     return jsonResponse(
-      error.status,
+      error.status > 500 ? error.status : 503,
       { error: codeOf(error), message: publicMessage(error) },
       { "retry-after": "5" },
     );

@@ -49,6 +49,11 @@ export interface ReconcileOptions {
   maxPerRun?: number;
   /** Leaks read per query. */
   pageSize?: number;
+  /**
+   * True for a lease holder known to be gone (the local stack at start: every worker but its own, since
+   * the process before it died holding them). Its leases are released rather than waited out.
+   */
+  leaseHolderGone?: ((holder: string) => boolean) | undefined;
 }
 
 export interface ReconcileResult {
@@ -78,7 +83,15 @@ export async function reconcileLeaks(
     });
     result.examined += page.items.length;
     // The index is eventually consistent: the leak itself says whether it is still stuck.
-    const stuck = page.items.filter((l) => awaitsWorker(l, now) && lastActivity(l) <= cutoff);
+    const stuck: Leak[] = [];
+    for (const leak of page.items) {
+      if (lastActivity(leak) > cutoff) continue;
+      if (awaitsWorker(leak, now)) stuck.push(leak);
+      else if (owedStep(leak) && leak.lease && options.leaseHolderGone?.(leak.lease.holder)) {
+        const released = await releaseLease(deps, leak, now);
+        if (released) stuck.push(released);
+      }
+    }
     for (const { messages, leaks } of sendings(deps, stuck)) {
       try {
         // One group's failure is logged and left for the next run; the others are still re-queued.
@@ -142,6 +155,24 @@ function sendings(
       leaks: group,
     })),
   ];
+}
+
+/** Drops a gone worker's lease, on the timeline; undefined when another writer moved the leak meanwhile. */
+async function releaseLease(deps: ReconcileDeps, leak: Leak, now: number): Promise<Leak | undefined> {
+  try {
+    return await deps.store.updateLeak(leak, { lease: undefined }, [
+      {
+        at: new Date(now).toISOString(),
+        step: "reconcile",
+        outcome: "ok",
+        actor: "sweep",
+        detail: `${leak.lease?.step} was left unfinished by a worker that is gone (${leak.lease?.holder}); its lease is released`,
+      },
+    ]);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    return undefined;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import type { LeakStore } from "../../lib/store/leak-store.js";
 import { type LocalStack, startLocalStack } from "../../local/local-stack.js";
 import { makeLeak } from "../helpers/dynamo.js";
 import { recordingLog } from "../helpers/recording-log.js";
+import { startTestEngine } from "../helpers/test-engine.js";
 import { startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // A leak written by the intake whose queue message never reached the worker (the send failed after the
@@ -83,16 +84,19 @@ describe("leaks whose queue message was lost", () => {
     expect((await t.stack.sweep()).reconcile.requeued).toBe(0);
   });
 
+  // Longer than the default timeout: two starts of the engine, and DynamoDB Local's JVM takes seconds.
   it("are picked up when the local stack starts again", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "tourniquet-restart-"));
     const env = { TOURNIQUET_ADMIN_TOKEN: "restart-admin-token", GITHUB_PUBLIC_KEYS_URL: undefined };
-    const first = await startLocalStack({ port: 0, dataDir, env, log: recordingLog().log });
+    // On the test engine, with its files in the data dir, so the restart finds what the first wrote.
+    const startDb = startTestEngine;
+    const first = await startLocalStack({ port: 0, dataDir, env, log: recordingLog().log, startDb });
     const issued = first.sandbox.issue({ email: "owner@example.test" });
     // Written as the intake would, a moment ago; the process then stops before the queue delivers it.
     const lost = await writeLostLeak(first.store, dataDir, issued.token, 0);
     await first.close();
 
-    restarted = await startLocalStack({ port: 0, dataDir, env, log: recordingLog().log });
+    restarted = await startLocalStack({ port: 0, dataDir, env, log: recordingLog().log, startDb });
     const store = restarted.store;
     const leak = await waitFor(
       () => store.getLeak(lost.id),
@@ -100,5 +104,5 @@ describe("leaks whose queue message was lost", () => {
     );
     expect(leak?.status).toBe("revoked");
     expect(restarted.sandbox.get(issued.keyId)).toMatchObject({ status: "revoked", revocations: 1 });
-  });
+  }, 60_000);
 });

@@ -174,7 +174,7 @@ describe("github-webhook handler", () => {
     try {
       const before = queue.sent.length;
       const result = await handler(event(body, await signed(body, "secret_scanning_alert")), {} as never);
-      expect(result.statusCode).toBe(500);
+      expect(result.statusCode).toBe(503);
       expect(result.headers?.["retry-after"]).toBe("5");
       expect(queue.sent.length).toBe(before);
     } finally {

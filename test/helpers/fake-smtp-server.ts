@@ -28,6 +28,8 @@ export class FakeSmtpServer {
   readonly messages: ReceivedMail[] = [];
   /** Applies to every session until cleared. */
   refusal: Refusal | undefined;
+  /** Awaited at each RCPT TO before it is answered: a test may kill the sender meanwhile. */
+  atRecipient: (() => Promise<void>) | undefined;
 
   private constructor(
     private readonly server: SMTPServer,
@@ -41,7 +43,9 @@ export class FakeSmtpServer {
       disabledCommands: options.tls ? ["AUTH"] : ["AUTH", "STARTTLS"],
       ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
       logger: false,
-      onRcptTo: (_address, _session, callback) => callback(instance?.refuse("rcpt")),
+      onRcptTo: (_address, _session, callback) => {
+        void Promise.resolve(instance?.atRecipient?.()).then(() => callback(instance?.refuse("rcpt")));
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -62,6 +66,8 @@ export class FakeSmtpServer {
       server.once("error", reject);
       server.listen(0, "127.0.0.1", () => resolve());
     });
+    // A client that vanishes mid-session (killed by a test) is a socket error, not the test's failure.
+    server.on("error", () => {});
     instance = new FakeSmtpServer(server, (server.server.address() as AddressInfo).port);
     return instance;
   }

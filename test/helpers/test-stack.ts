@@ -11,7 +11,12 @@ import type { AzureTransportOptions } from "../../lib/issuers/azure/lazy-azure-m
 import type { RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { loadDevSigningKey, signPartnerReport } from "../../local/dev-signing-key.js";
 import { localDynamoClient } from "../../local/embedded-dynamodb.js";
-import { DEFAULT_CONFIG_PATH, type LocalStack, startLocalStack } from "../../local/local-stack.js";
+import {
+  DEFAULT_CONFIG_PATH,
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from "../../local/local-stack.js";
 import type { SandboxFaults, SandboxRoute } from "../../local/sandbox/sandbox-faults.js";
 import { recordingLog } from "./recording-log.js";
 import { startTestEngine } from "./test-engine.js";
@@ -92,6 +97,8 @@ export async function startTestStack(
     azureTransport?: AzureTransportOptions;
     awsTransport?: AwsTransportOptions;
     adminExportLimits?: Partial<ExportLimits>;
+    /** Another engine than the test engine (one behind a fault proxy). */
+    startDb?: LocalStackOptions["startDb"];
   } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "tourniquet-test-"));
@@ -121,7 +128,7 @@ export async function startTestStack(
     azureTransport: options.azureTransport,
     awsTransport: options.awsTransport,
     adminExportLimits: options.adminExportLimits,
-    startDb: startTestEngine,
+    startDb: options.startDb ?? startTestEngine,
   });
   // The sweep the stack runs at start lists the fake GitHub's installations too: done before any test.
   await stack.startupSweep;

@@ -26,6 +26,15 @@ describe("errorResponse", () => {
     expect(result.headers).toMatchObject({ "retry-after": "5" });
   });
 
+  it("answers 503 with Retry-After when a dependency is out for now (the store unreachable)", () => {
+    const error = new AwsError("dynamodb:BatchGetItem timed out", "NetworkingError", undefined, {
+      transient: true,
+    });
+    const result = errorResponse(error, recordingLog().log);
+    expect(result.statusCode).toBe(503);
+    expect(result.headers).toMatchObject({ "retry-after": "5" });
+  });
+
   it("hides the detail of an unexpected error from the caller but logs it", () => {
     const { log, lines } = recordingLog();
     const result = errorResponse(new TypeError("cannot read x of undefined"), log);

@@ -99,6 +99,34 @@ describe("reconcileLeaks (embedded DynamoDB)", () => {
     expect(result.requeued.sort()).toEqual([expired?.id, untold?.id, failedUntold?.id].sort());
   });
 
+  it("releases and re-queues a live lease whose holder is gone, and waits out the others", async () => {
+    const [orphaned, held] = await seed(
+      idleLeak(30, {
+        status: "revoked",
+        lease: { step: "notify", holder: "local:1:old:x", until: NOW + 60_000 },
+      }),
+      idleLeak(30, {
+        status: "active",
+        lease: { step: "revoke", holder: "local:2:new:y", until: NOW + 60_000 },
+      }),
+    );
+    const queue = recordingQueue();
+
+    const result = await reconcileLeaks(
+      { store: t.store, queue, log: recordingLog().log, now: () => NOW },
+      { leaseHolderGone: (holder) => holder.startsWith("local:1:") },
+    );
+
+    expect(result.requeued).toEqual([orphaned?.id]);
+    const after = await t.store.getLeak(orphaned?.id ?? "");
+    expect(after?.lease).toBeUndefined();
+    expect(after?.timeline.slice(-2).map((e) => e.detail)).toEqual([
+      expect.stringMatching(/^notify was left unfinished by a worker that is gone \(local:1:old:x\)/),
+      expect.stringMatching(/sent to the worker again$/),
+    ]);
+    expect((await t.store.getLeak(held?.id ?? ""))?.lease?.holder).toBe("local:2:new:y");
+  });
+
   it("never reads settled leaks: a history of revoked, told leaks costs the sweep nothing", async () => {
     await seed(
       ...Array.from({ length: 6 }, () =>
