@@ -14,9 +14,10 @@ import {
 
 // The local stack's queue. It keeps SQS's contract so the worker behaves the same locally:
 // at-least-once delivery, redelivery after a failure with a growing receive count, and a
-// dead-letter list once maxReceives deliveries have failed. One liberty SQS does not take: a message sent
-// while an identical one still waits undelivered is not queued twice (a leak reported again while its
-// remediation waits), since the one delivery reads the leak as it then is and does all it owes.
+// dead-letter list once maxReceives deliveries have failed. With `coalesce`, one liberty SQS does not
+// take: a message sent while an identical one still waits undelivered is not queued twice (a leak
+// reported again while its remediation waits), since that delivery reads the leak as it then is and
+// does all it owes.
 
 export interface InProcessQueueOptions {
   consumer?: RemediationConsumer;
@@ -28,6 +29,8 @@ export interface InProcessQueueOptions {
   backoffMs?: (receiveCount: number) => number;
   /** JSON-lines file the dead letters are appended to (the token in them is sealed). */
   deadLetterFile?: string;
+  /** Drops a message sent while an identical one waits for its first delivery. Default false (as SQS). */
+  coalesce?: boolean;
   /** Told about every failed delivery; the queue itself never logs. */
   onError?: (error: unknown, delivery: Delivery<QueueMessage>) => void;
 }
@@ -67,6 +70,7 @@ export class InProcessQueue implements RemediationQueue {
   /** Bodies of the first deliveries waiting in `ready`. */
   private readonly waitingFirst = new Set<string>();
   private coalesced = 0;
+  private readonly coalesce: boolean;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly dead: QueueMessage[] = [];
   private inFlight = 0;
@@ -82,6 +86,7 @@ export class InProcessQueue implements RemediationQueue {
     this.backoffMs = options.backoffMs ?? defaultBackoffMs;
     this.deadLetterFile = options.deadLetterFile;
     this.onError = options.onError;
+    this.coalesce = options.coalesce ?? false;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new RangeError("concurrency must be a positive integer");
     }
@@ -154,7 +159,7 @@ export class InProcessQueue implements RemediationQueue {
   /** Queues first deliveries, but none whose identical twin is still waiting for its first delivery. */
   private enqueue(copies: readonly Pending[]): void {
     for (const copy of copies) {
-      if (this.waitingFirst.has(copy.body)) {
+      if (this.coalesce && this.waitingFirst.has(copy.body)) {
         this.coalesced++;
         continue;
       }

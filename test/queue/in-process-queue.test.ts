@@ -41,11 +41,12 @@ describe("InProcessQueue", () => {
     });
   });
 
-  it("does not queue a message twice while its identical twin waits, but does once that one is delivered", async () => {
+  it("with coalesce, does not queue a message twice while its identical twin waits, but does once that one is delivered", async () => {
     const started: string[] = [];
     let release = () => {};
     const queue = make({
       concurrency: 1,
+      coalesce: true,
       consumer: async (d) => {
         started.push(subjectOf(d.message));
         if (started.length === 1) await new Promise<void>((resolve) => (release = resolve));

@@ -81,7 +81,7 @@ describe("remediation's store round trips (embedded DynamoDB)", () => {
     ),
     store,
     issuers: new IssuerRegistry(new Map([["acme", issuer(log)]]), {
-      acme_api_key: { issuer: "acme", channels: ["email", "slack"] },
+      acme_api_key: { issuer: "acme" },
     }),
     sealer,
     queue: { send: async () => undefined },
