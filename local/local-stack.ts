@@ -298,6 +298,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secrets: new LocalSecretStore(join(dataDir, "secrets"), localKey),
     log,
     workerId: `local:${process.pid}`,
+    revokeFirst: true,
   };
   const intakeDeps: IntakeDeps = {
     config,

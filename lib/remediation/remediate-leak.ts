@@ -78,6 +78,16 @@ export async function remediateLeak(
     if (step === "resolve_alerts" && (await deferredResolution(deps, leak, sealedToken))) return;
     try {
       written = await runStep(run, step, leak, token);
+      if (
+        step === "revoke" &&
+        deps.revokeFirst &&
+        written &&
+        owedStep(written, modeOf(written, deps.config))
+      ) {
+        // Sent after the revocation is recorded: should the send fail, this message comes again instead.
+        await deps.queue.send([{ leakId, sealedToken }]);
+        return;
+      }
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later

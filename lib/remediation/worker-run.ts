@@ -44,6 +44,11 @@ export interface WorkerDeps {
   leaseMs?: number;
   /** What operators alarm on (time to revoke, failures); none locally. */
   metrics?: RemediationMetrics | undefined;
+  /**
+   * Once a key is revoked, the leak's next steps (rotate, notify) go back to the queue as a message of
+   * their own: under a backlog, the revocations still waiting are not held behind other leaks' messages.
+   */
+  revokeFirst?: boolean | undefined;
   /** Epoch ms by which this delivery must be done (Lambda: now + remaining time − margin). */
   deadline?: () => number | undefined;
 }

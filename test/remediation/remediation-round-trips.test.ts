@@ -147,4 +147,30 @@ describe("remediation's store round trips (embedded DynamoDB)", () => {
     expect(again).toEqual([]);
     expect(counts).toEqual({ getLeak: 1, updateLeak: 0 });
   });
+
+  it("with revokeFirst, hands the leak's next steps to the queue once its key is revoked", async () => {
+    const leak = await activeLeak();
+    const log: string[] = [];
+    const sent: unknown[] = [];
+    const message = { leakId: leak.id, sealedToken: await sealer.seal(TOKEN, leak.id) };
+    const worker = {
+      ...deps(t.store, log),
+      revokeFirst: true,
+      queue: { send: async (messages: readonly unknown[]) => void sent.push(...messages) },
+    };
+
+    await remediateLeak(worker, { message, receiveCount: 1, maxReceives: 3 });
+
+    expect(log).toEqual(["revoke", "verify"]);
+    expect(sent).toEqual([message]);
+    const revoked = await t.store.getLeak(leak.id);
+    expect(revoked?.status).toBe("revoked");
+    expect(revoked?.notification).toBeUndefined();
+
+    await remediateLeak(worker, { message, receiveCount: 1, maxReceives: 3 });
+
+    expect(log).toEqual(["revoke", "verify", "send email", "send slack"]);
+    expect(sent).toHaveLength(1);
+    expect((await t.store.getLeak(leak.id))?.notification?.status).toBe("sent");
+  });
 });
