@@ -2,13 +2,17 @@
 
 export { median, quantile } from "../lib/util/quantile.js";
 
-/** Polls `probe` until it gives a value, or throws after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/** Polls `probe` every `intervalMs` until it gives a value, or throws after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  intervalMs = 1,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -89,6 +89,11 @@ export interface LocalStackOptions {
   queueBackoffMs?: (receiveCount: number) => number;
   /** Enough local workers to run several deliveries of one leak at once (tests of concurrency). */
   queueConcurrency?: number;
+  /**
+   * The local queue drops a message identical to one still waiting (a repeat report of a leak whose
+   * remediation is queued). Default true; tests of redelivery turn it off to keep SQS's behaviour.
+   */
+  queueCoalescing?: boolean;
   /** For Azure issuers: a test CA that a loopback fake Azure's certificate is signed with. */
   azureTransport?: AzureTransportOptions | undefined;
   /** For AWS issuers: a test's own fake STS/IAM instead of the stack's (endpoints, credentials, timeout). */
@@ -274,6 +279,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     maxReceives: config.remediation.max_receives,
     backoffMs: options.queueBackoffMs,
     concurrency: options.queueConcurrency,
+    coalesce: options.queueCoalescing ?? true,
     deadLetterFile: join(dataDir, "dead-letters.jsonl"),
     onError: (error, delivery) =>
       log.warn("remediation delivery failed", {
@@ -298,6 +304,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
     // Unique per start, even where each start gets the same pid (a container's pid 1).
     workerId: `local:${process.pid}:${randomBytes(4).toString("hex")}`,
+    revokeFirst: true,
   };
   const intakeDeps: IntakeDeps = {
     config,

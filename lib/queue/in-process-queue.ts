@@ -14,7 +14,10 @@ import {
 
 // The local stack's queue. It keeps SQS's contract so the worker behaves the same locally:
 // at-least-once delivery, redelivery after a failure with a growing receive count, and a
-// dead-letter list once maxReceives deliveries have failed.
+// dead-letter list once maxReceives deliveries have failed. With `coalesce`, one liberty SQS does not
+// take: a message sent while an identical one still waits undelivered is not queued twice (a leak
+// reported again while its remediation waits), since that delivery reads the leak as it then is and
+// does all it owes.
 
 export interface InProcessQueueOptions {
   consumer?: RemediationConsumer;
@@ -26,6 +29,8 @@ export interface InProcessQueueOptions {
   backoffMs?: (receiveCount: number) => number;
   /** JSON-lines file the dead letters are appended to (the token in them is sealed). */
   deadLetterFile?: string;
+  /** Drops a message sent while an identical one waits for its first delivery. Default false (as SQS). */
+  coalesce?: boolean;
   /** Told about every failed delivery; the queue itself never logs. */
   onError?: (error: unknown, delivery: Delivery<QueueMessage>) => void;
 }
@@ -36,11 +41,15 @@ export interface InProcessQueueStats {
   waiting: number;
   deadLettered: number;
   delivered: number;
+  /** Messages not queued because an identical one was still waiting for its first delivery. */
+  coalesced: number;
 }
 
 interface Pending {
   message: QueueMessage;
   receiveCount: number;
+  /** The message as sent (its wire form): what coalescing compares. */
+  body: string;
 }
 
 /** 500 ms, 1 s, 2 s … capped at 30 s, each drawn from its upper half so retries do not move in lockstep. */
@@ -58,6 +67,10 @@ export class InProcessQueue implements RemediationQueue {
   private readonly onError: ((error: unknown, delivery: Delivery<QueueMessage>) => void) | undefined;
 
   private readonly ready: Pending[] = [];
+  /** Bodies of the first deliveries waiting in `ready`. */
+  private readonly waitingFirst = new Set<string>();
+  private coalesced = 0;
+  private readonly coalesce: boolean;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly dead: QueueMessage[] = [];
   private inFlight = 0;
@@ -73,6 +86,7 @@ export class InProcessQueue implements RemediationQueue {
     this.backoffMs = options.backoffMs ?? defaultBackoffMs;
     this.deadLetterFile = options.deadLetterFile;
     this.onError = options.onError;
+    this.coalesce = options.coalesce ?? false;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new RangeError("concurrency must be a positive integer");
     }
@@ -91,22 +105,22 @@ export class InProcessQueue implements RemediationQueue {
     if (this.closed) throw new TourniquetError("the in-process queue is closed");
     // Copies through the wire format, like a real queue: later changes to the caller's objects do not
     // reach the worker, and what SQS would refuse is refused here too.
-    const copies = messages.map((message) => ({
-      message: decodeRemediationMessage(encodeRemediationMessage(message)),
-      receiveCount: 1,
-    }));
+    const copies = messages.map((message) => {
+      const body = encodeRemediationMessage(message);
+      return { message: decodeRemediationMessage(body), receiveCount: 1, body };
+    });
     const delayMs = Math.min(options.delaySeconds ?? 0, MAX_DELAY_SECONDS) * 1_000;
     if (delayMs > 0) {
       // Waiting like a retry: drain() waits for it too.
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        this.ready.push(...copies);
+        this.enqueue(copies);
         this.pump();
       }, delayMs);
       this.timers.add(timer);
       return;
     }
-    this.ready.push(...copies);
+    this.enqueue(copies);
     // Next tick, as with SQS: the sender finishes its own work before the worker starts.
     this.schedulePump();
   }
@@ -128,6 +142,7 @@ export class InProcessQueue implements RemediationQueue {
       waiting: this.timers.size,
       deadLettered: this.dead.length,
       delivered: this.delivered,
+      coalesced: this.coalesced,
     };
   }
 
@@ -137,7 +152,20 @@ export class InProcessQueue implements RemediationQueue {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.ready.length = 0;
+    this.waitingFirst.clear();
     this.notifyIfIdle(true);
+  }
+
+  /** Queues first deliveries, but none whose identical twin is still waiting for its first delivery. */
+  private enqueue(copies: readonly Pending[]): void {
+    for (const copy of copies) {
+      if (this.coalesce && this.waitingFirst.has(copy.body)) {
+        this.coalesced++;
+        continue;
+      }
+      this.waitingFirst.add(copy.body);
+      this.ready.push(copy);
+    }
   }
 
   private idle(): boolean {
@@ -165,13 +193,18 @@ export class InProcessQueue implements RemediationQueue {
     if (!consumer || this.closed) return;
     while (this.inFlight < this.concurrency && this.ready.length > 0) {
       const next = this.ready.shift() as Pending;
+      if (next.receiveCount === 1) this.waitingFirst.delete(next.body);
       this.inFlight++;
       void this.deliver(consumer, next);
     }
   }
 
   private async deliver(consumer: RemediationConsumer, pending: Pending): Promise<void> {
-    const delivery: Delivery<QueueMessage> = { ...pending, maxReceives: this.maxReceives };
+    const delivery: Delivery<QueueMessage> = {
+      message: pending.message,
+      receiveCount: pending.receiveCount,
+      maxReceives: this.maxReceives,
+    };
     try {
       await consumer(delivery);
       this.delivered++;
@@ -194,7 +227,7 @@ export class InProcessQueue implements RemediationQueue {
     if (this.closed) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.ready.push({ message: pending.message, receiveCount: pending.receiveCount + 1 });
+      this.ready.push({ ...pending, receiveCount: pending.receiveCount + 1 });
       this.pump();
     }, this.backoffMs(pending.receiveCount));
     this.timers.add(timer);
@@ -213,7 +246,8 @@ export class InProcessQueue implements RemediationQueue {
       mkdirSync(dirname(this.deadLetterFile), { recursive: true });
       appendFileSync(this.deadLetterFile, `${line}\n`, { mode: 0o600 });
     } catch (error) {
-      this.report(error, { ...pending, maxReceives: this.maxReceives });
+      const { message, receiveCount } = pending;
+      this.report(error, { message, receiveCount, maxReceives: this.maxReceives });
     }
   }
 

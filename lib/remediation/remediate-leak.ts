@@ -64,8 +64,12 @@ export async function remediateLeak(
   const token = once(() => openToken(deps, sealedToken, leakId));
   // Each delivery holds its own leases, so two deliveries in one process cannot share one.
   const run: Run = { ...deps, holder: `${deps.workerId}:${randomUUID()}` };
+  // The leak as this delivery's last step wrote it: the next turn starts from it without reading it back
+  // (every step begins with a conditional write, so a change made meanwhile still surfaces as a conflict).
+  let written: Leak | undefined;
   for (let turn = 0; turn < MAX_TURNS; turn++) {
-    const leak = await deps.store.getLeak(leakId);
+    const leak = written ?? (await deps.store.getLeak(leakId));
+    written = undefined;
     if (!leak) throw new NotFoundError(`leak ${leakId} does not exist`);
     const step = owedStep(leak, modeOf(leak, deps.config));
     if (!step && leak.status === "failed") {
@@ -78,7 +82,17 @@ export async function remediateLeak(
     // GitHub's writes are paced: a resolution whose turn has not come goes back to the queue, delayed.
     if (step === "resolve_alerts" && (await deferredResolution(deps, leak, sealedToken))) return;
     try {
-      await runStep(run, step, leak, token);
+      written = await runStep(run, step, leak, token);
+      if (
+        step === "revoke" &&
+        deps.revokeFirst &&
+        written &&
+        owedStep(written, modeOf(written, deps.config))
+      ) {
+        // Sent after the revocation is recorded: should the send fail, this message comes again instead.
+        await deps.queue.send([{ leakId, sealedToken }]);
+        return;
+      }
     } catch (error) {
       if (error instanceof ConflictError) continue; // another writer moved the leak on: look again
       if (error instanceof BusyError) throw error; // another worker is on it: come back later
@@ -120,14 +134,22 @@ export async function openToken(deps: WorkerDeps, sealedToken: string, leakId: s
   }
 }
 
-async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<string>): Promise<void> {
+/** Runs one step; returns the leak as the step last wrote it, when the step knows it. */
+async function runStep(
+  deps: Run,
+  step: Step,
+  leak: Leak,
+  token: () => Promise<string>,
+): Promise<Leak | undefined> {
   const policy = { ...policyFor(deps.config, leak.tokenType), mode: modeOf(leak, deps.config) };
-  if (step === "notify") return notifyLeak(deps, await takeLease(deps, leak, step), policy);
+  // The notify step claims its lease with its first write (notify-leak.ts).
+  if (step === "notify") return notifyLeak(deps, leak, policy);
   if (step === "dry_run") return recordDryRun(deps, leak, policy);
   if (step === "resolve_alerts") {
-    return deps.githubWritePace
+    await (deps.githubWritePace
       ? deps.githubWritePace.run(() => resolveAlerts(deps, leak))
-      : resolveAlerts(deps, leak);
+      : resolveAlerts(deps, leak));
+    return undefined;
   }
   const issuer = deps.issuers.forType(leak.tokenType);
   if (!issuer && step === "verify") return recordUnroutable(deps, leak);
@@ -140,15 +162,14 @@ async function runStep(deps: Run, step: Step, leak: Leak, token: () => Promise<s
       issuer.verify({ token: raw, type: leak.tokenType }, { signal }),
     );
     const { changes, event } = applyVerification(verification, isoNow(deps), ACTOR, policy);
-    await deps.store.updateLeak(leak, { ...changes, issuer: issuer.name }, [event]);
-    return;
+    return deps.store.updateLeak(leak, { ...changes, issuer: issuer.name }, [event]);
   }
   // The lease first: a failure to open the token must not touch another delivery's lease.
   const leased = await takeLease(deps, leak, step);
-  await revoke(deps, issuer, leased, await token());
+  return revoke(deps, issuer, leased, await token());
 }
 
-async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: string): Promise<void> {
+async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: string): Promise<Leak> {
   const keyId = keyIdToRevoke(leak);
   const revocation = await withRetries(deps, (signal) =>
     issuer.revoke(
@@ -156,7 +177,7 @@ async function revoke(deps: WorkerDeps, issuer: Issuer, leak: Leak, token: strin
       { signal },
     ),
   );
-  await confirmRevocation(deps, issuer, leak, token, revocation);
+  return confirmRevocation(deps, issuer, leak, token, revocation);
 }
 
 export function keyIdToRevoke(leak: Leak): string {
@@ -167,7 +188,8 @@ export function keyIdToRevoke(leak: Leak): string {
 
 /**
  * After the issuer's revoke call: the token must now fail verification (proof, not trust); then the
- * leak is recorded revoked, with both events, releasing the lease. `leak` is as its lease left it.
+ * leak is recorded revoked, with both events, releasing the lease. `leak` is as its lease left it;
+ * the leak as recorded revoked is returned.
  */
 export async function confirmRevocation(
   deps: WorkerDeps,
@@ -175,7 +197,7 @@ export async function confirmRevocation(
   leak: Leak,
   token: string,
   revocation: Revocation,
-): Promise<void> {
+): Promise<Leak> {
   const keyId = keyIdToRevoke(leak);
   const revokedAt = isoNow(deps);
   const events: TimelineEvent[] = [
@@ -215,12 +237,13 @@ export async function confirmRevocation(
     data: { validity_before: "active", validity_after: after.status },
   });
   const timeToRevokeMs = Date.parse(confirmedAt) - leak.receivedAtMs;
-  await deps.store.updateLeak(
+  const revoked = await deps.store.updateLeak(
     leak,
     { status: "revoked", revokedAt: confirmedAt, timeToRevokeMs, lease: undefined },
     events,
   );
   deps.metrics?.revoked(timeToRevokeMs);
+  return revoked;
 }
 
 /**
@@ -245,7 +268,7 @@ async function verifyRevoked(deps: WorkerDeps, issuer: Issuer, leak: Leak, token
  * itself keeps Tourniquet out of it; an adapter that hands it over has it put straight into the
  * secret store, and the owner is told where to fetch it.
  */
-async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<void> {
+async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<Leak> {
   const keyId = leak.keyId ?? "";
   const rotateKey = issuer.rotate?.bind(issuer);
   if (!rotateKey) {
@@ -282,7 +305,7 @@ async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<voi
       at,
     };
   }
-  await deps.store.updateLeak(leak, { replacement, lease: undefined }, [
+  return deps.store.updateLeak(leak, { replacement, lease: undefined }, [
     {
       at,
       step: "rotate",
@@ -299,8 +322,8 @@ async function rotate(deps: WorkerDeps, issuer: Issuer, leak: Leak): Promise<voi
 }
 
 /** Nothing to verify with: the leak waits, unroutable, for a config that names an issuer for its type. */
-async function recordUnroutable(deps: Run, leak: Leak): Promise<void> {
-  await deps.store.updateLeak(leak, { status: "unroutable", issuer: null }, [
+async function recordUnroutable(deps: Run, leak: Leak): Promise<Leak> {
+  return deps.store.updateLeak(leak, { status: "unroutable", issuer: null }, [
     {
       at: isoNow(deps),
       step: "verify",
@@ -312,10 +335,10 @@ async function recordUnroutable(deps: Run, leak: Leak): Promise<void> {
 }
 
 /** dry_run: everything up to the issuer call, and a record of what would have been done. */
-async function recordDryRun(deps: Run, leak: Leak, policy: Policy): Promise<void> {
+async function recordDryRun(deps: Run, leak: Leak, policy: Policy): Promise<Leak> {
   const at = isoNow(deps);
   const planned = planDeliveries(deps, leak, policy);
-  await deps.store.updateLeak(leak, { status: "dry_run" }, [
+  return deps.store.updateLeak(leak, { status: "dry_run" }, [
     {
       at,
       step: "dry_run",

@@ -47,6 +47,11 @@ export interface WorkerDeps {
   leaseMs?: number;
   /** What operators alarm on (time to revoke, failures); none locally. */
   metrics?: RemediationMetrics | undefined;
+  /**
+   * Once a key is revoked, the leak's next steps (rotate, notify) go back to the queue as a message of
+   * their own: under a backlog, the revocations still waiting are not held behind other leaks' messages.
+   */
+  revokeFirst?: boolean | undefined;
   /** Epoch ms by which this delivery must be done (Lambda: now + remaining time − margin). */
   deadline?: () => number | undefined;
 }
@@ -63,13 +68,20 @@ export const ACTOR = "worker";
  * is a conditional write, so of two deliveries that read the same leak only one gets it.
  */
 export async function takeLease(deps: Run, leak: Leak, step: Step): Promise<Leak> {
+  return deps.store.updateLeak(leak, { lease: newLease(deps, leak, step) }, []);
+}
+
+/**
+ * The lease this delivery writes to claim the step, for a step that claims it in its first write of its
+ * own (notify: with its first message's intent); throws BusyError while another delivery's lease runs.
+ */
+export function newLease(deps: Run, leak: Leak, step: Step): NonNullable<Leak["lease"]> {
   const now = (deps.now ?? Date.now)();
   const lease = leak.lease;
   if (lease && lease.until > now && lease.holder !== deps.holder) {
     throw new BusyError(`leak ${leak.id}: ${lease.step} is in progress elsewhere`);
   }
-  const until = now + (deps.leaseMs ?? 60_000);
-  return deps.store.updateLeak(leak, { lease: { step, holder: deps.holder, until } }, []);
+  return { step, holder: deps.holder, until: now + (deps.leaseMs ?? 60_000) };
 }
 
 /**

@@ -69,5 +69,6 @@ export async function awsWorkerDeps(log: Log, env: Env = process.env): Promise<W
     }),
     log,
     workerId: `lambda:${env.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID()}`,
+    revokeFirst: true,
   };
 }

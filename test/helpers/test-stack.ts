@@ -125,6 +125,8 @@ export async function startTestStack(
     sandboxFaults: faults,
     queueBackoffMs: () => 20,
     queueConcurrency: options.queueConcurrency,
+    // As SQS: the tests send identical messages on purpose (redeliveries, concurrent deliveries).
+    queueCoalescing: false,
     azureTransport: options.azureTransport,
     awsTransport: options.awsTransport,
     adminExportLimits: options.adminExportLimits,

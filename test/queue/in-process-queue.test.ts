@@ -31,7 +31,38 @@ describe("InProcessQueue", () => {
     expect(seen).toHaveLength(0);
     await queue.drain();
     expect(seen).toEqual(messages(3).map((message) => ({ message, receiveCount: 1, maxReceives: 3 })));
-    expect(queue.stats()).toEqual({ queued: 0, inFlight: 0, waiting: 0, deadLettered: 0, delivered: 3 });
+    expect(queue.stats()).toEqual({
+      queued: 0,
+      inFlight: 0,
+      waiting: 0,
+      deadLettered: 0,
+      delivered: 3,
+      coalesced: 0,
+    });
+  });
+
+  it("with coalesce, does not queue a message twice while its identical twin waits, but does once that one is delivered", async () => {
+    const started: string[] = [];
+    let release = () => {};
+    const queue = make({
+      concurrency: 1,
+      coalesce: true,
+      consumer: async (d) => {
+        started.push(subjectOf(d.message));
+        if (started.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    const [first, second] = messages(2) as [RemediationMessage, RemediationMessage];
+    await queue.send([first]);
+    await tick();
+    // `first` is being delivered: a new copy of it waits, and a second copy of that waiting one is dropped.
+    await queue.send([first, second, first]);
+    await queue.send([{ ...second, sealedToken: "v1.local.iv.other.tag" }]); // not identical: queued
+    expect(queue.stats()).toMatchObject({ inFlight: 1, queued: 3, coalesced: 1 });
+    release();
+    await queue.drain();
+    expect(started).toEqual(["leak-0", "leak-0", "leak-1", "leak-1"]);
+    expect(queue.stats()).toMatchObject({ delivered: 4, coalesced: 1 });
   });
 
   it("carries the leaks to remediate together as SQS does, a copy of them, and refuses what SQS's worker would", async () => {
