@@ -13,12 +13,13 @@ import { startLocalStack } from "../local/local-stack.js";
 // 10 s, well inside the deployed intake's 25 s), the process's peak RSS while answering and until every
 // token is settled (target: under 512 MB), and the time until every token is remediated: each live key
 // revoked, each unknown one marked false_positive. The tokens are the sandbox issuer's; BENCH_MASS_LIVE
-// says how many of them are live keys (default all).
+// says how many of them are live keys (default 2,000: a tenth, the rest keys the issuer does not know,
+// so the bench ends in minutes; every one of the 20,000 is still verified at the issuer).
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const MATCHES = Number(process.env.BENCH_MASS_MATCHES ?? 20_000);
-const LIVE = Math.min(MATCHES, Number(process.env.BENCH_MASS_LIVE ?? MATCHES));
+const LIVE = Math.min(MATCHES, Number(process.env.BENCH_MASS_LIVE ?? 2_000));
 const TARGETS = { answerMs: 10_000, peakRssMb: 512 };
 const SETTLED = new Set(["revoked", "false_positive"]);
 

@@ -359,6 +359,12 @@ export const configSchema = z
          */
         inline_max_tokens: z.int().min(1).max(5_000).default(1_000),
         /**
+         * Time from a report's arrival after which the intake starts recording no more of its share:
+         * the tokens left go to parts too, so a slow store cannot hold the answer past GitHub's wait
+         * (or the deployed intake's 25 s).
+         */
+        record_budget_ms: z.int().min(1_000).max(20_000).default(8_000),
+        /**
          * A token its issuer did not know (false_positive) is verified again when reported again, at most
          * once per this period; a token whose type had no issuer is verified as soon as one is configured.
          */

@@ -22,10 +22,21 @@ export interface DeferDeps {
 export interface DeferOptions {
   /** SHA-256 (hex) of the report's body: the parts' ids derive from it. */
   reportDigest: string;
+  /**
+   * Where these parts' tokens start in the report's order (see LATE_PARTS): a part's index is that
+   * plus its first token's position among them, so a retried report names the same tokens alike.
+   */
+  firstIndex?: number;
   receivedAt: number;
   reporter: string;
   source: IntakeSource;
 }
+
+/**
+ * Parts of tokens the intake meant to record itself but did not start in time are numbered from here
+ * (plus their position in the intake's share), apart from the report's other parts.
+ */
+export const LATE_PARTS = 100_000;
 
 export async function deferReportParts(
   deps: DeferDeps,
@@ -35,8 +46,10 @@ export async function deferReportParts(
 ): Promise<ReportPart[]> {
   if (parts.length === 0) return [];
   const lastActivity = new Date((deps.now ?? Date.now)()).toISOString();
+  const starts = parts.map((_, i) => parts.slice(0, i).reduce((sum, part) => sum + part.length, 0));
   const records = await Promise.all(
-    parts.map(async (tokens, index): Promise<ReportPart> => {
+    parts.map(async (tokens, i): Promise<ReportPart> => {
+      const index = (options.firstIndex ?? 0) + (starts[i] ?? 0);
       const id = reportPartId(options.reportDigest, index);
       return {
         id,

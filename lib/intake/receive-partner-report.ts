@@ -5,10 +5,10 @@ import { checkJsonRequest } from "../http/json-request.js";
 import type { SignedDelivery } from "../http/signed-delivery-route.js";
 import { describeError } from "../log.js";
 import type { FeedbackLabel } from "../remediation/verification.js";
-import { deferReportParts } from "./defer-report-parts.js";
+import { deferReportParts, LATE_PARTS } from "./defer-report-parts.js";
 import { pairReportedTokens } from "./pair-reported-tokens.js";
 import { parsePartnerReport } from "./partner-report.js";
-import { groupReportedTokens, type RecordDeps, recordReportedTokens } from "./record-reported-tokens.js";
+import { groupReportedTokens, type RecordDeps, recordTokensBy } from "./record-reported-tokens.js";
 import type { ReportPartStore } from "./report-part-store.js";
 import { splitReport } from "./report-parts.js";
 
@@ -62,21 +62,37 @@ export async function receivePartnerReport(
   });
 
   const reporter = "GitHub secret scanning";
+  const kept = {
+    reportDigest: createHash("sha256").update(request.body).digest("hex"),
+    receivedAt,
+    reporter,
+  };
   // Both run to their end, so whatever was written is queued; then a failure is the sender's 5xx.
   const [recorded, deferred] = await Promise.allSettled([
-    recordReportedTokens(deps, inline, {
+    recordTokensBy(deps, inline, {
       receivedAt,
       verifyDeadline: receivedAt + intake.inline_verify_budget_ms,
       reporter,
       source: "partner_report",
       pairs,
+      startBy: receivedAt + intake.record_budget_ms,
+    }).then(async ({ recorded, late }) => {
+      // The store was too slow for the intake's share: what did not start goes to parts as well.
+      const first = late[0];
+      if (first) {
+        const lateParts = splitReport(late, pairs, { inlineMax: 0 }).parts;
+        deps.log.warn("report recording ran out of time; the rest is kept for the worker", {
+          late: late.length,
+        });
+        await deferReportParts(deps, lateParts, pairs, {
+          ...kept,
+          source: "partner_report",
+          firstIndex: LATE_PARTS + inline.indexOf(first),
+        });
+      }
+      return recorded;
     }),
-    deferReportParts(deps, parts, pairs, {
-      reportDigest: createHash("sha256").update(request.body).digest("hex"),
-      receivedAt,
-      reporter,
-      source: "partner_report",
-    }),
+    deferReportParts(deps, parts, pairs, { ...kept, source: "partner_report" }),
   ]);
   if (deferred.status === "rejected") {
     deps.log.error("a mass report's parts could not be kept; the sender should retry", {

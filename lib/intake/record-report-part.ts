@@ -66,7 +66,7 @@ export async function recordReportPart(
   }
   deps.log.info("report part recorded", {
     partId,
-    part: `${claimed.index + 1} of ${claimed.of}`,
+    of: claimed.of,
     tokens: opened.tokens.length,
   });
 }

@@ -60,6 +60,11 @@ export interface RecordOptions {
   source: IntakeSource;
   /** Which tokens are two halves of one credential, when decided on a larger report than `tokens`. */
   pairs?: Pairs | undefined;
+  /**
+   * Epoch ms after which no token's recording starts: those left are returned as `late` for the caller
+   * to keep elsewhere (report parts), so a slow store cannot hold the answer past the sender's wait.
+   */
+  startBy?: number | undefined;
 }
 
 /** Groups reported tokens by fingerprint, keeping each distinct url+source (within size limits) once. */
@@ -99,14 +104,29 @@ export const EMBEDDED_SIGHTINGS = 10;
 export async function recordReportedTokens(
   deps: RecordDeps,
   tokens: readonly ReportedToken[],
-  options: RecordOptions,
+  options: Omit<RecordOptions, "startBy">,
 ): Promise<RecordedToken[]> {
+  return (await recordTokensBy(deps, tokens, options)).recorded;
+}
+
+/** recordReportedTokens, leaving the tokens whose turn came after `options.startBy` as `late`. */
+export async function recordTokensBy(
+  deps: RecordDeps,
+  tokens: readonly ReportedToken[],
+  options: RecordOptions,
+): Promise<{ recorded: RecordedToken[]; late: ReportedToken[] }> {
+  const now = deps.now ?? Date.now;
+  const late: ReportedToken[] = [];
   const queue = batchingSender(deps.queue);
   // Which tokens are known already, in one read per 100: a repeat costs no issuer call and no create.
   const known = await deps.store.getLeaks(tokens.map((group) => leakIdFor(group.fingerprint)));
   const pairs = options.pairs ?? pairReportedTokens(tokens);
   const together = new Map<Issuer, { id: string; sealedToken: string }[]>();
   const results = await mapSettledWithConcurrency(tokens, deps.config.intake.concurrency, async (group) => {
+    if (options.startBy !== undefined && now() > options.startBy) {
+      late.push(group);
+      return undefined;
+    }
     const { leak, sealedToken } = await recordToken(
       deps,
       group,
@@ -123,7 +143,7 @@ export async function recordReportedTokens(
     return { fingerprint: group.fingerprint, type: group.type, leak, label: feedbackLabel(leak) };
   });
   const recorded = pairedLabels(
-    results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
+    results.flatMap((r) => (r.status === "fulfilled" && r.value ? [r.value] : [])),
     pairs,
   );
   const sent = await Promise.allSettled(
@@ -143,7 +163,7 @@ export async function recordReportedTokens(
     throw failures[0];
   }
   deps.metrics?.reported(recorded, options.source);
-  return recorded;
+  return { recorded, late };
 }
 
 /**

@@ -11,8 +11,9 @@ import type { ReportedToken } from "./record-reported-tokens.js";
 export interface ReportPart {
   /** `rp_<24 hex of the report's SHA-256>_<index>`: a retried report writes the same parts again. */
   id: string;
+  /** Where its first token stands among the report's tokens kept in parts (defer-report-parts.ts). */
   index: number;
-  /** Parts the report was split into. */
+  /** Parts written with it. */
   of: number;
   /** Tokens (entries) the part carries. */
   tokens: number;
@@ -42,12 +43,16 @@ export const reportPartId = (reportDigest: string, index: number) =>
 
 export const isReportPartId = (id: string) => PART_ID.test(id);
 
-/** A token as a part keeps it: the token, its type, its places, and its pair's index in the part. */
+/**
+ * A token as a part keeps it: the token, its type, its places, and its pair: the pair's index in the
+ * part, or (a half whose other half the intake recorded itself) the other's fingerprint and type.
+ */
 interface PartEntry {
   t: string;
   y: string;
   s: [url: string, source: string][];
   p?: number;
+  q?: [fingerprint: string, type: string];
 }
 
 export function sealPartTokens(
@@ -68,7 +73,7 @@ export function sealPartTokens(
       t: t.token,
       y: t.type,
       s: t.sightings.map((s) => [s.url, s.source]),
-      ...(p === undefined ? {} : { p }),
+      ...(p !== undefined ? { p } : other ? { q: [other.fingerprint, other.type] } : {}),
     };
   });
   return sealer.seal(JSON.stringify(entries), id);
@@ -91,7 +96,9 @@ export async function openPartTokens(
   const pairs = new Map<string, ReportedToken>();
   entries.forEach((e, i) => {
     const self = tokens[i];
-    const other = e.p === undefined ? undefined : tokens[e.p];
+    // A half outside the part is named, not carried: linking needs only its fingerprint and type.
+    const outside = e.q && { token: "", fingerprint: e.q[0], type: e.q[1], sightings: [] };
+    const other = e.p === undefined ? outside : tokens[e.p];
     if (self && other) pairs.set(self.fingerprint, other);
   });
   return { tokens, pairs };

@@ -44,11 +44,13 @@ export function splitReport(
   const partMaxTokens = limits.partMaxTokens ?? PART_MAX_TOKENS;
   const partMaxBytes = limits.partMaxBytes ?? PART_MAX_BYTES;
   const placed = new Set<string>();
+  const given = new Set(tokens.map((t) => t.fingerprint)); // a pair's other half may be recorded already
   const units: ReportedToken[][] = [];
   for (const token of tokens) {
     if (placed.has(token.fingerprint)) continue;
     const other = pairs.get(token.fingerprint);
-    const unit = other && !placed.has(other.fingerprint) ? [token, other] : [token];
+    const unit =
+      other && given.has(other.fingerprint) && !placed.has(other.fingerprint) ? [token, other] : [token];
     for (const member of unit) placed.add(member.fingerprint);
     units.push(unit);
   }

@@ -392,8 +392,17 @@ describe("handler bundles", () => {
       expect(kms.calls).toContain("Decrypt");
       const leak = await new DynamoLeakStore(dynamo.client, TABLE_NAME).getLeak(leakId);
       expect(leak?.status).toBe("revoked");
-      const outbox = filesUnder(join(workDir, "outbox"));
-      expect(outbox.length).toBeGreaterThan(0);
+      // Revoke first: the notification goes back to the queue as a message of its own, sent through
+      // the bundled SQS client, and the next delivery tells the owner.
+      expect(sqs.sent).toHaveLength(2);
+      const handOff = sqs.sent[1]?.body ?? "";
+      expect(JSON.parse(handOff)).toMatchObject({ leakId });
+      expect(handOff).not.toContain(issued.token);
+      expect(filesUnder(join(workDir, "outbox"))).toHaveLength(0);
+      const next = await sqsHandler("Remediate")(sqsEvent(sqsRecord(handOff, 1)), lambdaContext("Remediate"));
+      expect(next).toEqual({ batchItemFailures: [] });
+      expect(filesUnder(join(workDir, "outbox")).length).toBeGreaterThan(0);
+      expect(sandbox.get(issued.keyId)).toMatchObject({ revocations: 1 });
     });
 
     it("remediate reports a garbled record as a batch item failure, and only that one", async () => {

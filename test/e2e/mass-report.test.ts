@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AwsError } from "../../lib/errors.js";
+import { LATE_PARTS } from "../../lib/intake/defer-report-parts.js";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
 import { groupReportedTokens } from "../../lib/intake/record-reported-tokens.js";
 import { reportPartId, sealPartTokens } from "../../lib/intake/report-part.js";
@@ -209,6 +210,45 @@ describe("a report with more tokens than the intake records itself", () => {
     expect(swept.reportParts).toMatchObject({ requeued: 1, failed: 0 });
     await settled(ids);
     await expectEachRevokedAndToldOnce(keys, ids);
+  });
+
+  it("when the store is too slow for the intake's share, what did not start in time goes to parts", async () => {
+    t = await startTestStack({
+      queueConcurrency: 4,
+      configOverrides: {
+        intake: {
+          inline_verify_budget_ms: 0,
+          concurrency: 1,
+          inline_max_tokens: 100,
+          record_budget_ms: 1_000,
+        },
+      },
+    });
+    const { keys, tokens, matches, ids } = await mass(12, 4);
+    // Each leak the intake writes takes a quarter second: a handful fit the one-second budget.
+    const create = t.stack.store.createLeak.bind(t.stack.store);
+    let answered = false;
+    vi.spyOn(t.stack.store, "createLeak").mockImplementation(async (leak) => {
+      if (!answered) await new Promise((resolve) => setTimeout(resolve, 250));
+      return create(leak);
+    });
+    const response = await t.report(matches);
+    answered = true;
+    expect(response.status).toBe(200);
+    // No label: the intake had no time to verify (inline_verify_budget_ms 0).
+    expect(await readJson(response)).toEqual([]);
+    const late = partMessages().map((m) => (m as unknown as { partId: string }).partId);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.every((id) => Number(id.split("_").at(-1)) >= LATE_PARTS)).toBe(true);
+    const ranOut = t.logLines.find((line) => line.includes("report recording ran out of time")) ?? "";
+    const lateCount = Number(/"late":(\d+)/.exec(ranOut)?.[1]);
+    // Some were recorded by the intake in time, the rest were not started by it.
+    expect(lateCount).toBeGreaterThan(0);
+    expect(lateCount).toBeLessThan(tokens.length);
+
+    await settled(ids);
+    await expectEachRevokedAndToldOnce(keys, ids);
+    expect(await t.tableItems("PART#")).toEqual([]);
   });
 
   it("a part that cannot be opened is kept for inspection, logged, and no longer owed", async () => {

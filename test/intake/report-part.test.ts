@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { SealError } from "../../lib/errors.js";
 import { pairReportedTokens } from "../../lib/intake/pair-reported-tokens.js";
-import { groupReportedTokens } from "../../lib/intake/record-reported-tokens.js";
+import { groupReportedTokens, type ReportedToken } from "../../lib/intake/record-reported-tokens.js";
 import { openPartTokens, reportPartId, sealPartTokens } from "../../lib/intake/report-part.js";
 import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
 import { decodeRemediationMessage, encodeRemediationMessage } from "../../lib/queue/remediation-queue.js";
@@ -34,6 +34,18 @@ describe("sealed report parts", () => {
     expect(opened.pairs.get(key?.fingerprint ?? "")).toBe(secret);
     expect(opened.pairs.get(secret?.fingerprint ?? "")).toBe(key);
     expect(opened.pairs.has(lone?.fingerprint ?? "")).toBe(false);
+  });
+
+  it("name a pair's other half that is not in the part (recorded by the intake) by fingerprint and type", async () => {
+    const [key, secret] = tokens;
+    const sealed = await sealPartTokens(sealer, id, [secret as ReportedToken], pairReportedTokens(tokens));
+    const opened = await openPartTokens(sealer, { id, sealed });
+    expect(opened.tokens).toEqual([secret]);
+    expect(opened.pairs.get(secret?.fingerprint ?? "")).toMatchObject({
+      fingerprint: key?.fingerprint,
+      type: "aws_access_key_id",
+      token: "",
+    });
   });
 
   it("hold no token in the clear, and neither does the message naming the part", async () => {

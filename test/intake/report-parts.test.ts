@@ -93,6 +93,16 @@ describe("splitReport", () => {
   });
 });
 
+describe("splitReport of the tokens the intake did not start in time", () => {
+  it("leaves out a pair's other half that is not among them (the intake recorded it)", () => {
+    const groups = groupReportedTokens(awsPair(1));
+    const pairs = pairReportedTokens(groups);
+    const [, secret] = groups;
+    const split = splitReport([secret as ReportedToken], pairs, { inlineMax: 0 });
+    expect(split.parts).toEqual([[secret]]);
+  });
+});
+
 describe("pairReportedTokens on a mass report", () => {
   // It was quadratic (each secret scanned every token); now indexed by place, so this runs at all.
   it("pairs 10,000 key ids with their secrets by place", () => {
