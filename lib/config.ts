@@ -363,7 +363,7 @@ export const configSchema = z
          * the tokens left go to parts too, so a slow store cannot hold the answer past GitHub's wait
          * (or the deployed intake's 25 s).
          */
-        record_budget_ms: z.int().min(1_000).max(20_000).default(8_000),
+        record_budget_ms: z.int().min(1_000).max(20_000).default(5_000),
         /**
          * A token its issuer did not know (false_positive) is verified again when reported again, at most
          * once per this period; a token whose type had no issuer is verified as soon as one is configured.

@@ -1,6 +1,7 @@
 // Runs dynalite on its own thread, so the engine's work uses the machine's second core instead of
-// competing with the handlers on the main event loop. Plain JavaScript: worker threads do not inherit
-// the TypeScript loader that `npm start` runs under.
+// competing with the handlers on the main event loop; or, forked, in a process of its own (a benchmark
+// that measures the stack's own memory). Plain JavaScript: worker threads do not inherit the TypeScript
+// loader that `npm start` runs under.
 import { parentPort, workerData } from "node:worker_threads";
 import dynalite from "dynalite";
 
@@ -8,10 +9,12 @@ import { closeLevelIteratorsOnReturn } from "./level-iterator-return.mjs";
 
 closeLevelIteratorsOnReturn();
 
-const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+const path = parentPort ? workerData.path : process.env.DYNALITE_PATH || undefined;
+const send = (message) => (parentPort ? parentPort.postMessage(message) : process.send?.(message));
+const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.listen(0, "127.0.0.1", () => {
-  parentPort.postMessage({ port: server.address().port });
+  send({ port: server.address().port });
 });
-parentPort.on("message", (message) => {
-  if (message === "close") server.close(() => parentPort.postMessage({ closed: true }));
+(parentPort ?? process).on("message", (message) => {
+  if (message === "close") server.close(() => send({ closed: true }));
 });

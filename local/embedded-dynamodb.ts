@@ -1,3 +1,5 @@
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import {
   CreateTableCommand,
@@ -15,6 +17,8 @@ import { projectionOf, TABLE_INDEXES, TABLE_KEYS } from "../lib/store/table-sche
 export interface EmbeddedDynamo {
   endpoint: string;
   client: DynamoDBClient;
+  /** Set when the engine runs in a process of its own. */
+  pid?: number | undefined;
   close(): Promise<void>;
 }
 
@@ -48,6 +52,37 @@ export async function startEmbeddedDynamo(
         worker.postMessage("close");
       });
       await worker.terminate();
+    },
+  };
+}
+
+/**
+ * The same engine in a child process: its memory and CPU stay out of this process's, so a benchmark can
+ * measure what the stack itself holds (the deployed intake has no database beside it).
+ */
+export async function startDynaliteProcess(
+  options: { path?: string | undefined } = {},
+): Promise<EmbeddedDynamo> {
+  const child = fork(fileURLToPath(new URL("./dynalite-thread.mjs", import.meta.url)), [], {
+    env: { ...process.env, DYNALITE_PATH: options.path ?? "" },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("message", (message: { port: number }) => resolve(message.port));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    client: localDynamoClient(endpoint),
+    /** The engine's process id, to read its memory. */
+    pid: child.pid,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        child.once("message", () => resolve());
+        child.send("close");
+      });
+      child.kill();
     },
   };
 }

@@ -160,7 +160,7 @@ describe("defaults", () => {
       concurrency: 16,
       max_matches: 100_000,
       inline_max_tokens: 1_000,
-      record_budget_ms: 8_000,
+      record_budget_ms: 5_000,
       reverify_after_ms: 3_600_000,
     });
     expect(config.remediation).toEqual({ max_receives: 5, step_attempts: 3, step_backoff_ms: 200 });

@@ -134,7 +134,7 @@ describe("SandboxKeyService", () => {
 
   it("persists to a file holding only hashes and reloads from it", async () => {
     const file = tempFile();
-    const first = new SandboxKeyService({ file });
+    const first = new SandboxKeyService({ file, saveDelayMs: 10 });
     const a = first.issue();
     const b = first.issue({ email: "bob@example.test", name: "Bob" });
     first.revoke(a.keyId);
