@@ -3,17 +3,13 @@ import { join } from "node:path";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemediateHandler } from "../../functions/remediate.js";
-import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
-import { silentLog } from "../../lib/log.js";
-import { createChannels } from "../../lib/notify/channel-registry.js";
-import { loadTemplates } from "../../lib/notify/render-leak-message.js";
-import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
 import {
   encodeRemediationMessage,
   type RemediationMessage,
   subjectOf,
 } from "../../lib/queue/remediation-queue.js";
 import type { WorkerDeps } from "../../lib/remediation/remediate-leak.js";
+import { lambdaWorkerDeps } from "../helpers/lambda-worker-deps.js";
 import { SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // One message the worker throws on at every delivery (its leak does not exist: a message from another
@@ -66,17 +62,7 @@ describe("a message the worker throws on every time", () => {
   it("through the SQS handler: each batch reports only that record as failed until SQS gives up on it", async () => {
     // The messages go to "SQS" (this test) instead of the local worker.
     t.stack.queue.setConsumer(async () => undefined);
-    const deps: WorkerDeps = {
-      config: t.stack.config,
-      store: t.stack.store,
-      issuers: IssuerRegistry.fromConfig(t.stack.config),
-      sealer: LocalKeySealer.fromKeyFile(join(t.stack.dataDir, "queue.key")),
-      queue: { send: async () => undefined },
-      channels: createChannels(t.stack.config, { outboxDir: join(t.stack.dataDir, "outbox") }),
-      templates: loadTemplates(),
-      log: silentLog,
-      workerId: "lambda:test",
-    };
+    const deps: WorkerDeps = lambdaWorkerDeps(t.stack);
     const handler = createRemediateHandler(async () => deps);
     const keys = await reportKeys(3);
     const goodMessages = t.sentMessages.slice(-3);

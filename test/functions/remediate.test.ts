@@ -1,15 +1,10 @@
-import { join } from "node:path";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemediateHandler } from "../../functions/remediate.js";
 import { fingerprintToken } from "../../lib/intake/fingerprint.js";
-import { IssuerRegistry } from "../../lib/issuers/issuer-registry.js";
-import { silentLog } from "../../lib/log.js";
-import { createChannels } from "../../lib/notify/channel-registry.js";
-import { loadTemplates } from "../../lib/notify/render-leak-message.js";
-import { LocalKeySealer } from "../../lib/queue/local-key-sealer.js";
 import { encodeRemediationMessage, type RemediationMessage } from "../../lib/queue/remediation-queue.js";
 import { remediateLeak, type WorkerDeps } from "../../lib/remediation/remediate-leak.js";
+import { lambdaWorkerDeps } from "../helpers/lambda-worker-deps.js";
 import { SANDBOX_TYPE, startTestStack, type TestStack } from "../helpers/test-stack.js";
 
 // The remediate Lambda handler, fed SQS events, against the local stack's store and sandbox issuer.
@@ -19,17 +14,7 @@ let deps: WorkerDeps;
 let settled: RemediationMessage | undefined;
 beforeAll(async () => {
   t = await startTestStack();
-  deps = {
-    config: t.stack.config,
-    store: t.stack.store,
-    issuers: IssuerRegistry.fromConfig(t.stack.config),
-    sealer: LocalKeySealer.fromKeyFile(join(t.stack.dataDir, "queue.key")),
-    queue: { send: async () => undefined },
-    channels: createChannels(t.stack.config, { outboxDir: join(t.stack.dataDir, "outbox") }),
-    templates: loadTemplates(),
-    log: silentLog,
-    workerId: "lambda:test",
-  };
+  deps = lambdaWorkerDeps(t.stack);
   // This test is the worker: the local stack's own consumer stays idle.
   t.stack.queue.setConsumer(async () => {
     throw new Error("not in this test");
