@@ -5,10 +5,15 @@ import { checkJsonRequest } from "../http/json-request.js";
 import type { SignedDelivery } from "../http/signed-delivery-route.js";
 import { describeError } from "../log.js";
 import type { FeedbackLabel } from "../remediation/verification.js";
-import { deferReportParts, LATE_PARTS } from "./defer-report-parts.js";
-import { pairReportedTokens } from "./pair-reported-tokens.js";
+import { type DeferOptions, deferReportParts, LATE_PARTS } from "./defer-report-parts.js";
+import { type Pairs, pairReportedTokens } from "./pair-reported-tokens.js";
 import { parsePartnerReport } from "./partner-report.js";
-import { groupReportedTokens, type RecordDeps, recordTokensBy } from "./record-reported-tokens.js";
+import {
+  groupReportedTokens,
+  type RecordDeps,
+  type ReportedToken,
+  recordTokensBy,
+} from "./record-reported-tokens.js";
 import type { ReportPartStore } from "./report-part-store.js";
 import { splitReport } from "./report-parts.js";
 
@@ -61,38 +66,16 @@ export async function receivePartnerReport(
     ...(parts.length > 0 ? { inline: inline.length, parts: parts.length } : {}),
   });
 
-  const reporter = "GitHub secret scanning";
-  const kept = {
+  const kept: DeferOptions = {
     reportDigest: createHash("sha256").update(request.body).digest("hex"),
     receivedAt,
-    reporter,
+    reporter: "GitHub secret scanning",
+    source: "partner_report",
   };
   // Both run to their end, so whatever was written is queued; then a failure is the sender's 5xx.
   const [recorded, deferred] = await Promise.allSettled([
-    recordTokensBy(deps, inline, {
-      receivedAt,
-      verifyDeadline: receivedAt + intake.inline_verify_budget_ms,
-      reporter,
-      source: "partner_report",
-      pairs,
-      startBy: receivedAt + intake.record_budget_ms,
-    }).then(async ({ recorded, late }) => {
-      // The store was too slow for the intake's share: what did not start goes to parts as well.
-      const first = late[0];
-      if (first) {
-        const lateParts = splitReport(late, pairs, { inlineMax: 0 }).parts;
-        deps.log.warn("report recording ran out of time; the rest is kept for the worker", {
-          late: late.length,
-        });
-        await deferReportParts(deps, lateParts, pairs, {
-          ...kept,
-          source: "partner_report",
-          firstIndex: LATE_PARTS + inline.indexOf(first),
-        });
-      }
-      return recorded;
-    }),
-    deferReportParts(deps, parts, pairs, { ...kept, source: "partner_report" }),
+    recordShare(deps, inline, pairs, kept),
+    deferReportParts(deps, parts, pairs, kept),
   ]);
   if (deferred.status === "rejected") {
     deps.log.error("a mass report's parts could not be kept; the sender should retry", {
@@ -105,4 +88,29 @@ export async function receivePartnerReport(
   return recorded.value.flatMap(({ fingerprint, type, label }) =>
     label ? [{ token_hash: fingerprint, token_type: type, label }] : [],
   );
+}
+
+/**
+ * The intake's own share, verified inline until its time box closes; what the store was too slow to
+ * start within `intake.record_budget_ms` goes to parts as well.
+ */
+async function recordShare(deps: IntakeDeps, inline: ReportedToken[], pairs: Pairs, kept: DeferOptions) {
+  const { intake } = deps.config;
+  const { receivedAt } = kept;
+  const { recorded, late } = await recordTokensBy(deps, inline, {
+    ...kept,
+    verifyDeadline: receivedAt + intake.inline_verify_budget_ms,
+    pairs,
+    startBy: receivedAt + intake.record_budget_ms,
+  });
+  const first = late[0];
+  if (first) {
+    deps.log.warn("report recording ran out of time; the rest is kept for the worker", { late: late.length });
+    const lateParts = splitReport(late, pairs, { inlineMax: 0 }).parts;
+    await deferReportParts(deps, lateParts, pairs, {
+      ...kept,
+      firstIndex: LATE_PARTS + inline.indexOf(first),
+    });
+  }
+  return recorded;
 }
