@@ -35,11 +35,13 @@ export async function recordReportPart(
       throw error;
     });
 
-  let opened: Awaited<ReturnType<typeof openPartTokens>>;
-  try {
-    opened = await openPartTokens(deps.sealer, claimed);
-  } catch (error) {
-    if (!(error instanceof SealError)) throw error;
+  // Any failure but an unopenable seal lets the next delivery begin at once rather than wait the lease.
+  const release = async (error: unknown): Promise<never> => {
+    await parts.updatePart(claimed, { leaseUntil: undefined }).catch(() => undefined);
+    throw error;
+  };
+  const opened = await openPartTokens(deps.sealer, claimed).catch(async (error: unknown) => {
+    if (!(error instanceof SealError)) return release(error);
     // No delivery can ever open it (key replaced or lost, item altered): kept, out of the owed index.
     deps.log.error("report part cannot be opened; its tokens are not recorded", {
       partId,
@@ -47,23 +49,18 @@ export async function recordReportPart(
       error: describeError(error),
     });
     await parts.updatePart(claimed, { failure: describeError(error), leaseUntil: undefined });
-    return;
-  }
-
-  try {
-    await recordReportedTokens({ ...deps, metrics: undefined }, opened.tokens, {
-      receivedAt: claimed.receivedAtMs,
-      verifyDeadline: 0, // the remediation of each leak verifies it
-      reporter: claimed.reporter,
-      source: claimed.source,
-      pairs: opened.pairs,
-    });
-    await parts.deletePart(claimed);
-  } catch (error) {
-    // The next delivery may begin at once rather than wait for the lease.
-    await parts.updatePart(claimed, { leaseUntil: undefined }).catch(() => undefined);
-    throw error;
-  }
+    return undefined;
+  });
+  if (!opened) return;
+  await recordReportedTokens({ ...deps, metrics: undefined }, opened.tokens, {
+    receivedAt: claimed.receivedAtMs,
+    verifyDeadline: 0, // the remediation of each leak verifies it
+    reporter: claimed.reporter,
+    source: claimed.source,
+    pairs: opened.pairs,
+  })
+    .then(() => parts.deletePart(claimed))
+    .catch(release);
   deps.log.info("report part recorded", {
     partId,
     of: claimed.of,
