@@ -17,7 +17,7 @@ import { projectionOf, TABLE_INDEXES, TABLE_KEYS } from "../lib/store/table-sche
 export interface EmbeddedDynamo {
   endpoint: string;
   client: DynamoDBClient;
-  /** Set when the engine runs in a process of its own. */
+  /** The engine's process id, set when it runs in a process of its own (to read its memory). */
   pid?: number | undefined;
   close(): Promise<void>;
 }
@@ -32,59 +32,61 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   });
 }
 
-export async function startEmbeddedDynamo(
-  options: { path?: string | undefined } = {},
-): Promise<EmbeddedDynamo> {
-  const worker = new Worker(new URL("./dynalite-thread.mjs", import.meta.url), {
-    workerData: { path: options.path },
-  });
+const ENGINE_SCRIPT = new URL("./dynalite-thread.mjs", import.meta.url);
+
+/** Where the engine runs: a worker thread or a child process, both speaking dynalite-thread.mjs's messages. */
+interface EngineHost {
+  once(event: "error" | "message", listener: (value: unknown) => void): unknown;
+  send(message: string): unknown;
+  stop(): Promise<unknown> | unknown;
+  pid?: number | undefined;
+}
+
+/** Waits for the engine's port, and closes it gracefully (its files flushed) before stopping its host. */
+async function engineOn(host: EngineHost): Promise<EmbeddedDynamo> {
   const port = await new Promise<number>((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("message", (message: { port: number }) => resolve(message.port));
+    host.once("error", reject);
+    host.once("message", (message) => resolve((message as { port: number }).port));
   });
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     client: localDynamoClient(endpoint),
+    pid: host.pid,
     close: async () => {
       await new Promise<void>((resolve) => {
-        worker.once("message", () => resolve());
-        worker.postMessage("close");
+        host.once("message", () => resolve());
+        host.send("close");
       });
-      await worker.terminate();
+      await host.stop();
     },
   };
+}
+
+export function startEmbeddedDynamo(options: { path?: string | undefined } = {}): Promise<EmbeddedDynamo> {
+  const worker = new Worker(ENGINE_SCRIPT, { workerData: { path: options.path } });
+  return engineOn({
+    once: (event, listener) => worker.once(event, listener),
+    send: (message) => worker.postMessage(message),
+    stop: () => worker.terminate(),
+  });
 }
 
 /**
  * The same engine in a child process: its memory and CPU stay out of this process's, so a benchmark can
  * measure what the stack itself holds (the deployed intake has no database beside it).
  */
-export async function startDynaliteProcess(
-  options: { path?: string | undefined } = {},
-): Promise<EmbeddedDynamo> {
-  const child = fork(fileURLToPath(new URL("./dynalite-thread.mjs", import.meta.url)), [], {
+export function startDynaliteProcess(options: { path?: string | undefined } = {}): Promise<EmbeddedDynamo> {
+  const child = fork(fileURLToPath(ENGINE_SCRIPT), [], {
     env: { ...process.env, DYNALITE_PATH: options.path ?? "" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("message", (message: { port: number }) => resolve(message.port));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  return {
-    endpoint,
-    client: localDynamoClient(endpoint),
-    /** The engine's process id, to read its memory. */
+  return engineOn({
+    once: (event, listener) => child.once(event, listener),
+    send: (message) => child.send(message),
+    stop: () => child.kill(),
     pid: child.pid,
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        child.once("message", () => resolve());
-        child.send("close");
-      });
-      child.kill();
-    },
-  };
+  });
 }
 
 /** Creates the leak table as the CDK stack defines it, unless it exists. */
